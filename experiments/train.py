@@ -1,0 +1,64 @@
+"""Train a model from a config; resumes from the workdir's latest checkpoint.
+
+  python experiments/train.py --config=experiments/configs/vrnn.py \
+      --config.bound=fivo --workdir=runs/vrnn_jsb
+
+The workdir receives config.json, orbax checkpoints (checkpoints/, and best/ by
+validation bound), metrics.jsonl and TensorBoard events.
+"""
+
+import jax
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from seqvi.models.vrnn import num_params
+from seqvi.train import experiment
+from seqvi.train.evaluation import evaluate_bound
+
+_CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/vrnn.py", "Training config.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and metrics.", required=True)
+_STOP_AT = flags.DEFINE_integer("stop_at", None, "Stop after this step (the run can be resumed later).")
+
+
+def main(argv):
+    del argv
+    logging.set_verbosity(logging.WARNING)  # orbax is chatty at INFO
+    config = _CONFIG.value
+    logging.info("devices: %s", jax.devices())
+    splits = experiment.load_splits(config)
+    model = experiment.build_model(config, splits["train"][0].shape[1])
+    params = experiment.init_params(config, model, splits["train"])
+    logging.info("model %s with %d parameters", config.model.name, num_params(params))
+    experiment.save_config(config, _WORKDIR.value)
+    trainer = experiment.build_trainer(config, model, _WORKDIR.value)
+    state = trainer.restore_or_init(params)
+    schedule = experiment.train_schedule(config, splits["train"])
+
+    def eval_fn(p):
+        result = evaluate_bound(
+            model,
+            p,
+            splits[config.eval.split],
+            jax.random.key(config.seed + 1),
+            bound=config.bound,
+            num_particles=config.eval.num_particles,
+            batch_size=config.eval.batch_size,
+        )
+        return {f"{config.eval.split}_{config.bound}{config.eval.num_particles}_per_step": result["per_step"]}
+
+    best = f"{config.eval.split}_{config.bound}{config.eval.num_particles}_per_step"
+    trainer.fit(
+        state,
+        schedule.batch,
+        config.num_steps,
+        log_every=config.log_every,
+        eval_fn=eval_fn if config.eval_every else None,
+        eval_every=config.eval_every,
+        best_metric=best if config.eval_every else None,
+        stop_at=_STOP_AT.value,
+    )
+    trainer.close()
+
+
+if __name__ == "__main__":
+    app.run(main)

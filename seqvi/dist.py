@@ -1,0 +1,34 @@
+"""Distribution helpers on distrax: raw head outputs -> distributions, and KLs.
+
+All distributions here have event shape [D] (one vector per time step), so
+``log_prob`` returns a scalar per sample.
+"""
+
+import distrax
+import jax
+import jax.numpy as jnp
+
+
+def diag_gaussian(mean: jax.Array, scale: jax.Array) -> distrax.Distribution:
+    """N(mean, diag(scale^2)) with event shape [D]."""
+    return distrax.MultivariateNormalDiag(loc=mean, scale_diag=scale)
+
+
+def bernoulli(logits: jax.Array) -> distrax.Distribution:
+    """prod_d Bernoulli(sigmoid(logits_d)) with event shape [D].
+
+    ``log_prob`` accepts float values in {0, 1}.
+    """
+    return distrax.Independent(distrax.Bernoulli(logits=logits), reinterpreted_batch_ndims=1)
+
+
+def kl_diag_gaussians(
+    mean_q: jax.Array, scale_q: jax.Array, mean_p: jax.Array, scale_p: jax.Array
+) -> jax.Array:
+    """KL(N(m_q, s_q^2) || N(m_p, s_p^2)) summed over the last axis:
+
+    sum_d log(s_p/s_q) + (s_q^2 + (m_q - m_p)^2) / (2 s_p^2) - 1/2.
+    """
+    var_ratio = jnp.square(scale_q / scale_p)
+    mahal = jnp.square((mean_q - mean_p) / scale_p)
+    return 0.5 * jnp.sum(var_ratio + mahal - 1.0 - jnp.log(var_ratio), axis=-1)

@@ -1,0 +1,195 @@
+"""VRNN: variational recurrent neural network (Chung et al. 2015; Fraccaro's
+thesis, section 4.4.2), as a StepModel.
+
+With an LSTM state h_t that has consumed (x_{<t}, z_{<t}):
+
+  prior       p(z_t | h_t)        = N(mu_p(h_t), diag sigma_p(h_t)^2)
+  proposal    q(z_t | h_t, x_t)   = N(mu_q, diag sigma_q^2) from [h_t, phi_x(x_t)]
+              (smoothing: also the backward state b_t of an RNN over x_{t:T};
+               Res_q: mu_q = mu_p(h_t) + residual, as in SRNN)
+  emission    p(x_t | z_t, h_t)   = Bernoulli(logits) or N(mu, diag sigma^2)
+              from [h_t, phi_z(z_t)]
+  update      h_{t+1} = LSTM(h_t, [phi_x(x_t - m), phi_z(z_t)])
+
+where m is the (optional) training-data mean that centres the RNN's inputs.
+``params`` is a dict of the sub-networks' Flax params plus ``constants``
+({'input_mean': [D]}), which is read through ``stop_gradient`` (so Adam leaves
+it unchanged).
+"""
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from seqvi import dist
+from seqvi.models.base import StepModel, StepOutput
+from seqvi.nn import MLP, BernoulliHead, DiagGaussianHead, LSTMCell, reverse_scan_rnn
+from seqvi.nn.heads import logit
+
+EMISSIONS = ("bernoulli", "gaussian")
+PROPOSALS = ("filtering", "smoothing")
+
+
+@dataclasses.dataclass(frozen=True)
+class VRNN(StepModel):
+    """A VRNN for data of dimension ``data_dim``.
+
+    Attributes:
+      data_dim: D, the size of x_t.
+      latent_dim: size of z_t.
+      rnn_dim: LSTM units (also the backward RNN's, for smoothing).
+      hidden_dim: width of phi_x, phi_z and of the heads' hidden layer.
+      emission_type: 'bernoulli' (binary data) or 'gaussian' (real data).
+      proposal_type: 'filtering' q(z_t|h_t,x_t) or 'smoothing' q(z_t|h_t,x_{t:T}).
+      residual_q: Res_q, the proposal mean as a residual on the prior mean.
+    """
+
+    data_dim: int
+    latent_dim: int = 32
+    rnn_dim: int = 64
+    hidden_dim: int = 64
+    emission_type: str = "bernoulli"
+    proposal_type: str = "filtering"
+    residual_q: bool = False
+
+    def __post_init__(self):
+        for name in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"VRNN.{name} must be a positive int, got {value!r}")
+        if self.emission_type not in EMISSIONS:
+            raise ValueError(f"VRNN.emission_type must be one of {EMISSIONS}, got {self.emission_type!r}")
+        if self.proposal_type not in PROPOSALS:
+            raise ValueError(
+                f"VRNN.proposal_type must be one of {PROPOSALS}, got {self.proposal_type!r}"
+            )
+
+    # ---- networks -------------------------------------------------------------
+    @property
+    def nets(self) -> dict[str, Any]:
+        h = self.hidden_dim
+        nets = {
+            "phi_x": MLP((h,)),
+            "phi_z": MLP((h,)),
+            "rnn": LSTMCell(self.rnn_dim),
+            "prior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
+            "proposal": DiagGaussianHead(self.latent_dim, hidden=(h,)),
+            "emission": (
+                BernoulliHead(self.data_dim, hidden=(h,))
+                if self.emission_type == "bernoulli"
+                else DiagGaussianHead(self.data_dim, hidden=(h,))
+            ),
+        }
+        if self.proposal_type == "smoothing":
+            nets["backward_rnn"] = LSTMCell(self.rnn_dim)
+        return nets
+
+    def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
+        """Parameters. ``data_mean`` [D] (training mean of x) centres the RNN's
+        inputs and, for Bernoulli emissions, sets the output bias to logit(mean)."""
+        d, h, r, z = self.data_dim, self.hidden_dim, self.rnn_dim, self.latent_dim
+        x, hx, zz = jnp.zeros(d), jnp.zeros(h), jnp.zeros(z)
+        carry = self.nets["rnn"].zero_carry()
+        example_inputs = {
+            "phi_x": (x,),
+            "phi_z": (zz,),
+            "rnn": (carry, jnp.zeros(2 * h)),
+            "prior": (jnp.zeros(r),),
+            "proposal": (jnp.zeros(self._proposal_in_dim),),
+            "emission": (jnp.zeros(r + h),),
+            "backward_rnn": (carry, x),
+        }
+        keys = jax.random.split(key, len(self.nets))
+        params = {
+            name: net.init(k, *example_inputs[name])
+            for k, (name, net) in zip(keys, sorted(self.nets.items()))
+        }
+        mean = jnp.zeros(d) if data_mean is None else jnp.asarray(data_mean, jnp.float32)
+        if mean.shape != (d,):
+            raise ValueError(f"data_mean must have shape ({d},), got {mean.shape}")
+        params["constants"] = {"input_mean": mean}
+        if data_mean is not None and self.emission_type == "bernoulli":
+            params["emission"]["params"]["logits"]["bias"] = logit(mean)
+        del hx
+        return params
+
+    @property
+    def _proposal_in_dim(self) -> int:
+        extra = self.rnn_dim if self.proposal_type == "smoothing" else 0
+        return self.rnn_dim + self.hidden_dim + extra
+
+    def _apply(self, params, name, *args):
+        return self.nets[name].apply(params[name], *args)
+
+    def _centre(self, params, x):
+        return x - jax.lax.stop_gradient(params["constants"]["input_mean"])
+
+    # ---- StepModel --------------------------------------------------------------
+    def initial_state(self, params) -> tuple[jax.Array, jax.Array]:
+        del params
+        return self.nets["rnn"].zero_carry()
+
+    def context(self, params, xs, length, inputs=None):
+        """Smoothing: backward LSTM states b_t over the centred x_{t:length}."""
+        del inputs
+        if self.proposal_type != "smoothing":
+            return None
+        return reverse_scan_rnn(
+            self.nets["backward_rnn"], params["backward_rnn"], self._centre(params, xs), length
+        )
+
+    def _prior_params(self, params, state):
+        return self._apply(params, "prior", state[1])
+
+    def prior(self, params, state, ctx_t):
+        del ctx_t
+        return dist.diag_gaussian(*self._prior_params(params, state))
+
+    def _proposal_params(self, params, state, ctx_t, x_t, prior_mean=None):
+        feats = [state[1], self._apply(params, "phi_x", self._centre(params, x_t))]
+        if self.proposal_type == "smoothing":
+            feats.append(ctx_t)
+        mean, scale = self._apply(params, "proposal", jnp.concatenate(feats, -1))
+        if self.residual_q:
+            if prior_mean is None:
+                prior_mean = self._prior_params(params, state)[0]
+            mean = prior_mean + mean
+        return mean, scale
+
+    def proposal(self, params, state, ctx_t, x_t):
+        return dist.diag_gaussian(*self._proposal_params(params, state, ctx_t, x_t))
+
+    def _emission(self, params, state, phi_z):
+        out = self._apply(params, "emission", jnp.concatenate([state[1], phi_z], -1))
+        return dist.bernoulli(out) if self.emission_type == "bernoulli" else dist.diag_gaussian(*out)
+
+    def emission(self, params, state, z_t, ctx_t):
+        del ctx_t
+        return self._emission(params, state, self._apply(params, "phi_z", z_t))
+
+    def _update(self, params, state, phi_z, x_t):
+        rnn_in = jnp.concatenate([self._apply(params, "phi_x", self._centre(params, x_t)), phi_z], -1)
+        carry, _ = self._apply(params, "rnn", state, rnn_in)
+        return carry
+
+    def update(self, params, state, z_t, x_t, ctx_t):
+        del ctx_t
+        return self._update(params, state, self._apply(params, "phi_z", z_t), x_t)
+
+    def step(self, params, state, key, x_t, ctx_t) -> StepOutput:
+        """The generic step, computing the prior, phi_z(z_t) and phi_x(x_t) once."""
+        prior_mean, prior_scale = self._prior_params(params, state)
+        q_mean, q_scale = self._proposal_params(params, state, ctx_t, x_t, prior_mean)
+        z, log_qz = dist.diag_gaussian(q_mean, q_scale).sample_and_log_prob(seed=key)
+        log_pz = dist.diag_gaussian(prior_mean, prior_scale).log_prob(z)
+        phi_z = self._apply(params, "phi_z", z)
+        log_px = self._emission(params, state, phi_z).log_prob(x_t)
+        return StepOutput(self._update(params, state, phi_z, x_t), log_px, log_pz, log_qz)
+
+
+def num_params(params) -> int:
+    """Number of trained scalars (``constants`` excluded)."""
+    trained = {k: v for k, v in params.items() if k != "constants"}
+    return sum(int(jnp.size(leaf)) for leaf in jax.tree.leaves(trained))

@@ -1,0 +1,14 @@
+"""Sequential Monte Carlo: resampling schemes and the one particle engine."""
+
+from seqvi.smc import resampling
+from seqvi.smc.resampling import RESAMPLERS, effective_sample_size, get_resampler
+from seqvi.smc.smc import SMCResult, run
+
+__all__ = [
+    "resampling",
+    "RESAMPLERS",
+    "get_resampler",
+    "effective_sample_size",
+    "SMCResult",
+    "run",
+]

@@ -1,0 +1,68 @@
+"""Metrics to JSON lines and TensorBoard, and human progress lines."""
+
+import json
+import pathlib
+import time
+
+import numpy as np
+
+
+class MetricsWriter:
+    """Appends ``{"step": s, **metrics}`` to ``workdir/metrics.jsonl`` and writes
+    the same scalars as TensorBoard events under ``workdir/tensorboard``."""
+
+    def __init__(self, workdir: str | pathlib.Path, tensorboard: bool = True):
+        self.path = pathlib.Path(workdir) / "metrics.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tb = None
+        if tensorboard:
+            from tensorboardX import SummaryWriter
+
+            self._tb = SummaryWriter(str(pathlib.Path(workdir) / "tensorboard"))
+
+    def write(self, step: int, metrics: dict) -> None:
+        scalars = {k: float(np.asarray(v)) for k, v in metrics.items()}
+        with self.path.open("a") as f:
+            f.write(json.dumps({"step": int(step), **scalars}) + "\n")
+        if self._tb is not None:
+            for k, v in scalars.items():
+                self._tb.add_scalar(k, v, int(step))
+            self._tb.flush()
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+
+
+def read_metrics(workdir: str | pathlib.Path) -> list[dict]:
+    """The rows of ``workdir/metrics.jsonl``."""
+    path = pathlib.Path(workdir) / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class Progress:
+    """Logs 'step s/N | x steps/s | metrics | ETA' lines."""
+
+    def __init__(self, total_steps: int, first_step: int = 0):
+        self.total = total_steps
+        self._t0, self._s0 = time.perf_counter(), first_step
+
+    def line(self, step: int, metrics: dict) -> str:
+        elapsed = time.perf_counter() - self._t0
+        rate = (step - self._s0) / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - step) / rate if rate > 0 else float("nan")
+        shown = " | ".join(f"{k} {float(np.asarray(v)):.4g}" for k, v in sorted(metrics.items()))
+        return f"step {step}/{self.total} | {rate:.2f} steps/s | {shown} | ETA {_fmt_seconds(eta)}"
+
+    def log(self, step: int, metrics: dict) -> None:
+        print(self.line(step, metrics), flush=True)
+
+    def reset(self, step: int) -> None:
+        self._t0, self._s0 = time.perf_counter(), step
+
+
+def _fmt_seconds(s: float) -> str:
+    if not np.isfinite(s):
+        return "?"
+    s = int(s)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"

@@ -1,0 +1,258 @@
+"""The trainer: one jit-compiled optimisation step over any
+``loss(params, batch, key[, kl_weight]) -> (loss, metrics)``, data parallel over a
+``jax.sharding.Mesh`` with a 'data' axis, with orbax checkpoints, a NaN/Inf
+guard, metrics (JSON lines + TensorBoard) and progress lines.
+
+Determinism: the PRNG key of step s is ``fold_in(key(seed), s)`` and the batch of
+step s comes from a ``BatchSchedule``, so a run resumed from a checkpoint at step s
+produces exactly the parameters an uninterrupted run would.
+"""
+
+import json
+import pathlib
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from seqvi.train.logging import MetricsWriter, Progress
+from seqvi.train.schedules import kl_weight_schedule
+
+
+class NonFiniteError(FloatingPointError):
+    """The loss or the parameters became NaN/Inf; no checkpoint was written for it."""
+
+
+class TrainState(NamedTuple):
+    step: jax.Array  # [] int32
+    params: Any
+    opt_state: Any
+
+
+def all_finite(tree) -> jax.Array:
+    """True iff every leaf of ``tree`` is finite."""
+    leaves = [jnp.isfinite(x).all() for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.asarray(True)
+
+
+def data_mesh(devices=None) -> Mesh:
+    """A 1-D mesh over ``devices`` (default: all) with axis name 'data'."""
+    devices = jax.devices() if devices is None else devices
+    return Mesh(np.asarray(devices), ("data",))
+
+
+class Trainer:
+    """Builds and runs the jit-compiled step.
+
+    Args:
+      loss_fn: ``loss(params, batch, key, **kw) -> (scalar loss, metrics dict)``;
+        with ``kl_anneal_steps > 0`` it is called with ``kl_weight=beta(step)``.
+      optimizer: an optax transformation.
+      workdir: where checkpoints, metrics.jsonl and TensorBoard events go (None:
+        nothing is written).
+      mesh: a Mesh with a 'data' axis; batches are sharded along it and params
+        replicated. Default: all local devices.
+      seed: base PRNG seed.
+      kl_anneal_steps: linear KL annealing from ``kl_anneal_start`` to 1.
+      checkpoint_every: steps between checkpoints; max_to_keep: how many to keep.
+    """
+
+    def __init__(
+        self,
+        loss_fn: Callable,
+        optimizer: optax.GradientTransformation,
+        workdir: str | pathlib.Path | None,
+        *,
+        mesh: Mesh | None = None,
+        seed: int = 0,
+        kl_anneal_steps: int = 0,
+        kl_anneal_start: float = 0.0,
+        checkpoint_every: int = 500,
+        max_to_keep: int = 2,
+        tensorboard: bool = True,
+    ):
+        self.loss_fn = loss_fn
+        self.optimizer = optimizer
+        self.workdir = pathlib.Path(workdir) if workdir is not None else None
+        self.mesh = mesh if mesh is not None else data_mesh()
+        self.seed = seed
+        self.checkpoint_every = checkpoint_every
+        self._kl_weight = kl_weight_schedule(kl_anneal_steps, kl_anneal_start)
+        self._anneal = kl_anneal_steps > 0
+        self._replicated = NamedSharding(self.mesh, P())
+        self._batch_sharding = NamedSharding(self.mesh, P("data"))
+        self._step_fn = jax.jit(
+            self._step,
+            in_shardings=(self._replicated, self._batch_sharding),
+            out_shardings=(self._replicated, self._replicated),
+            donate_argnums=(0,),
+        )
+        self._manager = None
+        self._best = None
+        self._best_value = -np.inf
+        self._writer = None
+        if self.workdir is not None:
+            self._manager = ocp.CheckpointManager(
+                (self.workdir / "checkpoints").absolute(),
+                options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+            )
+            self._best = ocp.CheckpointManager(
+                (self.workdir / "best").absolute(),
+                options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True),
+            )
+            self._writer = MetricsWriter(self.workdir, tensorboard=tensorboard)
+
+    # ---- the step ---------------------------------------------------------------
+    def _step(self, state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+        key = jax.random.fold_in(jax.random.key(self.seed), state.step)
+        kwargs = {"kl_weight": self._kl_weight(state.step)} if self._anneal else {}
+        (loss, metrics), grads = jax.value_and_grad(self.loss_fn, has_aux=True)(
+            state.params, batch, key, **kwargs
+        )
+        updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        metrics = dict(metrics, loss=loss, grad_norm=optax.global_norm(grads))
+        if self._anneal:
+            metrics["kl_weight"] = kwargs["kl_weight"]
+        metrics["finite"] = jnp.isfinite(loss) & all_finite(params)
+        return TrainState(state.step + 1, params, opt_state), metrics
+
+    def init_state(self, params) -> TrainState:
+        """Step 0 with a copy of ``params`` (the step donates its state's buffers,
+        so the caller's arrays must not be aliased)."""
+        params = jax.tree.map(lambda x: jnp.array(x, copy=True), params)
+        state = TrainState(jnp.asarray(0, jnp.int32), params, self.optimizer.init(params))
+        return jax.device_put(state, self._replicated)
+
+    def shard_batch(self, batch: dict) -> dict:
+        num_devices = self.mesh.shape["data"]
+        size = next(iter(batch.values())).shape[0]
+        if size % num_devices:
+            raise ValueError(f"batch size {size} is not divisible by the {num_devices} devices of the 'data' axis")
+        return jax.device_put(batch, self._batch_sharding)
+
+    def step(self, state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+        """One optimisation step on a host batch; donates ``state``."""
+        return self._step_fn(state, self.shard_batch(batch))
+
+    # ---- checkpoints ----------------------------------------------------------------
+    def save(self, state: TrainState) -> None:
+        if self._manager is None:
+            return
+        if not bool(all_finite(state.params)):
+            raise NonFiniteError(f"refusing to checkpoint non-finite parameters at step {int(state.step)}")
+        self._manager.save(int(state.step), args=ocp.args.StandardSave(state._asdict()))
+        self._manager.wait_until_finished()
+
+    def save_if_best(self, step: int, params, value: float) -> bool:
+        """Keep ``params`` under workdir/best when ``value`` (higher is better) is the
+        best seen by this trainer or stored there; returns whether it was."""
+        if self._best is None or not np.isfinite(value):
+            return False
+        record = self.workdir / "best.json"
+        if self._best_value == -np.inf and record.exists():
+            self._best_value = json.loads(record.read_text())["value"]
+        if value <= self._best_value:
+            return False
+        self._best_value = float(value)
+        self._best.save(step, args=ocp.args.StandardSave(params), force=True)
+        self._best.wait_until_finished()
+        record.write_text(json.dumps({"step": int(step), "value": float(value)}))
+        return True
+
+    def restore_best(self, params_template):
+        """The parameters kept by ``save_if_best`` (FileNotFoundError if none)."""
+        step = None if self._best is None else self._best.latest_step()
+        if step is None:
+            raise FileNotFoundError(f"no best parameters in {self.workdir}/best")
+        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, params_template)
+        restored = self._best.restore(step, args=ocp.args.StandardRestore(abstract))
+        return jax.tree.unflatten(jax.tree.structure(params_template), jax.tree.leaves(restored))
+
+    def latest_step(self) -> int | None:
+        return None if self._manager is None else self._manager.latest_step()
+
+    def restore(self, template: TrainState, step: int | None = None) -> TrainState:
+        """The checkpoint at ``step`` (default: latest), shaped like ``template``."""
+        step = self.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {self.workdir}/checkpoints")
+        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template._asdict())
+        restored = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+        leaves = jax.tree.leaves(restored)
+        state = jax.tree.unflatten(jax.tree.structure(template._asdict()), leaves)
+        return jax.device_put(TrainState(**state), self._replicated)
+
+    def restore_or_init(self, params) -> TrainState:
+        """Resume from the latest checkpoint in the workdir if there is one."""
+        state = self.init_state(params)
+        if self.latest_step() is not None:
+            state = self.restore(state)
+            print(f"resumed from checkpoint at step {int(state.step)} in {self.workdir}", flush=True)
+        return state
+
+    # ---- the loop ---------------------------------------------------------------------
+    def fit(
+        self,
+        state: TrainState,
+        batch_at: Callable[[int], dict],
+        num_steps: int,
+        *,
+        log_every: int = 50,
+        eval_fn: Callable[[Any], dict] | None = None,
+        eval_every: int = 0,
+        best_metric: str | None = None,
+        stop_at: int | None = None,
+    ) -> TrainState:
+        """Train until step ``num_steps`` (or ``stop_at``, to simulate an interruption).
+
+        ``batch_at(step)`` gives the host batch of a step. Every ``log_every`` steps
+        the averaged metrics are written and a progress line logged; every
+        ``eval_every`` steps ``eval_fn(params)`` is logged under 'eval/', and the
+        parameters with the highest ``evaluated[best_metric]`` are kept under
+        workdir/best (early stopping on a validation bound). A
+        non-finite loss or parameter raises NonFiniteError naming the step; the
+        checkpoints already written stay the last good ones.
+        """
+        end = num_steps if stop_at is None else min(stop_at, num_steps)
+        step = int(state.step)
+        progress = Progress(num_steps, step)
+        window: list[dict] = []
+        while step < end:
+            state, metrics = self.step(state, batch_at(step))
+            step += 1
+            if not bool(metrics.pop("finite")):
+                raise NonFiniteError(
+                    f"non-finite loss or parameters at step {step} (loss={float(metrics['loss'])}); "
+                    f"no checkpoint written; last good checkpoint: step {self.latest_step()}"
+                )
+            window.append(metrics)
+            if step % log_every == 0 or step == end:
+                averaged = jax.tree.map(lambda *v: float(np.mean(v)), *window)
+                window = []
+                progress.log(step, averaged)
+                if self._writer:
+                    self._writer.write(step, {f"train/{k}": v for k, v in averaged.items()})
+            if eval_fn is not None and eval_every and (step % eval_every == 0 or step == num_steps):
+                evaluated = eval_fn(state.params)
+                print(f"eval at step {step}: " + ", ".join(f"{k} {float(v):.4f}" for k, v in evaluated.items()), flush=True)
+                if self._writer:
+                    self._writer.write(step, {f"eval/{k}": v for k, v in evaluated.items()})
+                if best_metric is not None:
+                    self.save_if_best(step, state.params, float(evaluated[best_metric]))
+                progress.reset(step)
+            if step % self.checkpoint_every == 0 or step == end:
+                self.save(state)
+        return state
+
+    def close(self) -> None:
+        for manager in (self._manager, self._best):
+            if manager is not None:
+                manager.close()
+        if self._writer is not None:
+            self._writer.close()

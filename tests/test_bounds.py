@@ -1,0 +1,97 @@
+"""Bound identities, finiteness and one training step for each bound."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from seqvi import bounds
+from seqvi.models.linear_gaussian import LinearGaussian, joint_log_likelihood, random_params
+from seqvi.models.vrnn import VRNN
+from seqvi.train import Trainer
+
+LG = LinearGaussian()
+
+
+@pytest.fixture(scope="module")
+def vrnn_problem():
+    model = VRNN(data_dim=6, latent_dim=3, rnn_dim=8, hidden_dim=8)
+    xs = (jax.random.uniform(jax.random.key(0), (2, 9, 6)) < 0.3).astype(jnp.float32)
+    params = model.init(jax.random.key(1), xs.mean((0, 1)))
+    return model, params, {"xs": xs, "lengths": jnp.array([9, 6], jnp.int32)}
+
+
+def test_iwae_with_one_particle_is_the_elbo(vrnn_problem):
+    model, params, batch = vrnn_problem
+    key = jax.random.key(2)
+    e = bounds.elbo(model, params, batch["xs"][0], 9, key)
+    i = bounds.iwae(model, params, batch["xs"][0], 9, key, num_particles=1)
+    assert float(e.bound) == pytest.approx(float(i.bound), rel=1e-6)
+    np.testing.assert_allclose(e.increments, i.increments, rtol=1e-5, atol=1e-5)
+
+
+def test_fivo_that_never_resamples_is_iwae(vrnn_problem):
+    model, params, batch = vrnn_problem
+    key = jax.random.key(3)
+    i = bounds.iwae(model, params, batch["xs"][1], 6, key, num_particles=5)
+    f = bounds.fivo(model, params, batch["xs"][1], 6, key, num_particles=5, ess_threshold=0.0)
+    assert float(f.bound) == float(i.bound)
+    assert not np.any(np.asarray(f.diagnostics.resampled))
+
+
+def test_increments_sum_to_the_bound(vrnn_problem):
+    model, params, batch = vrnn_problem
+    for name, kw in [("elbo", {}), ("iwae", {"num_particles": 3}), ("fivo", {"num_particles": 3})]:
+        r = bounds.get_bound(name, **kw)(model, params, batch["xs"][1], 6, jax.random.key(4))
+        assert float(r.increments.sum()) == pytest.approx(float(r.bound), rel=1e-5)
+        assert np.all(np.asarray(r.increments[6:]) == 0.0)
+
+
+def test_bound_ordering_on_the_linear_gaussian_model(x64):
+    """E[ELBO] <= E[IWAE_K] <= log p(x), estimated over many keys."""
+    params = random_params(jax.random.key(0), 2, 2, jnp.float64)
+    xs, _ = LG.generate(params, jax.random.key(1), 5)
+    exact = float(joint_log_likelihood(params, xs))
+    keys = jax.random.split(jax.random.key(2), 500)
+    e = jax.vmap(lambda k: bounds.elbo(LG, params, xs, 5, k).bound)(keys).mean()
+    i = jax.vmap(lambda k: bounds.iwae(LG, params, xs, 5, k, num_particles=16).bound)(keys).mean()
+    f = jax.vmap(lambda k: bounds.fivo(LG, params, xs, 5, k, num_particles=16).bound)(keys).mean()
+    assert float(e) < float(i) < exact
+    assert float(f) < exact
+
+
+def test_kl_weight_and_free_bits(vrnn_problem):
+    model, params, batch = vrnn_problem
+    key = jax.random.key(5)
+    full = bounds.elbo(model, params, batch["xs"][0], 9, key)
+    no_kl = bounds.elbo(model, params, batch["xs"][0], 9, key, kl_weight=0.0)
+    assert float(no_kl.bound) == pytest.approx(float(full.diagnostics.log_px.sum()), rel=1e-6)
+    fb = bounds.elbo(model, params, batch["xs"][0], 9, key, free_bits=100.0)
+    assert float(fb.bound) == pytest.approx(float(full.diagnostics.log_px.sum()) - 9 * 100.0, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [("elbo", {}), ("iwae", {"num_particles": 3}), ("fivo", {"num_particles": 3, "ess_threshold": 1.0})],
+)
+def test_each_bound_trains_one_step(vrnn_problem, name, options):
+    model, params, batch = vrnn_problem
+    loss = bounds.batch_loss(bounds.get_bound(name, **options), model)
+    trainer = Trainer(loss, optax.adam(1e-2), None)
+    state = trainer.init_state(params)
+    before = jax.tree.map(np.asarray, params)
+    (value, _), grads = jax.value_and_grad(loss, has_aux=True)(params, batch, jax.random.key(0))
+    assert np.isfinite(float(value))
+    assert all(bool(jnp.isfinite(g).all()) for g in jax.tree.leaves(grads))
+    state, metrics = trainer.step(state, jax.tree.map(np.asarray, batch))
+    assert bool(metrics["finite"])
+    changed = jax.tree.map(lambda a, b: not np.array_equal(a, np.asarray(b)), before, state.params)
+    assert any(jax.tree.leaves(changed["emission"]))
+    # The data mean is a constant: Adam leaves it untouched.
+    np.testing.assert_array_equal(before["constants"]["input_mean"], state.params["constants"]["input_mean"])
+
+
+def test_unknown_bound():
+    with pytest.raises(ValueError, match="bound must be one of"):
+        bounds.get_bound("nope")

@@ -1,0 +1,134 @@
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from seqvi import bounds
+from seqvi.models.vrnn import VRNN
+from seqvi.train import NonFiniteError, Trainer, make_optimizer
+from seqvi.train.logging import read_metrics
+
+MODEL = VRNN(data_dim=4, latent_dim=2, rnn_dim=4, hidden_dim=4)
+LOSS = bounds.batch_loss(bounds.get_bound("fivo", num_particles=2), MODEL)
+
+
+def batch_at(step):
+    rng = np.random.default_rng(step)
+    return {"xs": (rng.random((2, 8, 4)) < 0.4).astype(np.float32), "lengths": np.array([8, 5], np.int32)}
+
+
+def make_trainer(workdir, **kw):
+    return Trainer(LOSS, make_optimizer(1e-2, 6), workdir, checkpoint_every=kw.pop("checkpoint_every", 3),
+                   tensorboard=False, **kw)
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path):
+    params = MODEL.init(jax.random.key(0))
+    straight = make_trainer(tmp_path / "a")
+    final = straight.fit(straight.init_state(params), batch_at, 6, log_every=2)
+    straight.close()
+
+    first = make_trainer(tmp_path / "b")
+    first.fit(first.init_state(params), batch_at, 6, log_every=2, stop_at=3)
+    first.close()
+    second = make_trainer(tmp_path / "b")
+    state = second.restore_or_init(params)
+    assert int(state.step) == 3
+    resumed = second.fit(state, batch_at, 6, log_every=2)
+    second.close()
+    for a, b in zip(jax.tree.leaves(final.params), jax.tree.leaves(resumed.params)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    rows = read_metrics(tmp_path / "b")
+    assert [r["step"] for r in rows] == [2, 3, 4, 6]
+    assert all(np.isfinite(r["train/loss"]) for r in rows)
+
+
+def test_nan_guard_names_the_step_and_writes_no_bad_checkpoint(tmp_path):
+    trainer = make_trainer(tmp_path, checkpoint_every=1)
+
+    def poisoned(step):
+        batch = batch_at(step)
+        if step == 3:
+            batch["xs"][0, 0, 0] = np.nan
+        return batch
+
+    with pytest.raises(NonFiniteError, match="step 4") as err:
+        trainer.fit(trainer.init_state(MODEL.init(jax.random.key(0))), poisoned, 6)
+    assert "last good checkpoint: step 3" in str(err.value)
+    assert trainer.latest_step() == 3
+    good = trainer.restore(trainer.init_state(MODEL.init(jax.random.key(0))))
+    assert all(bool(jnp.isfinite(x).all()) for x in jax.tree.leaves(good.params))
+
+    bad = good._replace(params=jax.tree.map(lambda x: x * jnp.nan, good.params))
+    with pytest.raises(NonFiniteError, match="refusing to checkpoint"):
+        trainer.save(bad)
+    trainer.close()
+
+
+def test_best_parameters_are_kept(tmp_path):
+    trainer = make_trainer(tmp_path)
+    values = iter([1.0, 3.0, 2.0])
+    state = trainer.fit(
+        trainer.init_state(MODEL.init(jax.random.key(0))), batch_at, 6,
+        eval_fn=lambda p: {"v": next(values)}, eval_every=2, best_metric="v",
+    )
+    assert (tmp_path / "best.json").read_text().startswith('{"step": 4')
+    best = trainer.restore_best(state.params)
+    assert jax.tree.structure(best) == jax.tree.structure(state.params)
+    trainer.close()
+
+
+def test_batch_must_divide_over_devices():
+    trainer = Trainer(LOSS, optax.adam(1e-3), None)
+    n = trainer.mesh.shape["data"]
+    if n == 1:
+        assert trainer.shard_batch(batch_at(0))["xs"].shape == (2, 8, 4)
+    else:
+        with pytest.raises(ValueError, match="not divisible"):
+            trainer.shard_batch({"xs": np.zeros((n + 1, 2))})
+
+
+MULTI_DEVICE = textwrap.dedent(
+    """
+    import jax
+    jax.config.update("jax_num_cpu_devices", 8)
+    import numpy as np
+    from seqvi import bounds
+    from seqvi.models.vrnn import VRNN
+    from seqvi.train import Trainer, make_optimizer
+    from seqvi.train.trainer import data_mesh
+
+    assert len(jax.devices()) == 8
+    model = VRNN(data_dim=4, latent_dim=2, rnn_dim=4, hidden_dim=4)
+    loss = bounds.batch_loss(bounds.get_bound("fivo", num_particles=3), model)
+    rng = np.random.default_rng(0)
+    batch = {"xs": (rng.random((8, 10, 4)) < 0.4).astype(np.float32),
+             "lengths": rng.integers(3, 11, 8).astype(np.int32)}
+    params = model.init(jax.random.key(0), batch["xs"].mean((0, 1)))
+    out = []
+    for devices in (jax.devices()[:1], jax.devices()):
+        trainer = Trainer(loss, make_optimizer(1e-2, 10), None, mesh=data_mesh(devices))
+        state = trainer.init_state(params)
+        losses = []
+        for _ in range(3):
+            state, metrics = trainer.step(state, batch)
+            losses.append(float(metrics["loss"]))
+        out.append((losses, state.params))
+    print("losses", out[0][0], out[1][0])
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(out[0][1]), jax.tree.leaves(out[1][1])):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
+    print("OK")
+    """
+)
+
+
+def test_one_and_eight_devices_give_the_same_loss():
+    out = subprocess.run([sys.executable, "-c", MULTI_DEVICE], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("OK")
