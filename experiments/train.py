@@ -24,11 +24,10 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax is chatty at INFO
     config = _CONFIG.value
-    logging.info("devices: %s", jax.devices())
     splits = experiment.load_splits(config)
     model = experiment.build_model(config, splits["train"][0].shape[1])
     params = experiment.init_params(config, model, splits["train"])
-    logging.info("model %s with %d parameters", config.model.name, num_params(params))
+    print(f"model {config.model.name} with {num_params(params)} parameters; devices {jax.devices()}", flush=True)
     experiment.save_config(config, _WORKDIR.value)
     trainer = experiment.build_trainer(config, model, _WORKDIR.value)
     state = trainer.restore_or_init(params)
