@@ -26,4 +26,4 @@ test: install
 
 results: install
 	bash experiments/run_results.sh 4000 runs/results
-	$(PY) experiments/results_table.py runs/results > docs/results.md
+	$(PY) experiments/results_table.py runs/results  # the table for docs/results.md, and docs/figures/
