@@ -17,6 +17,7 @@ from seqvi.train import experiment
 
 DATA = [("jsb", "JSB"), ("nottingham", "Nottingham"), ("piano_midi", "Piano-midi")]
 TRAINED = ["elbo", "iwae", "fivo"]
+COLOURS = {"elbo": "tab:green", "iwae": "tab:blue", "fivo": "tab:orange"}
 
 
 def main(runs: str) -> None:
@@ -57,7 +58,8 @@ def plot_curves(runs: str, path="docs/figures/vrnn_valid_curves.png") -> None:
             rows = [r for r in read_metrics(wd) if any(k.startswith("eval/") for k in r)]
             if rows:
                 metric = next(k for k in rows[0] if k.startswith("eval/"))
-                ax.plot([r["step"] for r in rows], [r[metric] for r in rows], marker="o", label=f"trained with {bound}")
+                ax.plot([r["step"] for r in rows], [r[metric] for r in rows], marker="o", color=COLOURS[bound],
+                        label=f"trained with {bound}")
         ax.set_title(name)
         ax.set_xlabel("training step")
         ax.set_ylabel("valid bound per step (nats)")
