@@ -21,6 +21,7 @@ no draw. Steps t >= ``length`` are padding: they add nothing to any log-weight,
 do not move the particles and never trigger resampling.
 """
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -40,6 +41,7 @@ class SMCResult(NamedTuple):
     kl: jax.Array  # [T] mean over particles of log q(z_t|.) - log p(z_t|.); zero when padded
     final_states: Any  # particle states after the last valid step, leading axis N
     final_log_weights: jax.Array  # [N] log-weights after the last step
+    trace: Any = None  # per-step trace_fn(states, log_weights), leading axis T; None without trace_fn
 
 
 def _check_sequence(xs: jax.Array, num_particles: int, ess_threshold: float) -> None:
@@ -63,6 +65,7 @@ def run(
     ess_threshold: float = 0.0,
     inputs: Any = None,
     kl_weight: float | jax.Array = 1.0,
+    trace_fn: Callable[[Any, jax.Array], Any] | None = None,
 ) -> SMCResult:
     """Sequential Monte Carlo over one padded sequence.
 
@@ -76,6 +79,8 @@ def run(
       ess_threshold: resample when ESS / N < this (0: never; 1: every step).
       inputs: optional per-step inputs (leading axis T) passed to ``context``.
       kl_weight: beta multiplying log p(z) - log q(z) (KL annealing).
+      trace_fn: optional ``(states [N, ...], log_weights [N]) -> pytree``, recorded
+        after each move and before resampling (for example filtered means).
     """
     _check_sequence(xs, num_particles, ess_threshold)
     n = num_particles
@@ -98,16 +103,27 @@ def run(
         log_w = log_w + inc
         log_z_t = log_z_acc + jax.nn.logsumexp(log_w) - log_n
         ess = effective_sample_size(log_w)
+        trace = None if trace_fn is None else trace_fn(new_states, log_w)
         if resampler is None:
             do_resample = jnp.zeros((), bool)
             ancestors = identity
         else:
             do_resample = active & (ess < ess_threshold * n)
-            drawn = jax.lax.stop_gradient(resampler(k_resample, log_w, n))
-            ancestors = jnp.where(do_resample, drawn, identity)
-            new_states = jax.tree.map(lambda s: s[ancestors], new_states)
-            log_z_acc = jnp.where(do_resample, log_z_t, log_z_acc)
-            log_w = jnp.where(do_resample, jnp.zeros_like(log_w), log_w)
+
+            def resample(operands):
+                new_states, log_w, _ = operands
+                ancestors = jax.lax.stop_gradient(resampler(k_resample, log_w, n))
+                moved = jax.tree.map(lambda s: s[ancestors], new_states)
+                return moved, jnp.zeros_like(log_w), log_z_t, ancestors
+
+            def keep(operands):
+                new_states, log_w, log_z_acc = operands
+                return new_states, log_w, log_z_acc, identity
+
+            # A real branch when unbatched: no draw and no gather on steps that keep.
+            new_states, log_w, log_z_acc, ancestors = jax.lax.cond(
+                do_resample, resample, keep, (new_states, log_w, log_z_acc)
+            )
         diag = (
             log_z_t,
             ess,
@@ -115,6 +131,7 @@ def run(
             ancestors,
             jnp.where(active, out.log_px.mean(), 0.0),
             jnp.where(active, kl.mean(), 0.0),
+            trace,
         )
         return (new_states, log_w, log_z_acc), diag
 
@@ -123,7 +140,7 @@ def run(
     (final_states, final_log_w, _), diag = jax.lax.scan(
         body, carry0, (steps, xs, ctx)
     )
-    log_z_path, ess, resampled, ancestors, log_px, kl = diag
+    log_z_path, ess, resampled, ancestors, log_px, kl, trace = diag
     increments = jnp.diff(log_z_path, prepend=jnp.zeros((1,), log_z_path.dtype))
     return SMCResult(
         log_z=log_z_path[-1],
@@ -135,4 +152,5 @@ def run(
         kl=kl,
         final_states=final_states,
         final_log_weights=final_log_w,
+        trace=trace,
     )

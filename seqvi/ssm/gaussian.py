@@ -1,0 +1,221 @@
+"""Gaussian building blocks shared by the Kalman, EKF and UKF code.
+
+Everything works on one time step and one state; the filters scan over time.
+Conventions: a covariance is symmetrised after every update, every inverse is
+a Cholesky (or LU) solve, and a missing observation dimension is dropped
+exactly (``mask_observation``) rather than given a huge variance.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.linalg import cho_solve, solve_triangular
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def symmetrise(a: jax.Array) -> jax.Array:
+    """(A + A^T) / 2 over the last two axes."""
+    return 0.5 * (a + jnp.swapaxes(a, -1, -2))
+
+
+def log_density_chol(residual: jax.Array, chol: jax.Array) -> jax.Array:
+    """log N(r; 0, L L^T) for r [m] and the lower Cholesky factor L [m, m]:
+    -|L^{-1} r|^2 / 2 - sum_i log L_ii - m log(2 pi) / 2."""
+    z = solve_triangular(chol, residual, lower=True)
+    return -0.5 * z @ z - jnp.sum(jnp.log(jnp.diagonal(chol))) - 0.5 * residual.shape[-1] * LOG_2PI
+
+
+def mask_observation(
+    emission_matrix: jax.Array, emission_cov: jax.Array, residual: jax.Array, mask: jax.Array | None
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Keep only the observed dimensions of y = H x + r, r ~ N(0, R), with static shapes.
+
+    With o = mask (1 observed, 0 missing) the rows of H and of the residual are
+    multiplied by o (a missing entry may hold NaN), and R becomes D_o R D_o + diag(1 - o): its observed block is
+    untouched, the missing block is the identity and decoupled from the rest. A
+    missing dimension then has zero innovation and zero gain, and contributes
+    exactly log N(0; 0, 1) = -log(2 pi) / 2 to the log-density, which the caller
+    removes using the returned number of missing dimensions.
+
+    Returns (H [m, n], R [m, m], residual [m], num_missing []).
+    """
+    if mask is None:
+        return emission_matrix, emission_cov, residual, jnp.zeros((), residual.dtype)
+    o = mask.astype(residual.dtype)
+    h = emission_matrix * o[:, None]
+    r = emission_cov * (o[:, None] * o[None, :]) + jnp.diag(1.0 - o)
+    return h, r, jnp.where(mask, residual, 0.0), jnp.sum(1.0 - o)
+
+
+def condition_linear(
+    mean: jax.Array,
+    cov: jax.Array,
+    emission_matrix: jax.Array,
+    emission_cov: jax.Array,
+    residual: jax.Array,
+    mask: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Condition N(mean, cov) on y = H x + d + r, r ~ N(0, R); ``residual`` = y - H mean - d.
+
+      S = H P H^T + R,  K = P H^T S^{-1}  (Cholesky solve),
+      mean' = mean + K residual,
+      P' = (I - K H) P (I - K H)^T + K R K^T  (Joseph form),
+      log p(y) = log N(residual; 0, S)  over the observed dimensions only.
+
+    Returns (mean' [n], cov' [n, n], log p(y) []).
+    """
+    h, r, res, num_missing = mask_observation(emission_matrix, emission_cov, residual, mask)
+    hp = h @ cov
+    chol = jnp.linalg.cholesky(symmetrise(hp @ h.T + r))
+    gain = cho_solve((chol, True), hp).T
+    i_kh = jnp.eye(mean.shape[-1], dtype=cov.dtype) - gain @ h
+    new_cov = symmetrise(i_kh @ cov @ i_kh.T + gain @ r @ gain.T)
+    log_lik = log_density_chol(res, chol) + 0.5 * LOG_2PI * num_missing
+    return mean + gain @ res, new_cov, log_lik
+
+
+def condition_moments(
+    mean: jax.Array,
+    cov: jax.Array,
+    predicted_y: jax.Array,
+    innovation_cov: jax.Array,
+    cross_cov: jax.Array,
+    y: jax.Array,
+    mask: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Condition on y given the joint moments E[y] = predicted_y, Cov[y] = S and
+    Cov[x, y] = cross_cov (the unscented update):
+
+      K = Cov[x, y] S^{-1},  mean' = mean + K (y - E[y]),  P' = P - K S K^T.
+
+    Missing dimensions are dropped as in ``mask_observation``. Returns
+    (mean' [n], cov' [n, n], log N(y; E[y], S) []).
+    """
+    residual = y - predicted_y
+    if mask is None:
+        s, num_missing = innovation_cov, jnp.zeros((), y.dtype)
+    else:
+        o = mask.astype(y.dtype)
+        residual = jnp.where(mask, residual, 0.0)
+        cross_cov = cross_cov * o[None, :]
+        s = innovation_cov * (o[:, None] * o[None, :]) + jnp.diag(1.0 - o)
+        num_missing = jnp.sum(1.0 - o)
+    chol = jnp.linalg.cholesky(symmetrise(s))
+    gain = cho_solve((chol, True), cross_cov.T).T
+    new_cov = symmetrise(cov - gain @ s @ gain.T)
+    log_lik = log_density_chol(residual, chol) + 0.5 * LOG_2PI * num_missing
+    return mean + gain @ residual, new_cov, log_lik
+
+
+def smoother_gain(filtered_cov_or_cross: jax.Array, predicted_cov: jax.Array) -> jax.Array:
+    """E = Cov[x_t, x_{t+1} | y_{1:t}] Cov[x_{t+1} | y_{1:t}]^{-1} by a Cholesky solve.
+
+    ``filtered_cov_or_cross`` is that cross-covariance C [n, n] (P_t A^T for a
+    linear transition); the result is C P^{-1}, computed as (P^{-1} C^T)^T.
+    """
+    chol = jnp.linalg.cholesky(symmetrise(predicted_cov))
+    return cho_solve((chol, True), filtered_cov_or_cross.T).T
+
+
+def rts_smoother(
+    filtered_means: jax.Array,
+    filtered_covs: jax.Array,
+    predicted_means: jax.Array,
+    predicted_covs: jax.Array,
+    prediction_cross_covs: jax.Array,
+) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """The Rauch-Tung-Striebel backward pass, for any Gaussian filter.
+
+    Inputs have a leading time axis T; ``predicted_*[t]`` are the moments of
+    x_t given y_{1:t-1}, and ``prediction_cross_covs[t]`` = Cov[x_{t-1}, x_t | y_{1:t-1}]
+    (index 0 unused). For t = T-1, ..., 1 (0-based, backwards):
+
+      E_t = Cov[x_t, x_{t+1} | y_{1:t}] P^-_{t+1}^{-1}
+      m^s_t = m_t + E_t (m^s_{t+1} - m^-_{t+1})
+      P^s_t = P_t + E_t (P^s_{t+1} - P^-_{t+1}) E_t^T
+      Cov[x_{t+1}, x_t | y_{1:T}] = P^s_{t+1} E_t^T
+
+    Returns (smoothed_means [T, n], smoothed_covs [T, n, n], gains [T, n, n] with
+    E_{T-1} = 0, smoothed_cross_covs [T, n, n] whose entry t is
+    Cov[x_t, x_{t-1} | y_{1:T}] and entry 0 is zero).
+    """
+
+    def body(carry, inp):
+        m_next, p_next = carry
+        m, p, m_pred, p_pred, cross = inp
+        gain = smoother_gain(cross, p_pred)
+        m_s = m + gain @ (m_next - m_pred)
+        p_s = symmetrise(p + gain @ (p_next - p_pred) @ gain.T)
+        return (m_s, p_s), (m_s, p_s, gain, p_next @ gain.T)
+
+    last = (filtered_means[-1], filtered_covs[-1])
+    inputs = (
+        filtered_means[:-1],
+        filtered_covs[:-1],
+        predicted_means[1:],
+        predicted_covs[1:],
+        prediction_cross_covs[1:],
+    )
+    _, (means, covs, gains, cross) = jax.lax.scan(body, last, inputs, reverse=True)
+    zero = jnp.zeros_like(filtered_covs[:1])
+    return (
+        jnp.concatenate([means, filtered_means[-1:]]),
+        jnp.concatenate([covs, filtered_covs[-1:]]),
+        jnp.concatenate([gains, zero]),
+        jnp.concatenate([zero, cross]),
+    )
+
+
+def backward_sample(
+    key: jax.Array,
+    filtered_means: jax.Array,
+    filtered_covs: jax.Array,
+    predicted_means: jax.Array,
+    gains: jax.Array,
+    predicted_covs: jax.Array,
+) -> jax.Array:
+    """Backward sampling of a path x_{1:T} ~ p(x_{1:T} | y_{1:T}) (FFBS).
+
+    x_T ~ N(m_T, P_T); then x_t | x_{t+1} ~ N(m_t + E_t (x_{t+1} - m^-_{t+1}),
+    P_t - E_t P^-_{t+1} E_t^T). The standard-normal draws are made up front
+    (``key`` -> eps [T, n]) so the parallel sampler reproduces the same path.
+    Returns [T, n].
+    """
+    eps = jax.random.normal(key, filtered_means.shape, filtered_means.dtype)
+    cond_covs = backward_conditional_covs(filtered_covs, gains, predicted_covs)
+    x_last = filtered_means[-1] + psd_sqrt(filtered_covs[-1]) @ eps[-1]
+
+    def body(x_next, inp):
+        m, m_pred_next, gain, cov, e = inp
+        x = m + gain @ (x_next - m_pred_next) + psd_sqrt(cov) @ e
+        return x, x
+
+    inputs = (filtered_means[:-1], predicted_means[1:], gains[:-1], cond_covs[:-1], eps[:-1])
+    _, xs = jax.lax.scan(body, x_last, inputs, reverse=True)
+    return jnp.concatenate([xs, x_last[None]])
+
+
+def backward_conditional_covs(filtered_covs, gains, predicted_covs) -> jax.Array:
+    """Cov[x_t | x_{t+1}, y_{1:t}] = P_t - E_t P^-_{t+1} E_t^T for every t (the last
+    entry, with E = 0, is P_T). [T, n, n]."""
+    next_pred = jnp.concatenate([predicted_covs[1:], predicted_covs[-1:]])
+    return symmetrise(filtered_covs - gains @ next_pred @ jnp.swapaxes(gains, -1, -2))
+
+
+def psd_sqrt(cov: jax.Array) -> jax.Array:
+    """A square root S with S S^T = cov for a PSD (possibly singular) matrix.
+
+    Cholesky when it succeeds; otherwise (a singular covariance, such as the
+    conditional of a noise-free state component) the symmetric eigen-root with
+    negative round-off eigenvalues clipped to zero.
+    """
+    cov = symmetrise(cov)
+    chol = jnp.linalg.cholesky(cov)
+
+    def eig_root():
+        w, v = jnp.linalg.eigh(cov)
+        return v * jnp.sqrt(jnp.clip(w, 0.0))[..., None, :]
+
+    return jax.lax.cond(jnp.all(jnp.isfinite(chol)), lambda: chol, eig_root)

@@ -1,0 +1,360 @@
+"""Linear-Gaussian state-space models: Kalman filter, RTS smoother, sampling.
+
+The model (1-based time t = 1..T, stored at 0-based index t-1):
+
+  x_1 ~ N(mu_0, Sigma_0)
+  x_t = A_t x_{t-1} + B_t u_t + b_t + q_t,   q_t ~ N(0, Q_t),   t >= 2
+  y_t = C_t x_t + d_t + r_t,                  r_t ~ N(0, R_t)
+
+Every matrix or bias in ``Params`` is either fixed (``A`` of shape [n, n]) or
+time-varying with a leading time axis (``A`` of shape [T, n, n]); the entry at
+index t of a transition quantity is the one that maps x_{t-1} to x_t, so index 0
+of A, B, b, Q and u is never used (x_1 comes from the initial distribution).
+This is the indexing of dynamax and of the KVAE, whose A_t depends on a_{1:t-1}.
+
+Missing data: ``mask`` is boolean [T] (whole steps) or [T, m] (single entries),
+True where observed. Unobserved entries are dropped exactly from the update
+(``gaussian.mask_observation``), may hold any value (NaN included), and a fully
+missing step is a pure prediction. All functions are for one sequence; ``vmap``
+them over a batch.
+"""
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from seqvi.ssm import gaussian
+
+
+class Params(NamedTuple):
+    """LGSSM parameters; see the module docstring for the model and shapes."""
+
+    initial_mean: jax.Array  # [n]
+    initial_cov: jax.Array  # [n, n]
+    transition_matrix: jax.Array  # [n, n] or [T, n, n]
+    transition_cov: jax.Array  # [n, n] or [T, n, n]
+    emission_matrix: jax.Array  # [m, n] or [T, m, n]
+    emission_cov: jax.Array  # [m, m] or [T, m, m]
+    input_matrix: jax.Array | None = None  # [n, k] or [T, n, k]
+    transition_bias: jax.Array | None = None  # [n] or [T, n]
+    emission_bias: jax.Array | None = None  # [m] or [T, m]
+
+
+class FilterResult(NamedTuple):
+    log_likelihood: jax.Array  # [] log p(y_{1:T})
+    filtered_means: jax.Array  # [T, n] E[x_t | y_{1:t}]
+    filtered_covs: jax.Array  # [T, n, n]
+    predicted_means: jax.Array  # [T, n] E[x_t | y_{1:t-1}] (index 0: mu_0)
+    predicted_covs: jax.Array  # [T, n, n]
+    step_log_likelihoods: jax.Array  # [T] log p(y_t | y_{1:t-1}) (0 on a fully missing step)
+
+
+class SmootherResult(NamedTuple):
+    log_likelihood: jax.Array  # []
+    filtered_means: jax.Array  # [T, n]
+    filtered_covs: jax.Array  # [T, n, n]
+    smoothed_means: jax.Array  # [T, n] E[x_t | y_{1:T}]
+    smoothed_covs: jax.Array  # [T, n, n]
+    smoothed_cross_covs: jax.Array  # [T, n, n] Cov[x_t, x_{t-1} | y_{1:T}]; index 0 is zero
+
+
+# The number of axes of each field when it is fixed in time.
+_FIXED_NDIM = {
+    "initial_mean": 1,
+    "initial_cov": 2,
+    "transition_matrix": 2,
+    "transition_cov": 2,
+    "emission_matrix": 2,
+    "emission_cov": 2,
+    "input_matrix": 2,
+    "transition_bias": 1,
+    "emission_bias": 1,
+}
+_COVARIANCES = ("initial_cov", "transition_cov", "emission_cov")
+
+
+def at(params: Params, name: str, t) -> jax.Array | None:
+    """Field ``name`` at 0-based time index ``t`` (the field itself when fixed)."""
+    x = getattr(params, name)
+    if x is None or x.ndim == _FIXED_NDIM[name]:
+        return x
+    return x[t]
+
+
+def dims(params: Params) -> tuple[int, int]:
+    """(state dimension n, observation dimension m)."""
+    return params.initial_mean.shape[-1], params.emission_matrix.shape[-2]
+
+
+def transition_at(params: Params, t, inputs: jax.Array | None) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(A_t, offset B_t u_t + b_t, Q_t) for the move x_{t-1} -> x_t."""
+    n = params.initial_mean.shape[-1]
+    offset = jnp.zeros((n,), params.initial_mean.dtype)
+    if params.input_matrix is not None:
+        offset = offset + at(params, "input_matrix", t) @ inputs[t]
+    if params.transition_bias is not None:
+        offset = offset + at(params, "transition_bias", t)
+    return at(params, "transition_matrix", t), offset, at(params, "transition_cov", t)
+
+
+def emission_at(params: Params, t) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(C_t, d_t, R_t) at time index t (d_t = 0 when there is no emission bias)."""
+    bias = at(params, "emission_bias", t)
+    if bias is None:
+        bias = jnp.zeros((params.emission_matrix.shape[-2],), params.initial_mean.dtype)
+    return at(params, "emission_matrix", t), bias, at(params, "emission_cov", t)
+
+
+def _concrete(x) -> np.ndarray | None:
+    try:
+        return np.asarray(x)
+    except jax.errors.TracerArrayConversionError:
+        return None
+
+
+def check_inputs(
+    params: Params, ys: jax.Array, inputs: jax.Array | None = None, mask: jax.Array | None = None
+) -> jax.Array | None:
+    """Validate shapes (and, for concrete values, that covariances are symmetric
+    PSD) with errors that name the field; return the mask as bool [T, m] or None."""
+    if ys.ndim != 2:
+        raise ValueError(f"ys must be one sequence of shape [T, m], got shape {ys.shape}; vmap over a batch")
+    check_params(params, num_timesteps=ys.shape[0])
+    n, m = dims(params)
+    num_steps = ys.shape[0]
+    if ys.shape[1] != m:
+        raise ValueError(f"ys has {ys.shape[1]} dimensions but emission_matrix gives m = {m}")
+    if params.input_matrix is not None:
+        k = params.input_matrix.shape[-1]
+        if inputs is None or inputs.shape != (num_steps, k):
+            got = None if inputs is None else inputs.shape
+            raise ValueError(f"params.input_matrix needs inputs of shape [T, k] = {(num_steps, k)}, got {got}")
+    elif inputs is not None:
+        raise ValueError("inputs were given but params.input_matrix is None")
+    if mask is None:
+        return None
+    mask = jnp.asarray(mask)
+    if mask.shape == (num_steps,):
+        mask = jnp.broadcast_to(mask[:, None], (num_steps, m))
+    if mask.shape != (num_steps, m):
+        raise ValueError(f"mask must have shape [T] = ({num_steps},) or [T, m] = {(num_steps, m)}, got {mask.shape}")
+    return mask.astype(bool)
+
+
+def check_params(params: Params, num_timesteps: int | None = None) -> None:
+    """Raise ValueError on a shape mismatch or a covariance that is not symmetric PSD."""
+    if not isinstance(params, Params):
+        raise TypeError(f"expected seqvi.ssm.lgssm.Params, got {type(params).__name__}")
+    if jnp.ndim(params.initial_mean) != 1:
+        raise ValueError(f"params.initial_mean must have shape [n], got {jnp.shape(params.initial_mean)}")
+    if jnp.ndim(params.emission_matrix) not in (2, 3):
+        raise ValueError(f"params.emission_matrix must be [m, n] or [T, m, n], got {jnp.shape(params.emission_matrix)}")
+    n = params.initial_mean.shape[0]
+    m = params.emission_matrix.shape[-2]
+    k = None if params.input_matrix is None else params.input_matrix.shape[-1]
+    expected = {
+        "initial_mean": (n,),
+        "initial_cov": (n, n),
+        "transition_matrix": (n, n),
+        "transition_cov": (n, n),
+        "emission_matrix": (m, n),
+        "emission_cov": (m, m),
+        "input_matrix": (n, k),
+        "transition_bias": (n,),
+        "emission_bias": (m,),
+    }
+    for name, shape in expected.items():
+        x = getattr(params, name)
+        if x is None:
+            if name in _COVARIANCES or name.endswith(("_mean", "_matrix")) and name != "input_matrix":
+                raise ValueError(f"params.{name} is required")
+            continue
+        time_varying = name not in ("initial_mean", "initial_cov") and x.ndim == len(shape) + 1
+        want = ((num_timesteps if num_timesteps is not None else x.shape[0]),) + shape if time_varying else shape
+        if x.shape != want:
+            what = f"[T, {', '.join(map(str, shape))}]" if time_varying else str(shape)
+            raise ValueError(
+                f"params.{name} has shape {x.shape}; with n = {n} states and m = {m} observed "
+                f"dimensions it must be {shape} or time-varying with T = {num_timesteps} leading ({what})"
+            )
+    for name in _COVARIANCES:
+        value = _concrete(getattr(params, name))
+        if value is None:
+            continue
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"params.{name} has non-finite entries")
+        scale = max(np.max(np.abs(value)), np.finfo(value.dtype).tiny)
+        if np.max(np.abs(value - np.swapaxes(value, -1, -2))) > 1e-6 * scale:
+            raise ValueError(f"params.{name} is not symmetric")
+        eigs = np.linalg.eigvalsh(value.astype(np.float64))
+        if np.min(eigs) < -1e-6 * scale:
+            raise ValueError(
+                f"params.{name} is not positive semi-definite (smallest eigenvalue {np.min(eigs):.3g})"
+            )
+
+
+def predict(params: Params, mean: jax.Array, cov: jax.Array, t, inputs=None) -> tuple[jax.Array, jax.Array]:
+    """Moments of x_t given those of x_{t-1}: (A m + B u_t + b, A P A^T + Q)."""
+    a, offset, q = transition_at(params, t, inputs)
+    return a @ mean + offset, gaussian.symmetrise(a @ cov @ a.T + q)
+
+
+def update(params: Params, mean, cov, y_t, t, mask_t=None) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Condition the predicted N(mean, cov) of x_t on y_t (Joseph form).
+    Returns (filtered mean, filtered cov, log p(y_t | y_{1:t-1}))."""
+    c, d, r = emission_at(params, t)
+    return gaussian.condition_linear(mean, cov, c, r, y_t - c @ mean - d, mask_t)
+
+
+def filter(params: Params, ys: jax.Array, inputs: jax.Array | None = None, mask: jax.Array | None = None) -> FilterResult:  # noqa: A001
+    """The Kalman filter over one sequence ys [T, m] (``lax.scan``)."""
+    mask = check_inputs(params, ys, inputs, mask)
+    return _filter(params, ys, inputs, mask)
+
+
+@jax.jit
+def _filter(params, ys, inputs, mask) -> FilterResult:
+    num_steps = ys.shape[0]
+    masks = None if mask is None else mask
+    m1, p1, ll1 = update(params, params.initial_mean, params.initial_cov, ys[0], 0, None if mask is None else mask[0])
+
+    def body(carry, inp):
+        m, p = carry
+        t, y_t, mask_t = inp
+        m_pred, p_pred = predict(params, m, p, t, inputs)
+        m_filt, p_filt, ll = update(params, m_pred, p_pred, y_t, t, mask_t)
+        return (m_filt, p_filt), (m_filt, p_filt, m_pred, p_pred, ll)
+
+    steps = jnp.arange(1, num_steps)
+    rest = (steps, ys[1:], None if masks is None else masks[1:])
+    _, (ms, ps, m_preds, p_preds, lls) = jax.lax.scan(body, (m1, p1), rest)
+    cat = lambda first, others: jnp.concatenate([first[None], others])
+    lls = cat(ll1, lls)
+    return FilterResult(
+        log_likelihood=jnp.sum(lls),
+        filtered_means=cat(m1, ms),
+        filtered_covs=cat(p1, ps),
+        predicted_means=cat(params.initial_mean, m_preds),
+        predicted_covs=cat(params.initial_cov, p_preds),
+        step_log_likelihoods=lls,
+    )
+
+
+def log_likelihood(params: Params, ys: jax.Array, inputs=None, mask=None) -> jax.Array:
+    """log p(y_{1:T}) (observed entries only) by the Kalman filter."""
+    return filter(params, ys, inputs, mask).log_likelihood
+
+
+def prediction_cross_covs(params: Params, filtered_covs: jax.Array) -> jax.Array:
+    """Cov[x_{t-1}, x_t | y_{1:t-1}] = P_{t-1} A_t^T for every t (index 0 unused): [T, n, n]."""
+    num_steps = filtered_covs.shape[0]
+    a = jnp.broadcast_to(params.transition_matrix, (num_steps,) + params.transition_matrix.shape[-2:])
+    prev = jnp.concatenate([jnp.zeros_like(filtered_covs[:1]), filtered_covs[:-1]])
+    return prev @ jnp.swapaxes(a, -1, -2)
+
+
+def smoother(params: Params, ys: jax.Array, inputs=None, mask=None) -> SmootherResult:
+    """Kalman filter then the Rauch-Tung-Striebel smoother (see ``gaussian.rts_smoother``)."""
+    return _smoother(params, ys, inputs, check_inputs(params, ys, inputs, mask))
+
+
+@jax.jit
+def _smoother(params, ys, inputs, mask) -> SmootherResult:
+    f = _filter(params, ys, inputs, mask)
+    means, covs, _, cross = gaussian.rts_smoother(
+        f.filtered_means, f.filtered_covs, f.predicted_means, f.predicted_covs,
+        prediction_cross_covs(params, f.filtered_covs),
+    )
+    return SmootherResult(f.log_likelihood, f.filtered_means, f.filtered_covs, means, covs, cross)
+
+
+def posterior_sample(key: jax.Array, params: Params, ys: jax.Array, inputs=None, mask=None) -> jax.Array:
+    """One path x_{1:T} ~ p(x_{1:T} | y_{1:T}) by forward filtering, backward sampling. [T, n]."""
+    return _posterior_sample(key, params, ys, inputs, check_inputs(params, ys, inputs, mask))
+
+
+@jax.jit
+def _posterior_sample(key, params, ys, inputs, mask) -> jax.Array:
+    f = _filter(params, ys, inputs, mask)
+    gains = smoother_gains(params, f)
+    return gaussian.backward_sample(
+        key, f.filtered_means, f.filtered_covs, f.predicted_means, gains, f.predicted_covs
+    )
+
+
+def smoother_gains(params: Params, f: FilterResult) -> jax.Array:
+    """E_t = P_t A_{t+1}^T (P^-_{t+1})^{-1} for t < T, and E_T = 0: [T, n, n]."""
+    cross = prediction_cross_covs(params, f.filtered_covs)[1:]
+    gains = jax.vmap(gaussian.smoother_gain)(cross, f.predicted_covs[1:])
+    return jnp.concatenate([gains, jnp.zeros_like(gains[:1])])
+
+
+def sample(key: jax.Array, params: Params, num_timesteps: int, inputs=None) -> tuple[jax.Array, jax.Array]:
+    """Ancestral sample (states [T, n], observations [T, m]) from the model."""
+    check_params(params, num_timesteps)
+    return _sample(key, params, num_timesteps, inputs)
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _sample(key, params, num_timesteps, inputs):
+    n, m = dims(params)
+    k_x1, k_q, k_r = jax.random.split(key, 3)
+    dtype = params.initial_mean.dtype
+    x1 = params.initial_mean + gaussian.psd_sqrt(params.initial_cov) @ jax.random.normal(k_x1, (n,), dtype)
+    eps_q = jax.random.normal(k_q, (num_timesteps, n), dtype)
+    eps_r = jax.random.normal(k_r, (num_timesteps, m), dtype)
+
+    def move(x_prev, inp):
+        t, e = inp
+        a, offset, q = transition_at(params, t, inputs)
+        x = a @ x_prev + offset + gaussian.psd_sqrt(q) @ e
+        return x, x
+
+    _, xs = jax.lax.scan(move, x1, (jnp.arange(1, num_timesteps), eps_q[1:]))
+    xs = jnp.concatenate([x1[None], xs])
+
+    def emit(t, x, e):
+        c, d, r = emission_at(params, t)
+        return c @ x + d + gaussian.psd_sqrt(r) @ e
+
+    ys = jax.vmap(emit)(jnp.arange(num_timesteps), xs, eps_r)
+    return xs, ys
+
+
+def random_params(
+    key: jax.Array,
+    state_dim: int,
+    obs_dim: int,
+    *,
+    num_timesteps: int | None = None,
+    input_dim: int | None = None,
+    biases: bool = False,
+    dtype=jnp.float32,
+) -> Params:
+    """A random stable LGSSM (spectral radius of each A_t at most 0.95) with
+    well-conditioned covariances; time-varying A_t, Q_t, C_t, R_t (and biases)
+    when ``num_timesteps`` is given. For tests, examples and benchmarks."""
+    keys = iter(jax.random.split(key, 12))
+    lead = () if num_timesteps is None else (num_timesteps,)
+
+    def spd(d, scale):
+        x = jax.random.normal(next(keys), lead + (d, d), dtype)
+        return scale * (x @ jnp.swapaxes(x, -1, -2) / d + 0.5 * jnp.eye(d, dtype=dtype))
+
+    a = jax.random.normal(next(keys), lead + (state_dim, state_dim), dtype)
+    radius = jnp.max(jnp.abs(jnp.linalg.eigvals(a)), axis=-1)[..., None, None]
+    x0 = jax.random.normal(next(keys), (state_dim, state_dim), dtype)
+    return Params(
+        initial_mean=jax.random.normal(next(keys), (state_dim,), dtype),
+        initial_cov=x0 @ x0.T / state_dim + 0.5 * jnp.eye(state_dim, dtype=dtype),
+        transition_matrix=(0.95 * a / radius).astype(dtype),
+        transition_cov=spd(state_dim, 0.2),
+        emission_matrix=jax.random.normal(next(keys), lead + (obs_dim, state_dim), dtype),
+        emission_cov=spd(obs_dim, 0.5),
+        input_matrix=None if input_dim is None else jax.random.normal(next(keys), lead + (state_dim, input_dim), dtype),
+        transition_bias=jax.random.normal(next(keys), lead + (state_dim,), dtype) if biases else None,
+        emission_bias=jax.random.normal(next(keys), lead + (obs_dim,), dtype) if biases else None,
+    )

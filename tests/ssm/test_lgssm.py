@@ -1,0 +1,214 @@
+"""Kalman filter, RTS smoother and sampling (sequential and parallel) against
+the brute-force joint Gaussian of (x_{1:T}, y_{1:T}), in float64."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from seqvi.ssm import lgssm
+from seqvi.ssm import lgssm_parallel as parallel
+
+T, N, M, K = 7, 3, 2, 2
+
+
+def joint_gaussian(params: lgssm.Params, num_steps: int, inputs=None):
+    """Mean and covariance of the stacked x_{1:T} and y_{1:T}, built step by step
+    from the model's definition (no filtering)."""
+    p = jax.tree.map(np.asarray, params)
+    n, m = lgssm.dims(params)
+    u = None if inputs is None else np.asarray(inputs)
+    get = lambda name, t: lgssm.at(p, name, t)
+    mx, cx = np.zeros(n * num_steps), np.zeros((n * num_steps, n * num_steps))
+    mx[:n], cx[:n, :n] = p.initial_mean, p.initial_cov
+    for t in range(1, num_steps):
+        a = get("transition_matrix", t)
+        cur, prev = slice(t * n, (t + 1) * n), slice((t - 1) * n, t * n)
+        mx[cur] = a @ mx[prev] + (0 if u is None else get("input_matrix", t) @ u[t])
+        mx[cur] += 0 if p.transition_bias is None else get("transition_bias", t)
+        cx[cur, :] = a @ cx[prev, :]
+        cx[:, cur] = cx[:, prev] @ a.T
+        cx[cur, cur] = a @ cx[prev, prev] @ a.T + get("transition_cov", t)
+    h = np.zeros((m * num_steps, n * num_steps))
+    my_bias = np.zeros(m * num_steps)
+    r = np.zeros((m * num_steps, m * num_steps))
+    for t in range(num_steps):
+        rows = slice(t * m, (t + 1) * m)
+        h[rows, t * n:(t + 1) * n] = get("emission_matrix", t)
+        r[rows, rows] = get("emission_cov", t)
+        my_bias[rows] = 0 if p.emission_bias is None else get("emission_bias", t)
+    return mx, cx, h @ mx + my_bias, h @ cx @ h.T + r, cx @ h.T
+
+
+CASES = {
+    "fixed": dict(),
+    "biases_inputs": dict(input_dim=K, biases=True),
+    "time_varying": dict(num_timesteps=T, input_dim=K, biases=True),
+}
+
+
+@pytest.fixture(params=list(CASES), scope="module")
+def case(request):
+    with jax.enable_x64(True):
+        key = jax.random.PRNGKey(sum(map(ord, request.param)))
+        k_p, k_s, k_u, k_m = jax.random.split(key, 4)
+        params = lgssm.random_params(k_p, N, M, dtype=jnp.float64, **CASES[request.param])
+        inputs = None if params.input_matrix is None else jax.random.normal(k_u, (T, K), jnp.float64)
+        _, ys = lgssm.sample(k_s, params, T, inputs)
+        mask = np.array(jax.random.uniform(k_m, (T, M)) > 0.3)
+        mask[3] = False  # one fully missing step
+        ys_nan = jnp.where(mask, ys, jnp.nan)  # missing entries may hold anything
+        yield params, inputs, ys, mask, ys_nan
+
+
+def brute_log_likelihood(params, ys, inputs, mask=None):
+    _, _, my, cy, _ = joint_gaussian(params, T, inputs)
+    obs = np.ones(T * M, bool) if mask is None else np.asarray(mask).reshape(-1)
+    return multivariate_normal(my[obs], cy[np.ix_(obs, obs)]).logpdf(np.asarray(ys).reshape(-1)[obs])
+
+
+def brute_posterior(params, ys, inputs, mask=None):
+    mx, cx, my, cy, cxy = joint_gaussian(params, T, inputs)
+    obs = np.ones(T * M, bool) if mask is None else np.asarray(mask).reshape(-1)
+    y = np.asarray(ys).reshape(-1)[obs]
+    gain = cxy[:, obs] @ np.linalg.inv(cy[np.ix_(obs, obs)])
+    return mx + gain @ (y - my[obs]), cx - gain @ cxy[:, obs].T
+
+
+@pytest.mark.parametrize("implementation", [lgssm, parallel], ids=["sequential", "parallel"])
+@pytest.mark.parametrize("missing", [False, True], ids=["complete", "missing"])
+def test_log_likelihood_matches_joint_gaussian(x64, case, implementation, missing):
+    params, inputs, ys, mask, ys_nan = case
+    if missing:
+        got = implementation.filter(params, ys_nan, inputs, mask).log_likelihood
+        want = brute_log_likelihood(params, ys, inputs, mask)
+    else:
+        got = implementation.filter(params, ys, inputs).log_likelihood
+        want = brute_log_likelihood(params, ys, inputs)
+    assert np.isfinite(got)
+    np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("implementation", [lgssm, parallel], ids=["sequential", "parallel"])
+def test_smoothed_marginals_match_gaussian_conditionals(x64, case, implementation):
+    params, inputs, ys, mask, ys_nan = case
+    s = implementation.smoother(params, ys_nan, inputs, mask)
+    mean, cov = brute_posterior(params, ys, inputs, mask)
+    np.testing.assert_allclose(s.smoothed_means, mean.reshape(T, N), atol=1e-9)
+    blocks = cov.reshape(T, N, T, N)
+    np.testing.assert_allclose(s.smoothed_covs, np.stack([blocks[t, :, t] for t in range(T)]), atol=1e-9)
+    cross = np.stack([np.zeros((N, N))] + [blocks[t, :, t - 1] for t in range(1, T)])
+    np.testing.assert_allclose(s.smoothed_cross_covs, cross, atol=1e-9)
+
+
+def test_filtered_marginals_match_gaussian_conditionals(x64, case):
+    """E[x_t | y_{1:t}]: condition the joint on the first t observations only."""
+    params, inputs, ys, _, _ = case
+    f = lgssm.filter(params, ys, inputs)
+    mx, cx, my, cy, cxy = joint_gaussian(params, T, inputs)
+    y = np.asarray(ys).reshape(-1)
+    for t in (0, 3, T - 1):
+        obs = slice(0, (t + 1) * M)
+        gain = cxy[:, obs] @ np.linalg.inv(cy[obs, obs])
+        mean = mx + gain @ (y[obs] - my[obs])
+        np.testing.assert_allclose(f.filtered_means[t], mean[t * N:(t + 1) * N], atol=1e-9)
+
+
+def test_parallel_equals_sequential(x64, case):
+    params, inputs, _, mask, ys_nan = case
+    seq = lgssm.smoother(params, ys_nan, inputs, mask)
+    par = parallel.smoother(params, ys_nan, inputs, mask)
+    for a, b in zip(seq, par):
+        np.testing.assert_allclose(a, b, atol=1e-8, rtol=1e-8)
+    f_seq = lgssm.filter(params, ys_nan, inputs, mask)
+    f_par = parallel.filter(params, ys_nan, inputs, mask)
+    for a, b in zip(f_seq, f_par):
+        np.testing.assert_allclose(a, b, atol=1e-8, rtol=1e-8)
+    key = jax.random.PRNGKey(5)
+    np.testing.assert_allclose(
+        lgssm.posterior_sample(key, params, ys_nan, inputs, mask),
+        parallel.posterior_sample(key, params, ys_nan, inputs, mask),
+        atol=1e-8,
+    )
+
+
+def test_fully_missing_step_is_a_prediction(x64, case):
+    params, inputs, _, mask, ys_nan = case
+    f = lgssm.filter(params, ys_nan, inputs, mask)
+    assert not mask[3].any()
+    np.testing.assert_allclose(f.filtered_means[3], f.predicted_means[3])
+    np.testing.assert_allclose(f.filtered_covs[3], f.predicted_covs[3])
+    assert f.step_log_likelihoods[3] == 0.0
+
+
+def test_posterior_samples_have_smoothed_moments(x64, case):
+    params, inputs, _, mask, ys_nan = case
+    s = lgssm.smoother(params, ys_nan, inputs, mask)
+    num = 4000
+    keys = jax.random.split(jax.random.PRNGKey(0), num)
+    paths = jax.jit(jax.vmap(lambda k: lgssm.posterior_sample(k, params, ys_nan, inputs, mask)))(keys)
+    sd = np.sqrt(np.diagonal(s.smoothed_covs, axis1=1, axis2=2))
+    # Mean: within 5 standard errors; covariance: within 10% of the marginal scale.
+    assert np.all(np.abs(paths.mean(0) - s.smoothed_means) < 5 * sd / np.sqrt(num))
+    emp_cov = jnp.einsum("sti,stj->tij", paths - paths.mean(0), paths - paths.mean(0)) / (num - 1)
+    scale = sd[:, :, None] * sd[:, None, :]
+    assert np.max(np.abs(emp_cov - s.smoothed_covs) / scale) < 0.1
+    emp_cross = jnp.einsum("sti,stj->tij", (paths - paths.mean(0))[:, 1:], (paths - paths.mean(0))[:, :-1]) / (num - 1)
+    assert np.max(np.abs(emp_cross - s.smoothed_cross_covs[1:]) / np.sqrt(scale[1:] * scale[:-1])) < 0.1
+
+
+def test_sample_has_model_marginals(x64):
+    params = lgssm.random_params(jax.random.PRNGKey(1), 2, 2, biases=True, dtype=jnp.float64)
+    num_steps = 4
+    xs, ys = jax.vmap(lambda k: lgssm.sample(k, params, num_steps))(jax.random.split(jax.random.PRNGKey(2), 20000))
+    mx, cx, my, cy, _ = joint_gaussian(params, num_steps)
+    flat_y = ys.reshape(len(ys), -1)
+    assert np.max(np.abs(flat_y.mean(0) - my) / np.sqrt(np.diag(cy))) < 0.05
+    np.testing.assert_allclose(np.cov(flat_y.T), cy, atol=0.05 * np.max(np.diag(cy)))
+    assert xs.shape == (20000, num_steps, 2)
+
+
+def test_jit_and_grad(x64, case):
+    params, inputs, ys, mask, ys_nan = case
+    grads = jax.jit(jax.grad(lambda p: lgssm.log_likelihood(p, ys_nan, inputs, mask)))(params)
+    assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
+
+
+def test_float32_is_finite():
+    params = lgssm.random_params(jax.random.PRNGKey(0), 4, 3, num_timesteps=20)
+    _, ys = lgssm.sample(jax.random.PRNGKey(1), params, 20)
+    s = lgssm.smoother(params, ys)
+    assert s.smoothed_covs.dtype == jnp.float32
+    assert np.all(np.isfinite(s.smoothed_covs)) and np.isfinite(s.log_likelihood)
+    np.testing.assert_allclose(parallel.filter(params, ys).log_likelihood, s.log_likelihood, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda p: dict(transition_cov=-jnp.eye(3)), "transition_cov is not positive semi-definite"),
+        (lambda p: dict(emission_cov=jnp.array([[1.0, 0.5], [0.0, 1.0]])), "emission_cov is not symmetric"),
+        (lambda p: dict(transition_matrix=jnp.eye(4)), "transition_matrix has shape"),
+        (lambda p: dict(emission_matrix=jnp.ones((2, 4))), "shape"),
+        (lambda p: dict(transition_matrix=jnp.ones((T + 1, 3, 3))), "T = 7"),
+        (lambda p: dict(initial_cov=jnp.full((3, 3), jnp.nan)), "non-finite"),
+    ],
+)
+def test_bad_params_give_clear_errors(change, message):
+    params = lgssm.random_params(jax.random.PRNGKey(0), 3, 2)
+    ys = jnp.zeros((T, 2))
+    with pytest.raises(ValueError, match=message):
+        lgssm.filter(params._replace(**change(params)), ys)
+
+
+def test_bad_data_give_clear_errors():
+    params = lgssm.random_params(jax.random.PRNGKey(0), 3, 2, input_dim=1)
+    with pytest.raises(ValueError, match="ys has 3 dimensions"):
+        lgssm.filter(params, jnp.zeros((T, 3)), jnp.zeros((T, 1)))
+    with pytest.raises(ValueError, match="needs inputs"):
+        lgssm.filter(params, jnp.zeros((T, 2)))
+    with pytest.raises(ValueError, match="mask must have shape"):
+        lgssm.filter(params, jnp.zeros((T, 2)), jnp.zeros((T, 1)), mask=jnp.ones((T, 3), bool))
+    with pytest.raises(ValueError, match="one sequence"):
+        lgssm.filter(params, jnp.zeros((2, T, 2)), jnp.zeros((T, 1)))

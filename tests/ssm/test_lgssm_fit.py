@@ -1,0 +1,113 @@
+"""EM and gradient fitting of LGSSMs on synthetic data (float64)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from seqvi.ssm import lgssm, lgssm_fit
+
+
+def batch_log_likelihood(params, ys, inputs=None, mask=None):
+    in_axes = (None, 0, None if inputs is None else 0, None if mask is None else 0)
+    return jax.vmap(lgssm._filter, in_axes=in_axes)(params, ys, inputs, mask).log_likelihood.sum()
+
+
+def stationary_autocovariances(p: lgssm.Params, lags: int) -> np.ndarray:
+    """Cov[y_{t+k}, y_t] = C A^k S C^T (+ R at k = 0) with S = A S A^T + Q: invariant
+    to the state-space similarity transforms that make A, C unidentifiable."""
+    a, q, c = map(np.asarray, (p.transition_matrix, p.transition_cov, p.emission_matrix))
+    n = a.shape[0]
+    s = np.linalg.solve(np.eye(n * n) - np.kron(a, a), q.reshape(-1)).reshape(n, n)
+    return np.stack([c @ np.linalg.matrix_power(a, k) @ s @ c.T + (np.asarray(p.emission_cov) if k == 0 else 0)
+                     for k in range(lags)])
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    with jax.enable_x64(True):
+        n, m, num_steps, batch = 2, 3, 100, 64
+        true = lgssm.Params(
+            jnp.zeros(n), jnp.eye(n), jnp.array([[0.9, 0.2], [-0.2, 0.8]]), 0.1 * jnp.eye(n),
+            jax.random.normal(jax.random.PRNGKey(0), (m, n), jnp.float64), 0.2 * jnp.eye(m) + 0.05,
+            emission_bias=jnp.array([1.0, -1.0, 0.5]),
+        )
+        keys = jax.random.split(jax.random.PRNGKey(1), 2 * batch)
+        _, ys = jax.vmap(lambda k: lgssm.sample(k, true, num_steps))(keys)
+        mask = np.asarray(jax.random.uniform(jax.random.PRNGKey(2), ys.shape) > 0.2)
+        ys_train = jnp.where(mask[:batch], ys[:batch], jnp.nan)
+        init = lgssm.Params(
+            jnp.zeros(n), jnp.eye(n), 0.5 * jnp.eye(n), jnp.eye(n),
+            jax.random.normal(jax.random.PRNGKey(3), (m, n), jnp.float64), jnp.eye(m), emission_bias=jnp.zeros(m),
+        )
+        fitted, history = lgssm_fit.em(init, ys_train, mask=mask[:batch], num_iters=150)
+        yield true, fitted, history, ys, mask, batch
+
+
+def test_em_never_decreases_the_log_likelihood(x64, synthetic):
+    _, _, history, _, _, _ = synthetic
+    assert np.all(np.diff(history) > -1e-8 * np.abs(history[1:]))
+    assert history[-1] > history[0] + 100
+
+
+def test_em_recovers_the_model_through_predictive_distributions(x64, synthetic):
+    true, fitted, history, ys, mask, batch = synthetic
+    train_true = batch_log_likelihood(true, ys[:batch], mask=mask[:batch])
+    train_fit = batch_log_likelihood(fitted, ys[:batch], mask=mask[:batch])
+    assert train_fit > train_true  # the maximum-likelihood fit beats the truth on its own data
+    num_obs = mask[batch:].sum()
+    held_true = batch_log_likelihood(true, ys[batch:], mask=mask[batch:]) / num_obs
+    held_fit = batch_log_likelihood(fitted, ys[batch:], mask=mask[batch:]) / num_obs
+    assert abs(held_fit - held_true) < 0.02  # nats per observed entry
+    np.testing.assert_allclose(fitted.emission_bias, true.emission_bias, atol=0.15)
+    want, got = stationary_autocovariances(true, 4), stationary_autocovariances(fitted, 4)
+    assert np.max(np.abs(got - want)) < 0.15 * np.max(np.abs(want))
+    np.testing.assert_allclose(np.sort(np.abs(np.linalg.eigvals(fitted.transition_matrix))),
+                               np.sort(np.abs(np.linalg.eigvals(true.transition_matrix))), atol=0.05)
+
+
+def test_em_exact_with_inputs_full_covariances_and_missing_entries(x64):
+    """Monotonicity with a full R and partially observed steps checks that the
+    expected statistics of the missing entries are exact."""
+    params = lgssm.random_params(jax.random.PRNGKey(4), 3, 3, input_dim=2, biases=True, dtype=jnp.float64)
+    inputs = jax.random.normal(jax.random.PRNGKey(5), (6, 30, 2), jnp.float64)
+    _, ys = jax.vmap(lambda k, u: lgssm.sample(k, params, 30, u))(jax.random.split(jax.random.PRNGKey(6), 6), inputs)
+    mask = jax.random.uniform(jax.random.PRNGKey(7), ys.shape) > 0.4
+    init = lgssm.random_params(jax.random.PRNGKey(8), 3, 3, input_dim=2, biases=True, dtype=jnp.float64)
+    fitted, history = lgssm_fit.em(init, ys, inputs, mask, num_iters=40)
+    assert np.all(np.diff(history) > -1e-8 * np.abs(history[1:]))
+    assert np.all(np.linalg.eigvalsh(fitted.emission_cov) > 0)
+
+
+def test_em_learns_only_the_named_groups(x64, synthetic):
+    true, _, _, ys, mask, batch = synthetic
+    start = true._replace(emission_cov=jnp.eye(3))
+    fitted, _ = lgssm_fit.em(start, ys[:batch], mask=mask[:batch], num_iters=3, learn=("emission",))
+    np.testing.assert_array_equal(fitted.transition_matrix, true.transition_matrix)
+    np.testing.assert_array_equal(fitted.initial_cov, true.initial_cov)
+    assert not np.allclose(fitted.emission_cov, start.emission_cov)
+
+
+def test_gradient_fit_reaches_the_em_optimum(x64):
+    params = lgssm.random_params(jax.random.PRNGKey(0), 2, 2, biases=True, dtype=jnp.float64)
+    _, ys = jax.vmap(lambda k: lgssm.sample(k, params, 40))(jax.random.split(jax.random.PRNGKey(1), 10))
+    init = lgssm.random_params(jax.random.PRNGKey(7), 2, 2, biases=True, dtype=jnp.float64)
+    _, em_history = lgssm_fit.em(init, ys, num_iters=200)
+    fitted, history = lgssm_fit.fit_gradient(init, ys, num_steps=1000, optimizer=optax.adam(5e-2))
+    final = batch_log_likelihood(fitted, ys)
+    assert final > batch_log_likelihood(params, ys)
+    assert abs(final - em_history[-1]) < 0.5
+    assert history[-1] > history[0]
+
+
+def test_fit_errors(x64):
+    params = lgssm.random_params(jax.random.PRNGKey(0), 2, 2, num_timesteps=5, dtype=jnp.float64)
+    ys = jnp.zeros((5, 2))
+    with pytest.raises(ValueError, match="time-varying"):
+        lgssm_fit.em(params, ys, num_iters=1)
+    fixed = lgssm.random_params(jax.random.PRNGKey(0), 2, 2, dtype=jnp.float64)
+    with pytest.raises(ValueError, match="unknown parameter groups"):
+        lgssm_fit.em(fixed, ys, learn=("dynamics",))
+    with pytest.raises(ValueError, match="mask must have shape"):
+        lgssm_fit.em(fixed, ys[None], mask=jnp.ones((1, 4), bool))
