@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WORKDIR ?= runs/vrnn_jsb
 
-.PHONY: install demo test results
+.PHONY: install demo test results bench
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,7 @@ test: install
 results: install
 	bash experiments/run_results.sh 4000 runs/results
 	$(PY) experiments/results_table.py runs/results  # the table for docs/results.md, and docs/figures/
+
+bench: install  # speed against peers, side by side; writes benchmarks/results/*.json and docs/performance.md
+	for b in benchmarks/*.py; do case $$b in */common.py|*/report.py) ;; *) $(PY) $$b || exit 1;; esac; done
+	$(PY) benchmarks/report.py

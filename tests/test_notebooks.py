@@ -9,8 +9,15 @@ from nbclient import NotebookClient
 from conftest import ROOT
 
 
+# Each notebook and text its printed output must contain.
+NOTEBOOKS = {
+    "vrnn_quickstart.ipynb": ["before", "after"],
+    "ball_tracking.ipynb": ["parallel smoother agrees: True", "position error in the gap"],
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["vrnn_quickstart.ipynb"])
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
 def test_notebook_runs(name, monkeypatch):
     monkeypatch.setenv("SEQVI_NOTEBOOK_STEPS", "3")
     nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
@@ -18,4 +25,5 @@ def test_notebook_runs(name, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream")
-    assert "before" in outputs and "after" in outputs
+    for text in NOTEBOOKS[name]:
+        assert text in outputs

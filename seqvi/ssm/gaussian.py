@@ -61,19 +61,30 @@ def condition_linear(
 
       S = H P H^T + R,  K = P H^T S^{-1}  (Cholesky solve),
       mean' = mean + K residual,
-      P' = (I - K H) P (I - K H)^T + K R K^T  (Joseph form),
+      P' = (I - K H) P (I - K H)^T + K R K^T  (Joseph form, valid for any gain K),
       log p(y) = log N(residual; 0, S)  over the observed dimensions only.
 
     Returns (mean' [n], cov' [n, n], log p(y) []).
     """
     h, r, res, num_missing = mask_observation(emission_matrix, emission_cov, residual, mask)
     hp = h @ cov
-    chol = jnp.linalg.cholesky(symmetrise(hp @ h.T + r))
-    gain = cho_solve((chol, True), hp).T
-    i_kh = jnp.eye(mean.shape[-1], dtype=cov.dtype) - gain @ h
-    new_cov = symmetrise(i_kh @ cov @ i_kh.T + gain @ r @ gain.T)
-    log_lik = log_density_chol(res, chol) + 0.5 * LOG_2PI * num_missing
-    return mean + gain @ res, new_cov, log_lik
+    chol = jnp.linalg.cholesky(hp @ h.T + r)  # S = L L^T (cholesky symmetrises its input)
+    # One triangular solve serves the gain, the mean and the log-density:
+    # with Z = L^{-1} H P and z = L^{-1} residual, K = (L^{-T} Z)^T, K residual = Z^T z
+    # and K H P = Z^T Z.
+    solved = solve_triangular(chol, jnp.concatenate([hp, res[:, None]], axis=1), lower=True)
+    z_hp, z_res = solved[:, :-1], solved[:, -1]
+    gain = solve_triangular(chol, z_hp, lower=True, trans=1).T
+    # Joseph form without n^3 products: with (I - K H) P = P - Z^T Z,
+    # (I - K H) P (I - K H)^T + K R K^T = (I - K H) P + (K R - (I - K H) P H^T) K^T;
+    # the second term vanishes for the exact gain and absorbs the error of a computed one.
+    i_kh_p = cov - z_hp.T @ z_hp
+    new_cov = symmetrise(i_kh_p + (gain @ r - i_kh_p @ h.T) @ gain.T)
+    log_lik = (
+        -0.5 * z_res @ z_res - jnp.sum(jnp.log(jnp.diagonal(chol)))
+        - 0.5 * (res.shape[-1] - num_missing) * LOG_2PI
+    )
+    return mean + z_hp.T @ z_res, new_cov, log_lik
 
 
 def condition_moments(
@@ -102,7 +113,7 @@ def condition_moments(
         cross_cov = cross_cov * o[None, :]
         s = innovation_cov * (o[:, None] * o[None, :]) + jnp.diag(1.0 - o)
         num_missing = jnp.sum(1.0 - o)
-    chol = jnp.linalg.cholesky(symmetrise(s))
+    chol = jnp.linalg.cholesky(s)
     gain = cho_solve((chol, True), cross_cov.T).T
     new_cov = symmetrise(cov - gain @ s @ gain.T)
     log_lik = log_density_chol(residual, chol) + 0.5 * LOG_2PI * num_missing
@@ -115,7 +126,7 @@ def smoother_gain(filtered_cov_or_cross: jax.Array, predicted_cov: jax.Array) ->
     ``filtered_cov_or_cross`` is that cross-covariance C [n, n] (P_t A^T for a
     linear transition); the result is C P^{-1}, computed as (P^{-1} C^T)^T.
     """
-    chol = jnp.linalg.cholesky(symmetrise(predicted_cov))
+    chol = jnp.linalg.cholesky(predicted_cov)
     return cho_solve((chol, True), filtered_cov_or_cross.T).T
 
 

@@ -218,29 +218,18 @@ def filter(params: Params, ys: jax.Array, inputs: jax.Array | None = None, mask:
 @jax.jit
 def _filter(params, ys, inputs, mask) -> FilterResult:
     num_steps = ys.shape[0]
-    masks = None if mask is None else mask
-    m1, p1, ll1 = update(params, params.initial_mean, params.initial_cov, ys[0], 0, None if mask is None else mask[0])
 
     def body(carry, inp):
-        m, p = carry
+        m_pred, p_pred = carry
         t, y_t, mask_t = inp
-        m_pred, p_pred = predict(params, m, p, t, inputs)
-        m_filt, p_filt, ll = update(params, m_pred, p_pred, y_t, t, mask_t)
-        return (m_filt, p_filt), (m_filt, p_filt, m_pred, p_pred, ll)
+        m, p, ll = update(params, m_pred, p_pred, y_t, t, mask_t)
+        # Predict step t + 1 now (the last prediction is unused), so one body does both.
+        m_next, p_next = predict(params, m, p, jnp.minimum(t + 1, num_steps - 1), inputs)
+        return (m_next, p_next), (m, p, ll, m_pred, p_pred)
 
-    steps = jnp.arange(1, num_steps)
-    rest = (steps, ys[1:], None if masks is None else masks[1:])
-    _, (ms, ps, m_preds, p_preds, lls) = jax.lax.scan(body, (m1, p1), rest)
-    cat = lambda first, others: jnp.concatenate([first[None], others])
-    lls = cat(ll1, lls)
-    return FilterResult(
-        log_likelihood=jnp.sum(lls),
-        filtered_means=cat(m1, ms),
-        filtered_covs=cat(p1, ps),
-        predicted_means=cat(params.initial_mean, m_preds),
-        predicted_covs=cat(params.initial_cov, p_preds),
-        step_log_likelihoods=lls,
-    )
+    carry0 = (params.initial_mean, params.initial_cov)
+    _, (ms, ps, lls, m_preds, p_preds) = jax.lax.scan(body, carry0, (jnp.arange(num_steps), ys, mask))
+    return FilterResult(jnp.sum(lls), ms, ps, m_preds, p_preds, lls)
 
 
 def log_likelihood(params: Params, ys: jax.Array, inputs=None, mask=None) -> jax.Array:

@@ -1,6 +1,7 @@
-"""Agreement with dynamax's Kalman filter and smoother (a test dependency) on the
-quantities where dynamax is exact; its parallel log-likelihood is known to be
-slightly off, so ours is checked against the brute force in test_lgssm.py."""
+"""Agreement with dynamax's sequential Kalman filter and smoother (a test
+dependency). Our parallel versions equal our sequential ones (test_lgssm.py), so
+they agree with dynamax by transitivity; dynamax's parallel log-likelihood is known
+to be slightly off, so ours is checked against the brute force instead."""
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +9,6 @@ import numpy as np
 import pytest
 
 from seqvi.ssm import lgssm
-from seqvi.ssm import lgssm_parallel as parallel
 
 dynamax_lgssm = pytest.importorskip("dynamax.linear_gaussian_ssm")
 
@@ -46,8 +46,3 @@ def test_filter_and_smoother_agree_with_dynamax(x64, time_varying):
     m = ours.smoothed_means
     ours_second_moment = np.swapaxes(ours.smoothed_cross_covs[1:], 1, 2) + np.einsum("ti,tj->tij", m[:-1], m[1:])
     np.testing.assert_allclose(ours_second_moment, theirs.smoothed_cross_covariances, atol=1e-7)
-    if not time_varying:
-        par = dynamax_lgssm.parallel_inference.lgssm_smoother(to_dynamax(params), ys, inputs)
-        ours_par = parallel.smoother(params, ys, inputs)
-        np.testing.assert_allclose(ours_par.smoothed_means, par.smoothed_means, atol=1e-8)
-        np.testing.assert_allclose(ours_par.smoothed_covs, par.smoothed_covariances, atol=1e-8)

@@ -41,8 +41,9 @@ def joint_gaussian(params: lgssm.Params, num_steps: int, inputs=None):
     return mx, cx, h @ mx + my_bias, h @ cx @ h.T + r, cx @ h.T
 
 
+# Fixed-in-time parameters without inputs or biases are the case of the EM, EKF/UKF
+# and particle-filter tests; here the two general cases.
 CASES = {
-    "fixed": dict(),
     "biases_inputs": dict(input_dim=K, biases=True),
     "time_varying": dict(num_timesteps=T, input_dim=K, biases=True),
 }

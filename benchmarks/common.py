@@ -1,0 +1,93 @@
+"""Shared helpers for the benchmark scripts: timing, device description, results.
+
+Every benchmark writes ``benchmarks/results/<name>.json``: a list of rows with
+keys name, seqvi_seconds, peer, peer_seconds, ratio (= peer_seconds /
+seqvi_seconds, so above 1 means seqvi is faster), sizes and device.
+"""
+
+import json
+import os
+import pathlib
+import platform
+import statistics
+import time
+
+# XLA's multi-threaded Eigen pool on CPU can wedge (every thread parked on a futex)
+# on large vmapped graphs; it happened here in the T = 10000 parallel Kalman filter.
+# Single-threaded Eigen avoids it, and applies to seqvi and its peers alike. Set
+# before the first computation creates the CPU client.
+if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+
+import jax  # noqa: E402
+
+RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def block(tree):
+    return jax.tree.map(lambda x: x.block_until_ready() if hasattr(x, "block_until_ready") else x, tree)
+
+
+def _calls_per_sample(fn, args, min_seconds):
+    block(fn(*args))  # compile
+    start = time.perf_counter()
+    block(fn(*args))
+    return max(1, int(min_seconds / max(time.perf_counter() - start, 1e-7)))
+
+
+def _sample(fn, args, inner):
+    start = time.perf_counter()
+    for _ in range(inner):
+        out = fn(*args)
+    block(out)
+    return (time.perf_counter() - start) / inner
+
+
+def seconds_per_call(fn, *args, repeats: int = 7, min_seconds: float = 0.2) -> float:
+    """Median wall time of ``fn(*args)`` after a warm-up (compile) call; each
+    sample repeats the call for at least ``min_seconds`` and takes the mean."""
+    inner = _calls_per_sample(fn, args, min_seconds)
+    return statistics.median(_sample(fn, args, inner) for _ in range(repeats))
+
+
+def compare(ours, our_args, peer, peer_args, repeats: int = 9, min_seconds: float = 0.2) -> tuple[float, float]:
+    """Median seconds per call of two functions, sampled alternately (ours, peer,
+    ours, ...) so that drift in machine load hits both alike."""
+    inner_a = _calls_per_sample(ours, our_args, min_seconds)
+    inner_b = _calls_per_sample(peer, peer_args, min_seconds)
+    a, b = [], []
+    for _ in range(repeats):
+        a.append(_sample(ours, our_args, inner_a))
+        b.append(_sample(peer, peer_args, inner_b))
+    return statistics.median(a), statistics.median(b)
+
+
+def device() -> str:
+    d = jax.devices()[0]
+    return f"{d.platform}:{d.device_kind} x{jax.device_count()} ({os.cpu_count()} host cores, {platform.machine()})"
+
+
+def row(name: str, seqvi_seconds: float, peer: str, peer_seconds: float, **sizes) -> dict:
+    return {
+        "name": name,
+        "seqvi_seconds": seqvi_seconds,
+        "peer": peer,
+        "peer_seconds": peer_seconds,
+        "ratio": peer_seconds / seqvi_seconds,
+        "sizes": sizes,
+        "device": device(),
+    }
+
+
+def write(name: str, rows: list[dict], out_dir: str | os.PathLike | None = None) -> pathlib.Path:
+    out = pathlib.Path(out_dir) if out_dir else RESULTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+    return path
+
+
+def print_row(r: dict) -> None:
+    sizes = " ".join(f"{k}={v}" for k, v in r["sizes"].items())
+    print(f"{r['name']:<28} {sizes:<28} seqvi {r['seqvi_seconds'] * 1e3:10.3f} ms | "
+          f"{r['peer']:<22} {r['peer_seconds'] * 1e3:10.3f} ms | ratio {r['ratio']:6.2f}", flush=True)
