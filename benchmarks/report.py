@@ -105,6 +105,9 @@ def main(argv):
         out += table(rows)
         if targets(rows):
             out += [""] + targets(rows)
+        notes = path.with_suffix(".notes.md")  # how the run went, written by whoever ran it
+        if notes.exists():
+            out += ["", notes.read_text().strip()]
         figure = docs / "figures" / f"perf_{path.stem}_kalman.png"
         if path.stem == "ssm" and kalman_figure(rows, figure):
             out += ["", f"![Kalman filter time vs T](figures/{figure.name})"]
