@@ -43,13 +43,6 @@ def _sample(fn, args, inner):
     return (time.perf_counter() - start) / inner
 
 
-def seconds_per_call(fn, *args, repeats: int = 7, min_seconds: float = 0.2) -> float:
-    """Median wall time of ``fn(*args)`` after a warm-up (compile) call; each
-    sample repeats the call for at least ``min_seconds`` and takes the mean."""
-    inner = _calls_per_sample(fn, args, min_seconds)
-    return statistics.median(_sample(fn, args, inner) for _ in range(repeats))
-
-
 def compare(ours, our_args, peer, peer_args, repeats: int = 9, min_seconds: float = 0.2) -> tuple[float, float]:
     """Median seconds per call of two functions, sampled alternately (ours, peer,
     ours, ...) so that drift in machine load hits both alike."""

@@ -33,8 +33,8 @@ def mask_observation(
     """Keep only the observed dimensions of y = H x + r, r ~ N(0, R), with static shapes.
 
     With o = mask (1 observed, 0 missing) the rows of H and of the residual are
-    multiplied by o (a missing entry may hold NaN), and R becomes D_o R D_o + diag(1 - o): its observed block is
-    untouched, the missing block is the identity and decoupled from the rest. A
+    multiplied by o (a missing entry may hold NaN), and R becomes D_o R D_o + diag(1 - o):
+    its observed block is untouched, the missing block is the identity and decoupled from the rest. A
     missing dimension then has zero innovation and zero gain, and contributes
     exactly log N(0; 0, 1) = -log(2 pi) / 2 to the log-density, which the caller
     removes using the returned number of missing dimensions.
@@ -104,17 +104,10 @@ def condition_moments(
     Missing dimensions are dropped as in ``mask_observation``. Returns
     (mean' [n], cov' [n, n], log N(y; E[y], S) []).
     """
-    residual = y - predicted_y
-    if mask is None:
-        s, num_missing = innovation_cov, jnp.zeros((), y.dtype)
-    else:
-        o = mask.astype(y.dtype)
-        residual = jnp.where(mask, residual, 0.0)
-        cross_cov = cross_cov * o[None, :]
-        s = innovation_cov * (o[:, None] * o[None, :]) + jnp.diag(1.0 - o)
-        num_missing = jnp.sum(1.0 - o)
+    # Cov[x, y]^T plays the part of H in dropping the missing rows.
+    cross_t, s, residual, num_missing = mask_observation(cross_cov.T, innovation_cov, y - predicted_y, mask)
     chol = jnp.linalg.cholesky(s)
-    gain = cho_solve((chol, True), cross_cov.T).T
+    gain = cho_solve((chol, True), cross_t).T
     new_cov = symmetrise(cov - gain @ s @ gain.T)
     log_lik = log_density_chol(residual, chol) + 0.5 * LOG_2PI * num_missing
     return mean + gain @ residual, new_cov, log_lik

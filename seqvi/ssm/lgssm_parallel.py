@@ -40,13 +40,13 @@ def _filter_element(params, t, y_t, mask_t, inputs):
     f, u, q = lgssm.transition_at(params, t, inputs)
     h, d, r = lgssm.emission_at(params, t)
     h, r, e, _ = gaussian.mask_observation(h, r, y_t - h @ u - d, mask_t)
-    hq = h @ q
-    chol = jnp.linalg.cholesky(gaussian.symmetrise(hq @ h.T + r))
-    gain = cho_solve((chol, True), hq).T
-    i_kh = jnp.eye(u.shape[0], dtype=u.dtype) - gain @ h
-    hf = h @ f
-    s_inv = cho_solve((chol, True), jnp.concatenate([e[:, None], hf], axis=1))
-    s_inv_e, s_inv_hf = s_inv[:, 0], s_inv[:, 1:]
+    hq, hf = h @ q, h @ f
+    n = u.shape[0]
+    chol = jnp.linalg.cholesky(hq @ h.T + r)  # symmetrises its input
+    # One solve with S for the gain K = (S^{-1} H Q)^T, S^{-1} e and S^{-1} H F.
+    solved = cho_solve((chol, True), jnp.concatenate([hq, e[:, None], hf], axis=1))
+    gain, s_inv_e, s_inv_hf = solved[:, :n].T, solved[:, n], solved[:, n + 1:]
+    i_kh = jnp.eye(n, dtype=u.dtype) - gain @ h
     return (
         i_kh @ f,
         u + gain @ e,

@@ -81,7 +81,6 @@ def _run(model: Model, ys, inputs, mask, predict, update) -> FilterResult:
     predict(m, P, u) -> (m^-, P^-, Cov[x_{t-1}, x_t]); update(m^-, P^-, y, mask) -> (m, P, log p(y_t | .)).
     """
     mask = _check(model, ys, inputs, mask)
-    num_steps = ys.shape[0]
     m1, p1, ll1 = update(model.initial_mean, model.initial_cov, ys[0], None if mask is None else mask[0])
 
     def body(carry, inp):
