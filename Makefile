@@ -22,7 +22,7 @@ demo: install
 	$(PY) experiments/evaluate.py --workdir=$(WORKDIR) --split=test --num_particles=16
 
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile tests  # two workers: compile time dominates
 
 results: install
 	bash experiments/run_results.sh 4000 runs/results

@@ -12,7 +12,7 @@ import jax
 import ml_collections
 
 from seqvi.data.polyphonic import NUM_PITCHES
-from seqvi.models.vrnn import num_params
+from seqvi.models.parts import num_params
 from seqvi.train import experiment
 
 DATA = [("jsb", "JSB"), ("nottingham", "Nottingham"), ("piano_midi", "Piano-midi")]

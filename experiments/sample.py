@@ -38,7 +38,8 @@ def main(argv):
         markers.append(None)
         plot.roll_to_midi(roll, out / f"sample_{i}.mid")
     tests = splits["test"]
-    for i in range(_NUM.value):
+    num_continuations = _NUM.value if hasattr(model, "continue_sequence") else 0  # VRAE: no sequential state
+    for i in range(num_continuations):
         prefix = tests[i % len(tests)][: _PREFIX.value].astype(np.float32)
         cont = model.continue_sequence(params, keys[_NUM.value + i], prefix, prefix.shape[0], _STEPS.value)
         roll = np.vstack([prefix, np.asarray(cont)])
@@ -47,7 +48,7 @@ def main(argv):
         markers.append(prefix.shape[0])
         plot.roll_to_midi(roll, out / f"continuation_{i}.mid")
     png = plot.save_rolls(rolls, titles, out / "samples.png", markers)
-    print(f"parameters: {which}; wrote {png} and {2 * _NUM.value} MIDI files in {out}")
+    print(f"parameters: {which}; wrote {png} and {_NUM.value + num_continuations} MIDI files in {out}")
 
 
 if __name__ == "__main__":

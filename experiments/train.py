@@ -11,7 +11,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from seqvi.models.vrnn import num_params
+from seqvi.models.parts import num_params
 from seqvi.train import experiment
 from seqvi.train.evaluation import evaluate_bound
 

@@ -13,6 +13,12 @@ expectation, and IWAE with one particle is the ELBO. Each function returns a
 ``BoundResult``: the bound, its per-step increments (summing to the bound, zero
 on padded steps) and the engine's diagnostics. ``batch_loss`` turns any of them
 into the trainer's ``loss(params, batch, key) -> (loss, metrics)``.
+
+``elbo`` and ``iwae`` also take a ``SequenceModel`` (a whole-sequence posterior,
+such as STORN's VRAE): the ELBO then uses the model's exact KL, and IWAE the
+importance weights of whole-sequence samples, with per-step increments
+log mean_n exp(sum_{s<=t} log w_s^n) differenced over t (what the SMC engine
+reports when it never resamples).
 """
 
 import functools
@@ -21,7 +27,8 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from seqvi.models.base import StepModel
+from seqvi.models.base import SequenceModel, SequenceTerms, StepModel
+from seqvi.smc.resampling import effective_sample_size
 from seqvi.smc import smc
 from seqvi.smc.resampling import get_resampler
 
@@ -51,7 +58,12 @@ def elbo(
     per-step KL estimate by max(KL_t, lambda) (Kingma et al. 2016), so the
     objective is sum_t [log p(x_t|.) - beta max(KL_t, lambda)].
     """
-    r = smc.run(model, params, xs, length, key, num_particles=num_particles, inputs=inputs)
+    if isinstance(model, SequenceModel):
+        terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
+        r = _sequence_diagnostics(terms, terms.log_px + terms.log_pz - terms.log_qz)
+        r = r._replace(kl=terms.kl)
+    else:
+        r = smc.run(model, params, xs, length, key, num_particles=num_particles, inputs=inputs)
     kl = r.kl
     if free_bits > 0.0:
         active = jnp.arange(xs.shape[0]) < length
@@ -72,6 +84,10 @@ def iwae(
     kl_weight: float | jax.Array = 1.0,
 ) -> BoundResult:
     """IWAE: log (1/N) sum_i prod_t w_t^i (SMC that never resamples)."""
+    if isinstance(model, SequenceModel):
+        terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
+        r = _sequence_diagnostics(terms, terms.log_px + kl_weight * (terms.log_pz - terms.log_qz))
+        return BoundResult(r.log_z, r.log_z_increments, r)
     r = smc.run(
         model, params, xs, length, key, num_particles=num_particles, inputs=inputs, kl_weight=kl_weight
     )
@@ -93,6 +109,11 @@ def fivo(
 ) -> BoundResult:
     """FIVO: log Z-hat of SMC resampling with ``resampling`` whenever
     ESS / N < ``ess_threshold``; gradients skip the ancestor indices."""
+    if not isinstance(model, StepModel):
+        raise TypeError(
+            f"fivo needs a StepModel with sequential importance weights; {type(model).__name__} "
+            "scores x_t with the whole latent sequence: use elbo or iwae"
+        )
     r = smc.run(
         model,
         params,
@@ -106,6 +127,25 @@ def fivo(
         kl_weight=kl_weight,
     )
     return BoundResult(r.log_z, r.log_z_increments, r)
+
+
+def _sequence_diagnostics(terms: SequenceTerms, log_w: jax.Array) -> smc.SMCResult:
+    """The engine's diagnostics for whole-sequence samples with per-step log-weights
+    log_w [N, T] (zero on padding), never resampled."""
+    n, num_steps = log_w.shape
+    cumulative = jnp.cumsum(log_w, axis=1)
+    log_z_path = jax.nn.logsumexp(cumulative, axis=0) - jnp.log(n)
+    return smc.SMCResult(
+        log_z=log_z_path[-1],
+        log_z_increments=jnp.diff(log_z_path, prepend=jnp.zeros((1,), log_z_path.dtype)),
+        ess=jax.vmap(effective_sample_size, in_axes=1)(cumulative),
+        resampled=jnp.zeros((num_steps,), bool),
+        ancestors=jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (num_steps, n)),
+        log_px=terms.log_px.mean(0),
+        kl=(terms.log_qz - terms.log_pz).mean(0),
+        final_states=None,
+        final_log_weights=cumulative[:, -1],
+    )
 
 
 BOUNDS: dict[str, Callable[..., BoundResult]] = {"elbo": elbo, "iwae": iwae, "fivo": fivo}

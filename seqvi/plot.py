@@ -11,25 +11,32 @@ import numpy as np  # noqa: E402
 LOWEST_MIDI = 21
 
 
-def piano_roll(ax, roll: np.ndarray, title: str = "", start_marker: int | None = None) -> None:
-    """Draw a [T, 88] roll on ``ax``: time left to right, pitch bottom to top.
-    ``start_marker`` draws a vertical line (for example where a continuation starts)."""
+def piano_roll(ax, roll: np.ndarray, title: str = "", start_marker: int | None = None,
+               missing: np.ndarray | None = None) -> None:
+    """Draw a [T, 88] roll on ``ax``: time left to right, pitch bottom to top,
+    values in [0, 1] as grey levels (probabilities show as shades).
+    ``start_marker`` draws a vertical line (for example where a continuation
+    starts); ``missing`` [T] bool shades the unobserved steps."""
     roll = np.asarray(roll)
-    ax.imshow(roll.T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
+    ax.imshow(roll.T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest", vmin=0.0, vmax=1.0,
               extent=(0, roll.shape[0], LOWEST_MIDI, LOWEST_MIDI + roll.shape[1]))
     if start_marker is not None:
         ax.axvline(start_marker, color="tab:red", lw=1.5)
+    if missing is not None:
+        for t in np.flatnonzero(np.asarray(missing)):
+            ax.axvspan(t, t + 1, color="tab:red", alpha=0.15, lw=0)
     ax.set_xlabel("time step")
     ax.set_ylabel("MIDI pitch")
     ax.set_title(title)
 
 
-def save_rolls(rolls: list[np.ndarray], titles: list[str], path, markers=None) -> pathlib.Path:
-    """One stacked panel per roll, written to ``path`` (PNG)."""
+def save_rolls(rolls: list[np.ndarray], titles: list[str], path, markers=None, missing=None) -> pathlib.Path:
+    """One stacked panel per roll, written to ``path`` (PNG); ``missing`` [T] shades
+    the same unobserved steps on every panel (clean / corrupted / recovered)."""
     markers = markers or [None] * len(rolls)
     fig, axes = plt.subplots(len(rolls), 1, figsize=(10, 2.4 * len(rolls)), squeeze=False)
     for ax, roll, title, marker in zip(axes[:, 0], rolls, titles, markers):
-        piano_roll(ax, roll, title, marker)
+        piano_roll(ax, roll, title, marker, missing)
     fig.tight_layout()
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,17 @@
-"""Shared fixtures. Paths to the real benchmark data beside the checkout."""
+"""Shared fixtures. Paths to the real benchmark data beside the checkout.
 
+The suite is dominated by XLA compile time of tiny configs, so XLA's backend
+optimisation is turned down here (before JAX starts): it changes code
+generation, not results.
+"""
+
+import os
 import pathlib
 
-import jax
-import pytest
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

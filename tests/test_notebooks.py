@@ -13,6 +13,7 @@ from conftest import ROOT
 NOTEBOOKS = {
     "vrnn_quickstart.ipynb": ["before", "after"],
     "ball_tracking.ipynb": ["parallel smoother agrees: True", "position error in the gap"],
+    "model_zoo.ipynb": ["VAE-RNN", "error in the gap", "noisy input"],
 }
 
 

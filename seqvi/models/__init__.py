@@ -1,6 +1,25 @@
-"""Models: StepModels (VRNN, ...) and models with their own pure loss."""
+"""Models. StepModels (one particle's move per time step; every bound applies):
+VRNN, VAE-RNN, SRNN, DMM, VOSP. SequenceModels (a whole-sequence posterior; ELBO
+and IWAE apply): VRAE."""
 
-from seqvi.models.base import StepModel, StepOutput
+from seqvi.models.base import SequenceModel, SequenceTerms, StepModel, StepOutput
+from seqvi.models.dssm import DMM
+from seqvi.models.parts import num_params
+from seqvi.models.srnn import SRNN
+from seqvi.models.storn import VOSP, VRAE
+from seqvi.models.vae_rnn import VAERNN
 from seqvi.models.vrnn import VRNN
 
-__all__ = ["StepModel", "StepOutput", "VRNN"]
+__all__ = [
+    "StepModel",
+    "StepOutput",
+    "SequenceModel",
+    "SequenceTerms",
+    "VRNN",
+    "VAERNN",
+    "SRNN",
+    "DMM",
+    "VOSP",
+    "VRAE",
+    "num_params",
+]

@@ -18,9 +18,14 @@ three log-densities that make its incremental importance weight
 The bounds (``seqvi.bounds``) and the SMC engine (``seqvi.smc``) only ever call
 ``initial_state``, ``context`` and ``step``, so a model may override ``step``
 when it can share work between the four functions.
+
+Models whose likelihood of x_t depends on the whole latent sequence (STORN's
+VRAE, with a bidirectional generating RNN) have no sequential importance weight;
+they are ``SequenceModel``s, which give the bounds per-step terms of whole-sequence
+samples instead, so ELBO and IWAE (not FIVO) apply to them unchanged.
 """
 
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +42,15 @@ class StepOutput(NamedTuple):
 
 
 class StepModel:
-    """Base class: subclasses implement the four functions and ``initial_state``."""
+    """Base class: subclasses implement the four functions and ``initial_state``.
+
+    ``imputable`` says whether ``context`` feeds only the proposal, so that SMC
+    can impute missing steps by sampling x_t from the emission (see
+    ``seqvi.imputation``); a model whose context holds parts of the generative
+    model computed from x (SRNN's d_t) sets it False.
+    """
+
+    imputable: ClassVar[bool] = True
 
     def initial_state(self, params: Params) -> State:
         raise NotImplementedError
@@ -127,3 +140,27 @@ class StepModel:
         xs, _ = self.generate(params, k_gen, num_steps, state=state, emission_mode=emission_mode)
         return xs
 
+
+
+class SequenceTerms(NamedTuple):
+    """Per-step terms of ``num_particles`` whole-sequence samples z^n ~ q(z_{1:T} | x),
+    each zero on padded steps."""
+
+    log_px: jax.Array  # [N, T] log p(x_t | z^n)
+    log_pz: jax.Array  # [N, T] log p(z_t^n | z_{<t}^n)
+    log_qz: jax.Array  # [N, T] log q(z_t^n | x)
+    kl: jax.Array  # [T] the exact KL(q || p) split over steps (sums to the whole KL)
+
+
+class SequenceModel:
+    """A latent-variable model over a whole sequence with an explicit KL.
+
+    Subclasses implement ``sequence_terms(params, xs, length, key, num_particles,
+    inputs=None) -> SequenceTerms``; ``seqvi.bounds.elbo`` and ``iwae`` accept
+    them like StepModels.
+    """
+
+    def sequence_terms(
+        self, params: Params, xs: jax.Array, length: jax.Array, key: jax.Array, num_particles: int, inputs=None
+    ) -> SequenceTerms:
+        raise NotImplementedError

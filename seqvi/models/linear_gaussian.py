@@ -63,8 +63,10 @@ def random_params(key: jax.Array, latent_dim: int, data_dim: int, dtype=jnp.floa
     }
 
 
-def joint_log_likelihood(params: dict, xs: jax.Array) -> jax.Array:
-    """log p(x_{1:T}) as one Gaussian over the stacked [T * X] vector (brute force).
+def joint_log_likelihood(params: dict, xs: jax.Array, observed=None) -> jax.Array:
+    """log p(x_{1:T}) as one Gaussian over the stacked [T * X] vector (brute force);
+    with a boolean [T] ``observed`` (concrete), the marginal log p(x_obs) of the
+    observed steps (the sub-block of the joint covariance).
 
     Cov(z_t, z_s) = A^{t-s} Sigma_s for s <= t, Sigma_1 = diag(init^2),
     Sigma_t = A Sigma_{t-1} A^T + diag(q^2); Cov(x_t, x_s) = C Cov(z_t, z_s) C^T
@@ -87,6 +89,9 @@ def joint_log_likelihood(params: dict, xs: jax.Array) -> jax.Array:
             cross = a @ cross
     cov = jnp.block(blocks)
     flat = xs.reshape(-1)
+    if observed is not None:
+        keep = jnp.repeat(jnp.asarray(observed, bool), x_dim)
+        cov, flat = cov[keep][:, keep], flat[keep]
     chol = jnp.linalg.cholesky(cov)
     white = jax.scipy.linalg.solve_triangular(chol, flat, lower=True)
     return (

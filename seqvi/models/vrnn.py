@@ -24,11 +24,11 @@ import jax
 import jax.numpy as jnp
 
 from seqvi import dist
+from seqvi.models import parts
 from seqvi.models.base import StepModel, StepOutput
-from seqvi.nn import MLP, BernoulliHead, DiagGaussianHead, LSTMCell, reverse_scan_rnn
-from seqvi.nn.heads import logit
+from seqvi.models.parts import EMISSIONS, centre
+from seqvi.nn import MLP, DiagGaussianHead, LSTMCell, reverse_scan_rnn
 
-EMISSIONS = ("bernoulli", "gaussian")
 PROPOSALS = ("filtering", "smoothing")
 
 
@@ -55,16 +55,11 @@ class VRNN(StepModel):
     residual_q: bool = False
 
     def __post_init__(self):
-        for name in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"VRNN.{name} must be a positive int, got {value!r}")
-        if self.emission_type not in EMISSIONS:
-            raise ValueError(f"VRNN.emission_type must be one of {EMISSIONS}, got {self.emission_type!r}")
-        if self.proposal_type not in PROPOSALS:
-            raise ValueError(
-                f"VRNN.proposal_type must be one of {PROPOSALS}, got {self.proposal_type!r}"
-            )
+        parts.check_config(
+            type(self).__name__,
+            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim")},
+            {"emission_type": (self.emission_type, EMISSIONS), "proposal_type": (self.proposal_type, PROPOSALS)},
+        )
 
     # ---- networks -------------------------------------------------------------
     @property
@@ -76,11 +71,7 @@ class VRNN(StepModel):
             "rnn": LSTMCell(self.rnn_dim),
             "prior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "proposal": DiagGaussianHead(self.latent_dim, hidden=(h,)),
-            "emission": (
-                BernoulliHead(self.data_dim, hidden=(h,))
-                if self.emission_type == "bernoulli"
-                else DiagGaussianHead(self.data_dim, hidden=(h,))
-            ),
+            "emission": parts.emission_head(self.emission_type, self.data_dim, (h,)),
         }
         if self.proposal_type == "smoothing":
             nets["backward_rnn"] = LSTMCell(self.rnn_dim)
@@ -89,31 +80,19 @@ class VRNN(StepModel):
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
         """Parameters. ``data_mean`` [D] (training mean of x) centres the RNN's
         inputs and, for Bernoulli emissions, sets the output bias to logit(mean)."""
-        d, h, r, z = self.data_dim, self.hidden_dim, self.rnn_dim, self.latent_dim
-        x, hx, zz = jnp.zeros(d), jnp.zeros(h), jnp.zeros(z)
+        d, h, r = self.data_dim, self.hidden_dim, self.rnn_dim
         carry = self.nets["rnn"].zero_carry()
         example_inputs = {
-            "phi_x": (x,),
-            "phi_z": (zz,),
+            "phi_x": (jnp.zeros(d),),
+            "phi_z": (jnp.zeros(self.latent_dim),),
             "rnn": (carry, jnp.zeros(2 * h)),
             "prior": (jnp.zeros(r),),
             "proposal": (jnp.zeros(self._proposal_in_dim),),
             "emission": (jnp.zeros(r + h),),
-            "backward_rnn": (carry, x),
+            "backward_rnn": (carry, jnp.zeros(d)),
         }
-        keys = jax.random.split(key, len(self.nets))
-        params = {
-            name: net.init(k, *example_inputs[name])
-            for k, (name, net) in zip(keys, sorted(self.nets.items()))
-        }
-        mean = jnp.zeros(d) if data_mean is None else jnp.asarray(data_mean, jnp.float32)
-        if mean.shape != (d,):
-            raise ValueError(f"data_mean must have shape ({d},), got {mean.shape}")
-        params["constants"] = {"input_mean": mean}
-        if data_mean is not None and self.emission_type == "bernoulli":
-            params["emission"]["params"]["logits"]["bias"] = logit(mean)
-        del hx
-        return params
+        params = parts.init_nets(self.nets, example_inputs, key)
+        return parts.with_constants(params, d, data_mean, self.emission_type)
 
     @property
     def _proposal_in_dim(self) -> int:
@@ -122,9 +101,6 @@ class VRNN(StepModel):
 
     def _apply(self, params, name, *args):
         return self.nets[name].apply(params[name], *args)
-
-    def _centre(self, params, x):
-        return x - jax.lax.stop_gradient(params["constants"]["input_mean"])
 
     # ---- StepModel --------------------------------------------------------------
     def initial_state(self, params) -> tuple[jax.Array, jax.Array]:
@@ -137,7 +113,7 @@ class VRNN(StepModel):
         if self.proposal_type != "smoothing":
             return None
         return reverse_scan_rnn(
-            self.nets["backward_rnn"], params["backward_rnn"], self._centre(params, xs), length
+            self.nets["backward_rnn"], params["backward_rnn"], centre(params, xs), length
         )
 
     def _prior_params(self, params, state):
@@ -148,7 +124,7 @@ class VRNN(StepModel):
         return dist.diag_gaussian(*self._prior_params(params, state))
 
     def _proposal_params(self, params, state, ctx_t, x_t, prior_mean=None):
-        feats = [state[1], self._apply(params, "phi_x", self._centre(params, x_t))]
+        feats = [state[1], self._apply(params, "phi_x", centre(params, x_t))]
         if self.proposal_type == "smoothing":
             feats.append(ctx_t)
         mean, scale = self._apply(params, "proposal", jnp.concatenate(feats, -1))
@@ -163,14 +139,14 @@ class VRNN(StepModel):
 
     def _emission(self, params, state, phi_z):
         out = self._apply(params, "emission", jnp.concatenate([state[1], phi_z], -1))
-        return dist.bernoulli(out) if self.emission_type == "bernoulli" else dist.diag_gaussian(*out)
+        return parts.emission_distribution(self.emission_type, out)
 
     def emission(self, params, state, z_t, ctx_t):
         del ctx_t
         return self._emission(params, state, self._apply(params, "phi_z", z_t))
 
     def _update(self, params, state, phi_z, x_t):
-        rnn_in = jnp.concatenate([self._apply(params, "phi_x", self._centre(params, x_t)), phi_z], -1)
+        rnn_in = jnp.concatenate([self._apply(params, "phi_x", centre(params, x_t)), phi_z], -1)
         carry, _ = self._apply(params, "rnn", state, rnn_in)
         return carry
 
@@ -188,8 +164,3 @@ class VRNN(StepModel):
         log_px = self._emission(params, state, phi_z).log_prob(x_t)
         return StepOutput(self._update(params, state, phi_z, x_t), log_px, log_pz, log_qz)
 
-
-def num_params(params) -> int:
-    """Number of trained scalars (``constants`` excluded)."""
-    trained = {k: v for k, v in params.items() if k != "constants"}
-    return sum(int(jnp.size(leaf)) for leaf in jax.tree.leaves(trained))

@@ -1,7 +1,19 @@
 """Networks only (Flax Linen): MLPs, recurrent cells, distribution heads."""
 
-from seqvi.nn.heads import BernoulliHead, DiagGaussianHead
+from seqvi.nn.heads import BernoulliHead, Combiner, DiagGaussianHead, GatedTransition
 from seqvi.nn.mlp import MLP
-from seqvi.nn.rnn import LSTMCell, reverse_scan_rnn
+from seqvi.nn.rnn import GRUCell, LSTMCell, bidirectional_rnn, reverse_scan_rnn, scan_rnn, shift_right
 
-__all__ = ["MLP", "DiagGaussianHead", "BernoulliHead", "LSTMCell", "reverse_scan_rnn"]
+__all__ = [
+    "MLP",
+    "DiagGaussianHead",
+    "BernoulliHead",
+    "GatedTransition",
+    "Combiner",
+    "LSTMCell",
+    "GRUCell",
+    "scan_rnn",
+    "reverse_scan_rnn",
+    "bidirectional_rnn",
+    "shift_right",
+]

@@ -1,4 +1,6 @@
-"""Recurrent cells, applied one step at a time so that callers own the scan."""
+"""Recurrent cells, applied one step at a time so that callers own the scan, and
+the two whole-sequence scans the models need (forward, and backward over the valid
+part of a padded sequence)."""
 
 from typing import Any
 
@@ -26,10 +28,44 @@ class LSTMCell(nn.Module):
         z = jnp.zeros((self.features,), dtype)
         return (z, z)
 
+    @staticmethod
+    def output(carry: Carry) -> jax.Array:
+        """The hidden state h of a carry (c, h)."""
+        return carry[1]
 
-def reverse_scan_rnn(
-    cell: LSTMCell, params, xs: jax.Array, length: jax.Array
-) -> jax.Array:
+
+class GRUCell(nn.Module):
+    """One GRU step: (carry=h, x) -> (h', h') (``flax.linen.GRUCell``)."""
+
+    features: int
+
+    @nn.compact
+    def __call__(self, carry: Carry, x: jax.Array) -> tuple[Carry, jax.Array]:
+        return nn.GRUCell(self.features, name="cell")(carry, x)
+
+    def zero_carry(self, dtype=jnp.float32) -> Carry:
+        return jnp.zeros((self.features,), dtype)
+
+    @staticmethod
+    def output(carry: Carry) -> jax.Array:
+        return carry
+
+
+def scan_rnn(cell: nn.Module, params, xs: jax.Array) -> jax.Array:
+    """Forward RNN h_t = RNN(h_{t-1}, x_t), h_0 = 0, over xs [T, D] -> [T, H].
+
+    Outputs past a sequence's length depend only on earlier steps, so padding
+    never changes the valid ones.
+    """
+
+    def body(carry, x):
+        return cell.apply(params, carry, x)
+
+    _, outs = jax.lax.scan(body, cell.zero_carry(xs.dtype), xs)
+    return outs
+
+
+def reverse_scan_rnn(cell: nn.Module, params, xs: jax.Array, length: jax.Array) -> jax.Array:
     """Backward RNN over the valid part of one padded sequence.
 
     b_t = RNN(b_{t+1}, x_t) for t < length, with b_length = 0; padded steps
@@ -37,7 +73,8 @@ def reverse_scan_rnn(
     pass over a padded sequence equals the one over the unpadded sequence.
 
     Args:
-      xs: [T, D] inputs. length: scalar int, number of valid steps.
+      cell: an ``LSTMCell`` or ``GRUCell``. xs: [T, D] inputs. length: scalar int,
+        number of valid steps.
     Returns:
       [T, H] backward states b_t.
     """
@@ -53,3 +90,18 @@ def reverse_scan_rnn(
 
     _, outs = jax.lax.scan(body, zero, (steps, xs), reverse=True)
     return outs
+
+
+def bidirectional_rnn(
+    forward: nn.Module, forward_params, backward: nn.Module, backward_params, xs: jax.Array, length: jax.Array
+) -> jax.Array:
+    """[h_t^fwd, h_t^bwd]: forward states over x_{1:t} and backward states over
+    x_{t:length}, for xs [T, D] -> [T, H_f + H_b]."""
+    return jnp.concatenate(
+        [scan_rnn(forward, forward_params, xs), reverse_scan_rnn(backward, backward_params, xs, length)], axis=-1
+    )
+
+
+def shift_right(xs: jax.Array) -> jax.Array:
+    """u_t = x_{t-1}, u_1 = 0, along the leading (time) axis of xs [T, D]."""
+    return jnp.concatenate([jnp.zeros_like(xs[:1]), xs[:-1]], axis=0)

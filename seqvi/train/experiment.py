@@ -11,11 +11,54 @@ import numpy as np
 from seqvi import bounds
 from seqvi.data import polyphonic
 from seqvi.data.batching import BatchSchedule, chop
+from seqvi.models.dssm import DMM
+from seqvi.models.srnn import SRNN
+from seqvi.models.storn import VOSP, VRAE
+from seqvi.models.vae_rnn import VAERNN
 from seqvi.models.vrnn import VRNN
 from seqvi.train.schedules import make_optimizer
 from seqvi.train.trainer import Trainer
 
-MODELS = {"vrnn": VRNN}
+MODELS = {"vrnn": VRNN, "srnn": SRNN, "dmm": DMM, "vae_rnn": VAERNN, "vrae": VRAE, "vosp": VOSP}
+
+POLYPHONIC = {
+    "jsb": "",  # empty: the JSB chorales shipped inside seqvi
+    "nottingham": "../shared/data/polyphonic/Nottingham.mat",
+    "piano_midi": "../shared/data/polyphonic/Piano_midi.mat",
+}
+
+
+def polyphonic_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
+    """The training config every model shares on polyphonic music, with ``model``
+    (a dict with 'name' and the model's constructor arguments). JSB trains on whole
+    chorales; Nottingham and Piano-midi on pieces of at most 128 steps (evaluation
+    always uses whole sequences)."""
+    if dataset not in POLYPHONIC:
+        raise ValueError(f"dataset must be one of {sorted(POLYPHONIC)}, got {dataset!r}")
+    if model.get("name") not in MODELS:
+        raise ValueError(f"model['name'] must be one of {sorted(MODELS)}, got {model.get('name')!r}")
+    c = ml_collections.ConfigDict()
+    c.data_path = POLYPHONIC[dataset]
+    c.model = ml_collections.ConfigDict(model)
+    c.bound = "fivo"  # elbo | iwae | fivo
+    c.num_particles = 4
+    c.resampling = "systematic"
+    c.ess_threshold = 0.5
+    c.free_bits = 0.0  # elbo only
+    c.kl_anneal_steps = 0
+    c.batch_size = 4
+    c.max_train_length = 0 if dataset == "jsb" else 128  # 0: whole sequences
+    c.learning_rate = 3e-3
+    c.lr_decay = "cosine"
+    c.warmup_steps = 100
+    c.clip_norm = 10.0
+    c.num_steps = 4000
+    c.seed = 0
+    c.log_every = 100
+    c.checkpoint_every = 500
+    c.eval_every = 1000
+    c.eval = ml_collections.ConfigDict(dict(num_particles=16, batch_size=16, split="valid"))
+    return c
 
 
 def load_splits(config: ml_collections.ConfigDict) -> dict[str, list[np.ndarray]]:

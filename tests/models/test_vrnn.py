@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from seqvi import bounds
-from seqvi.models.vrnn import VRNN, num_params
+from seqvi.models.parts import num_params
+from seqvi.models.vrnn import VRNN
 from seqvi.nn.heads import logit
 
 D = 5

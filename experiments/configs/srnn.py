@@ -1,0 +1,16 @@
+"""SRNN (smoothing posterior, Res_q) trained with the ELBO on polyphonic music,
+as in the thesis, chapter 5; datasets as in vrnn.py (:jsb, :nottingham, :piano_midi).
+--config.bound=iwae or fivo trains it with the other bounds."""
+
+from seqvi.train.experiment import polyphonic_config
+
+
+def get_config(dataset: str = "jsb"):
+    c = polyphonic_config(
+        dataset,
+        dict(name="srnn", latent_dim=16, rnn_dim=64, hidden_dim=64, emission_type="bernoulli",
+             posterior_type="smoothing", residual_q=True),
+    )
+    c.bound = "elbo"
+    c.kl_anneal_steps = 500  # the thesis anneals the KL term at the start of training
+    return c

@@ -1,0 +1,15 @@
+"""STORN's variational one-step predictor trained with the ELBO; datasets as in
+vrnn.py (:jsb, :nottingham, :piano_midi). --config.model.prior_type=wiener for
+the Wiener-process prior."""
+
+from seqvi.train.experiment import polyphonic_config
+
+
+def get_config(dataset: str = "jsb"):
+    c = polyphonic_config(
+        dataset,
+        dict(name="vosp", latent_dim=16, rnn_dim=32, hidden_dim=32, emission_type="bernoulli",
+             prior_type="standard_normal"),
+    )
+    c.bound = "elbo"
+    return c

@@ -1,0 +1,16 @@
+"""STORN's variational recurrent auto-encoder (bidirectional recognition and
+generating LSTMs), trained with the whole-sequence ELBO; datasets as in vrnn.py
+(:jsb, :nottingham, :piano_midi). --config.model.prior_type=wiener for the
+Wiener-process prior. IWAE also applies; FIVO does not (x_t depends on future z)."""
+
+from seqvi.train.experiment import polyphonic_config
+
+
+def get_config(dataset: str = "jsb"):
+    c = polyphonic_config(
+        dataset,
+        dict(name="vrae", latent_dim=16, rnn_dim=32, hidden_dim=32, emission_type="bernoulli",
+             prior_type="standard_normal"),
+    )
+    c.bound = "elbo"
+    return c

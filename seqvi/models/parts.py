@@ -1,0 +1,75 @@
+"""Pieces every network-backed model shares: configuration checks, initialising
+a dict of Flax networks, the training-data constants and the emission heads.
+
+Parameters of such a model are a dict {net name: Flax params} plus
+``constants`` = {'input_mean': [D]}, the training mean of x. Models read the
+constants through ``stop_gradient`` (so an optimiser leaves them unchanged),
+centre their RNN inputs with them and, for Bernoulli emissions, start the output
+bias at logit(mean).
+"""
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from seqvi import dist
+from seqvi.nn import BernoulliHead, DiagGaussianHead
+from seqvi.nn.heads import logit
+
+EMISSIONS = ("bernoulli", "gaussian")
+
+
+def check_config(owner: str, positive: dict[str, Any], choices: dict[str, tuple[Any, tuple]] = ()) -> None:
+    """Raise ValueError naming ``owner.field`` for a non-positive-int size or a
+    value outside its allowed choices (``choices``: field -> (value, allowed))."""
+    for name, value in positive.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{owner}.{name} must be a positive int, got {value!r}")
+    for name, (value, allowed) in dict(choices).items():
+        if value not in allowed:
+            raise ValueError(f"{owner}.{name} must be one of {allowed}, got {value!r}")
+
+
+def init_nets(nets: dict[str, nn.Module], example_inputs: dict[str, tuple], key: jax.Array) -> dict:
+    """{name: net.init(key_name, *example_inputs[name])}, one key per net in name order."""
+    keys = jax.random.split(key, len(nets))
+    return {name: nets[name].init(k, *example_inputs[name]) for k, name in zip(keys, sorted(nets))}
+
+
+def with_constants(params: dict, data_dim: int, data_mean: jax.Array | None, emission_type: str,
+                   emission_net: str = "emission") -> dict:
+    """Add ``constants`` (the training mean, zeros if None) and, for Bernoulli
+    emissions with a given mean, set ``params[emission_net]``'s output bias to
+    logit(mean) (the network's final layer is BernoulliHead's 'logits')."""
+    mean = jnp.zeros(data_dim) if data_mean is None else jnp.asarray(data_mean, jnp.float32)
+    if mean.shape != (data_dim,):
+        raise ValueError(f"data_mean must have shape ({data_dim},), got {mean.shape}")
+    params = dict(params, constants={"input_mean": mean})
+    if data_mean is not None and emission_type == "bernoulli":
+        params[emission_net]["params"]["logits"]["bias"] = logit(mean)
+    return params
+
+
+def centre(params: dict, x: jax.Array) -> jax.Array:
+    """x - (training mean), the mean held constant."""
+    return x - jax.lax.stop_gradient(params["constants"]["input_mean"])
+
+
+def emission_head(emission_type: str, data_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+    """Bernoulli logits or diagonal-Gaussian (mean, scale) over x_t in R^D."""
+    if emission_type == "bernoulli":
+        return BernoulliHead(data_dim, hidden=hidden)
+    return DiagGaussianHead(data_dim, hidden=hidden)
+
+
+def emission_distribution(emission_type: str, out):
+    """The distribution over x_t for an ``emission_head``'s output."""
+    return dist.bernoulli(out) if emission_type == "bernoulli" else dist.diag_gaussian(*out)
+
+
+def num_params(params) -> int:
+    """Number of trained scalars (``constants`` excluded)."""
+    trained = {k: v for k, v in params.items() if k != "constants"}
+    return sum(int(jnp.size(leaf)) for leaf in jax.tree.leaves(trained))

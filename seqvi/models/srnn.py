@@ -1,0 +1,194 @@
+"""SRNN: stochastic recurrent neural network (Fraccaro et al. 2016; thesis,
+chapter 5), as a StepModel.
+
+A deterministic layer of GRU states driven by u_t = x_{t-1} (centred), and a
+stochastic layer on top of it:
+
+  d_t = GRU(d_{t-1}, u_t)                                  (d_0 = 0, u_1 = 0)
+  p(z_t | z_{t-1}, d_t) = N(mu_p, diag sigma_p^2)   from MLP([z_{t-1}, d_t])   (z_0 = 0)
+  p(x_t | z_t, d_t)     = Bernoulli or diagonal Gaussian from MLP([z_t, d_t])
+
+Inference follows the factorisation of the true posterior,
+q(z_t | z_{t-1}, a_t) = N(mu_q, diag sigma_q^2) from MLP([z_{t-1}, a_t]):
+
+  smoothing:  a_t = GRU_backward(a_{t+1}, [d_t, x_t])      (a summary of d_{t:T}, x_{t:T})
+  filtering:  a_t = MLP([d_t, x_t])                          (feed-forward)
+  Res_q:      mu_q = mu_p + residual(z_{t-1}, a_t)
+
+With Res_q the KL term KL(q || p) at step t depends on the residual and the two
+scales only, not on the predicted prior mean mu_p (thesis, section 5.3).
+
+d_{1:T} and a_{1:T} depend on x only, so ``context`` computes both before the
+particle scan; a particle's state is z_{t-1}. Because d_t is a function of the
+observed x_{t-1}, SMC imputation of missing steps does not apply (``imputable``
+is False): a sampled x_{t-1} would have to change d_t for each particle.
+"""
+
+import dataclasses
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+
+from seqvi import dist
+from seqvi.models import parts
+from seqvi.models.base import StepModel, StepOutput
+from seqvi.models.parts import EMISSIONS, centre
+from seqvi.nn import MLP, DiagGaussianHead, GRUCell, reverse_scan_rnn, scan_rnn, shift_right
+
+POSTERIORS = ("smoothing", "filtering")
+
+
+@dataclasses.dataclass(frozen=True)
+class SRNN(StepModel):
+    """Attributes:
+      data_dim: D. latent_dim: size of z_t. rnn_dim: units of both GRUs (d_t, a_t).
+      hidden_dim: hidden width of the prior, posterior and emission MLPs.
+      emission_type: 'bernoulli' or 'gaussian'.
+      posterior_type: 'smoothing' (backward GRU) or 'filtering' (feed-forward).
+      residual_q: Res_q parameterisation of the posterior mean.
+    """
+
+    data_dim: int
+    latent_dim: int = 16
+    rnn_dim: int = 32
+    hidden_dim: int = 32
+    emission_type: str = "bernoulli"
+    posterior_type: str = "smoothing"
+    residual_q: bool = True
+
+    imputable: ClassVar[bool] = False
+
+    def __post_init__(self):
+        parts.check_config(
+            "SRNN",
+            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim")},
+            {"emission_type": (self.emission_type, EMISSIONS), "posterior_type": (self.posterior_type, POSTERIORS)},
+        )
+
+    @property
+    def nets(self) -> dict:
+        h, r = self.hidden_dim, self.rnn_dim
+        nets = {
+            "forward_rnn": GRUCell(r),
+            "prior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
+            "posterior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
+            "emission": parts.emission_head(self.emission_type, self.data_dim, (h, h)),
+        }
+        if self.posterior_type == "smoothing":
+            nets["backward_rnn"] = GRUCell(r)
+        else:
+            nets["filter_net"] = MLP((r,), activation=jnp.tanh)
+        return nets
+
+    def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
+        d, r, z = self.data_dim, self.rnn_dim, self.latent_dim
+        zeros_r = jnp.zeros(r)
+        example_inputs = {
+            "forward_rnn": (zeros_r, jnp.zeros(d)),
+            "backward_rnn": (zeros_r, jnp.zeros(r + d)),
+            "filter_net": (jnp.zeros(r + d),),
+            "prior": (jnp.zeros(z + r),),
+            "posterior": (jnp.zeros(z + r),),
+            "emission": (jnp.zeros(z + r),),
+        }
+        params = parts.init_nets(self.nets, example_inputs, key)
+        return parts.with_constants(params, d, data_mean, self.emission_type)
+
+    def _apply(self, params, name, *args):
+        return self.nets[name].apply(params[name], *args)
+
+    # ---- StepModel --------------------------------------------------------------
+    def initial_state(self, params) -> jax.Array:
+        del params
+        return jnp.zeros(self.latent_dim)
+
+    def context(self, params, xs, length, inputs=None) -> tuple[jax.Array, jax.Array]:
+        """(d [T, R], a [T, R]): the deterministic states and the posterior's summaries."""
+        del inputs
+        x = centre(params, xs)
+        d = scan_rnn(self.nets["forward_rnn"], params["forward_rnn"], shift_right(x))
+        dx = jnp.concatenate([d, x], -1)
+        if self.posterior_type == "smoothing":
+            a = reverse_scan_rnn(self.nets["backward_rnn"], params["backward_rnn"], dx, length)
+        else:
+            a = jax.vmap(lambda v: self._apply(params, "filter_net", v))(dx)
+        return d, a
+
+    def _prior_params(self, params, z_prev, ctx_t):
+        return self._apply(params, "prior", jnp.concatenate([z_prev, ctx_t[0]], -1))
+
+    def _posterior_params(self, params, z_prev, ctx_t, prior_mean):
+        mean, scale = self._apply(params, "posterior", jnp.concatenate([z_prev, ctx_t[1]], -1))
+        return (prior_mean + mean if self.residual_q else mean), scale
+
+    def prior(self, params, state, ctx_t):
+        return dist.diag_gaussian(*self._prior_params(params, state, ctx_t))
+
+    def proposal(self, params, state, ctx_t, x_t):
+        del x_t  # in a_t already
+        prior_mean = self._prior_params(params, state, ctx_t)[0] if self.residual_q else None
+        return dist.diag_gaussian(*self._posterior_params(params, state, ctx_t, prior_mean))
+
+    def emission(self, params, state, z_t, ctx_t):
+        out = self._apply(params, "emission", jnp.concatenate([z_t, ctx_t[0]], -1))
+        return parts.emission_distribution(self.emission_type, out)
+
+    def update(self, params, state, z_t, x_t, ctx_t):
+        return z_t
+
+    def step_kl(self, params, state, ctx_t) -> jax.Array:
+        """KL(q(z_t | z_{t-1}, a_t) || p(z_t | z_{t-1}, d_t)), analytically."""
+        p_mean, p_scale = self._prior_params(params, state, ctx_t)
+        q_mean, q_scale = self._posterior_params(params, state, ctx_t, p_mean)
+        return dist.kl_diag_gaussians(q_mean, q_scale, p_mean, p_scale)
+
+    def step(self, params, state, key, x_t, ctx_t) -> StepOutput:
+        """The generic step with the prior head evaluated once (Res_q reuses it)."""
+        p_mean, p_scale = self._prior_params(params, state, ctx_t)
+        q_mean, q_scale = self._posterior_params(params, state, ctx_t, p_mean)
+        z, log_qz = dist.diag_gaussian(q_mean, q_scale).sample_and_log_prob(seed=key)
+        log_pz = dist.diag_gaussian(p_mean, p_scale).log_prob(z)
+        log_px = self.emission(params, state, z, ctx_t).log_prob(x_t)
+        return StepOutput(z, log_px, log_pz, log_qz)
+
+    # ---- generation ------------------------------------------------------------------
+    def _generate_from(self, params, key, num_steps, z_prev, d_prev, x_prev, emission_mode):
+        """Ancestral sampling where d_t = GRU(d_{t-1}, x_{t-1}) follows the sampled x."""
+        if emission_mode not in ("sample", "mean"):
+            raise ValueError(f"emission_mode must be 'sample' or 'mean', got {emission_mode!r}")
+
+        def body(carry, key):
+            z_prev, d_prev, x_prev = carry
+            d, _ = self._apply(params, "forward_rnn", d_prev, centre(params, x_prev))
+            kz, kx = jax.random.split(key)
+            z = self.prior(params, z_prev, (d, None)).sample(seed=kz)
+            px = self.emission(params, z_prev, z, (d, None))
+            x = (px.sample(seed=kx) if emission_mode == "sample" else px.mean()).astype(d.dtype)
+            return (z, d, x), (x, z)
+
+        _, (xs, zs) = jax.lax.scan(body, (z_prev, d_prev, x_prev), jax.random.split(key, num_steps))
+        return xs, zs
+
+    def generate(self, params, key, num_steps, state=None, ctx=None, emission_mode="sample"):
+        """x_{1:num_steps}, z_{1:num_steps} from the generative model (from z_0 = 0,
+        d_0 = 0, u_1 = 0 unless ``state`` = (z_prev, d_prev, x_prev) is given)."""
+        del ctx
+        if state is None:
+            x0 = jax.lax.stop_gradient(params["constants"]["input_mean"])  # centres to u_1 = 0
+            state = (jnp.zeros(self.latent_dim), jnp.zeros(self.rnn_dim), x0)
+        return self._generate_from(params, key, num_steps, *state, emission_mode)
+
+    def continue_sequence(self, params, key, prefix, length, num_steps, num_particles=16, emission_mode="sample"):
+        """As ``StepModel.continue_sequence``, carrying d_length and x_length into the
+        generation (the particle state alone is z_length)."""
+        from seqvi.smc import resampling, smc
+
+        k_filter, k_pick, k_gen = jax.random.split(key, 3)
+        r = smc.run(self, params, prefix, length, k_filter, num_particles=num_particles,
+                    resampler=resampling.systematic, ess_threshold=0.5)
+        z = r.final_states[jax.random.categorical(k_pick, r.final_log_weights)]
+        d, _ = self.context(params, prefix, length)
+        last = length - 1
+        xs, _ = self._generate_from(params, k_gen, num_steps, z, d[last], prefix[last], emission_mode)
+        return xs

@@ -1,0 +1,39 @@
+"""VAE-RNN (thesis, section 4.4.1): a VAE at every time step whose decoder and
+encoder are conditioned on an RNN state, with latent variables that are
+independent a priori:
+
+  p(z_t) = N(0, I)
+  p(x_t | z_t, h_t),  q(z_t | h_t, x_t)   as in the VRNN
+  h_{t+1} = LSTM(h_t, [phi_x(x_t), phi_z(z_t)])
+
+It is the VRNN without the learned prior p(z_t | h_t): the temporal structure
+of the latents lives only in the deterministic RNN. Everything but the prior is
+inherited from ``seqvi.models.vrnn.VRNN`` (so filtering and smoothing proposals
+are available; Res_q is not, since the prior mean is fixed at zero).
+"""
+
+import dataclasses
+
+import jax.numpy as jnp
+
+from seqvi.models.vrnn import VRNN
+
+
+@dataclasses.dataclass(frozen=True)
+class VAERNN(VRNN):
+    def __post_init__(self):
+        super().__post_init__()
+        if self.residual_q:
+            raise ValueError("VAERNN.residual_q must be False: the prior mean is fixed at 0, so Res_q "
+                             "would be the plain proposal")
+
+    @property
+    def nets(self) -> dict:
+        nets = dict(super().nets)
+        del nets["prior"]
+        return nets
+
+    def _prior_params(self, params, state):
+        del params
+        zeros = jnp.zeros((self.latent_dim,), state[1].dtype)
+        return zeros, jnp.ones_like(zeros)

@@ -1,0 +1,52 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from seqvi.models.srnn import SRNN
+
+D = 4
+
+
+@pytest.mark.parametrize("residual_q", [True, False])
+def test_res_q_kl_does_not_depend_on_the_predicted_prior_mean(residual_q):
+    """Thesis, section 5.3: with mu_q = mu_p + residual, KL(q || p) involves the
+    residual and the scales only; shifting the prior mean network's output
+    leaves it unchanged (and changes it without Res_q)."""
+    model = SRNN(D, latent_dim=3, rnn_dim=5, hidden_dim=4, residual_q=residual_q)
+    xs = (jax.random.uniform(jax.random.key(0), (6, D)) < 0.5).astype(jnp.float32)
+    params = model.init(jax.random.key(1), xs.mean(0))
+    ctx = model.context(params, xs, 6)
+    z_prev = jax.random.normal(jax.random.key(2), (3,))
+    ctx_t = jax.tree.map(lambda c: c[2], ctx)
+    shifted = jax.tree.map(lambda x: x, params)
+    shifted["prior"]["params"]["mean"]["bias"] = params["prior"]["params"]["mean"]["bias"] + jnp.array([1.5, -2.0, 0.7])
+    kl, kl_shifted = model.step_kl(params, z_prev, ctx_t), model.step_kl(shifted, z_prev, ctx_t)
+    mean = model.prior(params, z_prev, ctx_t).mean()
+    assert not np.allclose(model.prior(shifted, z_prev, ctx_t).mean(), mean)
+    if residual_q:
+        np.testing.assert_allclose(kl_shifted, kl, rtol=1e-6)
+    else:
+        assert abs(float(kl_shifted - kl)) > 1e-3
+
+
+def test_deterministic_states_follow_the_shifted_inputs():
+    """d_t sees x_{1:t-1} only: changing x_t leaves d_{1:t} unchanged and moves d_{t+1}."""
+    model = SRNN(D, latent_dim=2, rnn_dim=5, hidden_dim=4)
+    xs = (jax.random.uniform(jax.random.key(0), (6, D)) < 0.5).astype(jnp.float32)
+    params = model.init(jax.random.key(1))
+    d, _ = model.context(params, xs, 6)
+    d2, _ = model.context(params, xs.at[3].set(1.0 - xs[3]), 6)
+    np.testing.assert_allclose(d[:4], d2[:4])
+    assert not np.allclose(d[4], d2[4])
+
+
+def test_smoothing_summary_sees_the_future_and_filtering_does_not():
+    xs = (jax.random.uniform(jax.random.key(0), (6, D)) < 0.5).astype(jnp.float32)
+    changed = xs.at[5].set(1.0 - xs[5])
+    for posterior_type, sees_future in (("smoothing", True), ("filtering", False)):
+        model = SRNN(D, latent_dim=2, rnn_dim=5, hidden_dim=4, posterior_type=posterior_type)
+        params = model.init(jax.random.key(1))
+        _, a = model.context(params, xs, 6)
+        _, a2 = model.context(params, changed, 6)
+        assert (not np.allclose(a[2], a2[2])) == sees_future
