@@ -1,7 +1,9 @@
-"""Markdown table of test bounds from runs made by experiments/run_results.sh, and
-a figure of the validation curves (docs/figures/vrnn_valid_curves.png).
+"""Markdown tables of test bounds, and figures of the validation curves:
 
-  python experiments/results_table.py runs/results > table.md
+  python experiments/results_table.py runs/results        VRNN runs of run_results.sh
+                                                          (docs/figures/vrnn_valid_curves.png)
+  python experiments/results_table.py --zoo runs/zoo      model-zoo runs of run_zoo.sh
+                                                          (docs/figures/zoo_valid_curves.png)
 """
 
 import json
@@ -17,7 +19,6 @@ from seqvi.train import experiment
 
 DATA = [("jsb", "JSB"), ("nottingham", "Nottingham"), ("piano_midi", "Piano-midi")]
 TRAINED = ["elbo", "iwae", "fivo"]
-COLOURS = {"elbo": "tab:green", "iwae": "tab:blue", "fivo": "tab:orange"}
 
 
 def main(runs: str) -> None:
@@ -40,8 +41,9 @@ def main(runs: str) -> None:
             print(f"| {name} | {bound.upper()} | {size} | {cells} | {k} | {config.num_steps} |")
 
 
-def plot_curves(runs: str, path="docs/figures/vrnn_valid_curves.png") -> None:
-    """Validation FIVO(K) per step against training step, one panel per dataset."""
+def plot_valid_curves(runs: str, series: list[tuple[str, str]], path: str, ylabel: str) -> None:
+    """Validation bound per step against training step, one panel per dataset and
+    one line per (run-name pattern with {data}, label) in ``series``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,25 +53,67 @@ def plot_curves(runs: str, path="docs/figures/vrnn_valid_curves.png") -> None:
 
     fig, axes = plt.subplots(1, len(DATA), figsize=(4 * len(DATA), 3))
     for ax, (key, name) in zip(axes, DATA):
-        for bound in TRAINED:
-            wd = pathlib.Path(runs) / f"{key}_{bound}"
+        for pattern, label in series:
+            wd = pathlib.Path(runs) / pattern.format(data=key)
             if not (wd / "metrics.jsonl").exists():
                 continue
             rows = [r for r in read_metrics(wd) if any(k.startswith("eval/") for k in r)]
             if rows:
                 metric = next(k for k in rows[0] if k.startswith("eval/"))
-                ax.plot([r["step"] for r in rows], [r[metric] for r in rows], marker="o", color=COLOURS[bound],
-                        label=f"trained with {bound}")
+                ax.plot([r["step"] for r in rows], [r[metric] for r in rows], marker="o", label=label)
         ax.set_title(name)
         ax.set_xlabel("training step")
-        ax.set_ylabel("valid bound per step (nats)")
+        ax.set_ylabel(ylabel)
         ax.legend(fontsize=7)
     fig.tight_layout()
     pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
 
 
+ZOO = [("srnn", "SRNN (smooth, Res_q)"), ("dmm", "DMM (gated, smooth)"), ("vae_rnn", "VAE-RNN"),
+       ("vrae", "VRAE"), ("vosp", "VOSP")]
+# Published test figures per time step (log-likelihood bounds; STORN's and the DMM's
+# are negative log-likelihood bounds, shown negated): the thesis / SRNN paper (ELBO),
+# Pyro's DMM example (JSB only), STORN (Bayer & Osendorfer).
+PUBLISHED = {
+    "srnn": {"jsb": -4.74, "nottingham": -2.94, "piano_midi": -8.20},
+    "dmm": {"jsb": -6.87},
+    "vrae": {"jsb": -5.53, "nottingham": -2.00, "piano_midi": -4.00},
+    "vosp": {"jsb": -6.21, "nottingham": -2.63, "piano_midi": -6.08},
+}
+
+
+def zoo(runs: str) -> None:
+    root = pathlib.Path(runs)
+    print("| model | data | params | steps | test ELBO(1) | ELBO, mean of per-sequence ratios | "
+          "test IWAE(16) | test FIVO(16) | published |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for model_key, model_name in ZOO:
+        for key, name in DATA:
+            wd = root / f"{model_key}-{key}"
+            published = PUBLISHED.get(model_key, {}).get(key)
+            published = "" if published is None else f"{published:.2f}"
+            path = wd / "eval_test.json"
+            if not path.exists():
+                print(f"| {model_name} | {name} | | not run | | | | | {published} |")
+                continue
+            rows = {r["bound"]: r for r in json.loads(path.read_text())["results"]}
+            config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
+            size = num_params(experiment.build_model(config, NUM_PITCHES).init(jax.random.key(0)))
+            elbo = rows["elbo"]
+            cells = [f"{elbo['per_step']:.3f}", f"{elbo['per_step_sequence_mean']:.3f}"]
+            cells += [f"{rows[b]['per_step']:.3f}" if b in rows else "n/a" for b in ("iwae", "fivo")]
+            print(f"| {model_name} | {name} | {size} | {config.num_steps} | {' | '.join(cells)} | {published} |")
+
+
 if __name__ == "__main__":
-    runs_dir = sys.argv[1] if len(sys.argv) > 1 else "runs/results"
-    main(runs_dir)
-    plot_curves(runs_dir)
+    if len(sys.argv) > 1 and sys.argv[1] == "--zoo":
+        runs_dir = sys.argv[2] if len(sys.argv) > 2 else "runs/zoo"
+        zoo(runs_dir)
+        plot_valid_curves(runs_dir, [(f"{m}-{{data}}", label) for m, label in ZOO],
+                          "docs/figures/zoo_valid_curves.png", "valid ELBO per step (nats)")
+    else:
+        runs_dir = sys.argv[1] if len(sys.argv) > 1 else "runs/results"
+        main(runs_dir)
+        plot_valid_curves(runs_dir, [(f"{{data}}_{b}", f"trained with {b}") for b in TRAINED],
+                          "docs/figures/vrnn_valid_curves.png", "valid bound per step (nats)")

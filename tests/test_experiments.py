@@ -68,6 +68,12 @@ def test_train_resume_evaluate_sample(tmp_path, tiny_data):
     assert (workdir / "samples" / "sample_0.mid").exists()
     assert (workdir / "samples" / "continuation_0.mid").exists()
 
+    out = _run("experiments/impute.py", f"--workdir={workdir}", "--split=valid", "--num_sequences=2",
+               "--gap_start=3", "--gap_length=4", "--num_particles=4")
+    errors = json.loads((workdir / "imputation" / "errors.json").read_text())
+    assert 0.0 <= errors["imputed"] <= 1.0 and errors["num_sequences"] == 2 and "denoised" not in errors
+    assert (workdir / "imputation" / "imputation.png").stat().st_size > 1000
+
 
 ZOO = ["vrnn", "srnn", "dmm", "vae_rnn", "vrae", "vosp"]
 
@@ -107,3 +113,7 @@ def test_vrae_trains_evaluates_and_samples(tmp_path, tiny_data):
     out = _run("experiments/sample.py", f"--workdir={workdir}", "--num_samples=1", "--num_steps=8")
     assert (workdir / "samples" / "sample_0.mid").exists()
     assert not (workdir / "samples" / "continuation_0.mid").exists()
+    _run("experiments/impute.py", f"--workdir={workdir}", "--split=valid", "--num_sequences=1",
+         "--gap_start=3", "--gap_length=4", "--iterations=2")
+    errors = json.loads((workdir / "imputation" / "errors.json").read_text())
+    assert 0.0 <= errors["denoised"] <= 1.0 and 0.0 <= errors["noisy"] <= 1.0

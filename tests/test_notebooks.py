@@ -1,6 +1,5 @@
 """Executes the notebooks on a tiny budget (SEQVI_NOTEBOOK_STEPS)."""
 
-import os
 
 import nbformat
 import pytest
