@@ -28,10 +28,7 @@ _SEED = flags.DEFINE_integer("seed", 1234, "PRNG seed of the estimators.")
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax is chatty at INFO
-    config = experiment.load_config(_WORKDIR.value)
-    splits = experiment.load_splits(config)
-    model = experiment.build_model(config, splits["train"][0].shape[1])
-    params, which = experiment.load_params(config, model, splits, _WORKDIR.value, _WHICH.value)
+    config, splits, model, params, which = experiment.load_trained(_WORKDIR.value, _WHICH.value)
     rows = []
     for name in _BOUNDS.value:
         if name == "fivo" and not isinstance(model, StepModel):

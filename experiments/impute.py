@@ -38,10 +38,7 @@ _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed.")
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    config = experiment.load_config(_WORKDIR.value)
-    splits = experiment.load_splits(config)
-    model = experiment.build_model(config, splits["train"][0].shape[1])
-    params, which = experiment.load_params(config, model, splits, _WORKDIR.value, "best")
+    config, splits, model, params, which = experiment.load_trained(_WORKDIR.value, "best")
     use_smc = isinstance(model, StepModel) and model.imputable
     can_reconstruct = hasattr(model, "reconstruct")
     if not (use_smc or can_reconstruct):

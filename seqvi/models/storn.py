@@ -84,12 +84,23 @@ def sample_prior(prior_type: str, key: jax.Array, num_steps: int, latent_dim: in
     return jnp.cumsum(eps, axis=0) if prior_type == "wiener" else eps
 
 
-def _check(owner: str, model) -> None:
-    parts.check_config(
-        owner,
-        {n: getattr(model, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim")},
-        {"emission_type": (model.emission_type, EMISSIONS), "prior_type": (model.prior_type, PRIORS)},
-    )
+@dataclasses.dataclass(frozen=True)
+class _StornConfig:
+    """The sizes and choices VRAE and VOSP share, checked on construction."""
+
+    data_dim: int
+    latent_dim: int = 16
+    rnn_dim: int = 32
+    hidden_dim: int = 32
+    emission_type: str = "bernoulli"
+    prior_type: str = "standard_normal"
+
+    def __post_init__(self):
+        parts.check_config(
+            type(self).__name__,
+            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim")},
+            {"emission_type": (self.emission_type, EMISSIONS), "prior_type": (self.prior_type, PRIORS)},
+        )
 
 
 def _emission_value(px, mode: str) -> jax.Array:
@@ -101,19 +112,9 @@ def _emission_value(px, mode: str) -> jax.Array:
 
 # ---- VRAE -----------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
-class VRAE(SequenceModel):
+class VRAE(_StornConfig, SequenceModel):
     """Variational recurrent auto-encoder with bidirectional recognition and
     generating LSTMs of ``rnn_dim`` units each way."""
-
-    data_dim: int
-    latent_dim: int = 16
-    rnn_dim: int = 32
-    hidden_dim: int = 32
-    emission_type: str = "bernoulli"
-    prior_type: str = "standard_normal"
-
-    def __post_init__(self):
-        _check("VRAE", self)
 
     @property
     def nets(self) -> dict:
@@ -192,18 +193,8 @@ class VRAE(SequenceModel):
 
 # ---- VOSP -----------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
-class VOSP(StepModel):
+class VOSP(_StornConfig, StepModel):
     """Variational one-step predictor. State: (LSTM carry, z_{t-1}, centred x_{t-1})."""
-
-    data_dim: int
-    latent_dim: int = 16
-    rnn_dim: int = 32
-    hidden_dim: int = 32
-    emission_type: str = "bernoulli"
-    prior_type: str = "standard_normal"
-
-    def __post_init__(self):
-        _check("VOSP", self)
 
     @property
     def nets(self) -> dict:

@@ -141,3 +141,13 @@ def load_params(config: ml_collections.ConfigDict, model, splits, workdir, which
     finally:
         trainer.close()
 
+
+
+def load_trained(workdir, which: str = "best"):
+    """Everything a binary needs from a training workdir: (config, splits, model,
+    params, a description of which parameters). ``which``: 'best' or 'latest'."""
+    config = load_config(workdir)
+    splits = load_splits(config)
+    model = build_model(config, splits["train"][0].shape[1])
+    params, description = load_params(config, model, splits, workdir, which)
+    return config, splits, model, params, description
