@@ -17,7 +17,9 @@ from seqvi.train import experiment
 from seqvi.train.evaluation import evaluate_bound
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (holds config.json).", required=True)
-_SPLIT = flags.DEFINE_enum("split", "test", ["train", "valid", "test"], "Split to evaluate.")
+_SPLIT = flags.DEFINE_string(
+    "split", "test", "Split to evaluate: train, valid, test, or a synthetic setting (noiseless, switch, ...)."
+)
 _PARTICLES = flags.DEFINE_integer("num_particles", 16, "Particles K for IWAE(K) and FIVO(K).")
 _BOUNDS = flags.DEFINE_list("bounds", ["elbo", "iwae", "fivo"], "Bounds to evaluate.")
 _WHICH = flags.DEFINE_enum("params", "best", ["best", "latest"], "Best-by-validation or latest parameters.")
@@ -29,6 +31,8 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax is chatty at INFO
     config, splits, model, params, which = experiment.load_trained(_WORKDIR.value, _WHICH.value)
+    if _SPLIT.value not in splits:
+        raise app.UsageError(f"--split must be one of {sorted(splits)}, got {_SPLIT.value!r}")
     rows = []
     for name in _BOUNDS.value:
         if name == "fivo" and not isinstance(model, StepModel):

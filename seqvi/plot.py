@@ -1,4 +1,5 @@
-"""Figures people look at: piano rolls (samples, continuations, imputations)."""
+"""Figures people look at: piano rolls (samples, continuations, imputations)
+and per-step diagnostic traces (KL, prediction error, predicted variance)."""
 
 import pathlib
 
@@ -68,4 +69,52 @@ def roll_to_midi(roll: np.ndarray, path, step_seconds: float = 0.25, velocity: i
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     midi.save(str(path))
+    return path
+
+
+def _change_points(values: np.ndarray) -> np.ndarray:
+    """Steps t where values[t] != values[t - 1]."""
+    values = np.asarray(values)
+    return np.flatnonzero(values[1:] != values[:-1]) + 1
+
+
+def diagnostics_figure(xs: np.ndarray, traces: dict, path, noise_scale=None, matrix=None, title: str = ""):
+    """The VHRNN paper's Figure 2-4 layout for one sequence xs [T, D]: the data,
+    then KL(q || p), the L2 error of the predicted mean and the predicted
+    emission log-variance (mean over D) per step, one line per model in
+    ``traces`` ({label: seqvi.diagnostics.StepDiagnostics}). Dashed lines mark
+    where ``noise_scale`` [T] or ``matrix`` [T] change (noise switches, and the
+    concatenation boundaries of the SWITCH setting). Written to ``path`` (PNG)."""
+    xs = np.asarray(xs)
+    steps = np.arange(xs.shape[0])
+    fig, axes = plt.subplots(4, 1, figsize=(10, 8.5), sharex=True)
+    for d in range(xs.shape[1]):
+        axes[0].plot(steps, xs[:, d], lw=1, label=f"x[{d}]")
+    if noise_scale is not None and np.any(noise_scale):
+        twin = axes[0].twinx()
+        twin.step(steps, noise_scale, where="post", color="grey", lw=1, alpha=0.7)
+        twin.set_ylabel("noise sigma_t", color="grey")
+    axes[0].set_ylabel("data")
+    axes[0].legend(loc="upper left", fontsize=8)
+    panels = [("KL(q || p)", lambda tr: tr.kl), ("L2 error of predicted mean", lambda tr: tr.error),
+              ("predicted log-variance", lambda tr: np.mean(np.asarray(tr.log_var), axis=-1))]
+    for ax, (label, get) in zip(axes[1:], panels):
+        for name, trace in traces.items():
+            ax.plot(steps, np.asarray(get(trace))[: len(steps)], lw=1, label=name)
+        ax.set_ylabel(label)
+    axes[1].legend(loc="upper right", fontsize=8)
+    axes[-1].set_xlabel("time step")
+    boundaries = set()
+    for values in (noise_scale, matrix):
+        if values is not None:
+            boundaries.update(_change_points(values).tolist())
+    for ax in axes:
+        for t in sorted(boundaries):
+            ax.axvline(t, color="tab:red", ls="--", lw=0.8)
+    axes[0].set_title(title)
+    fig.tight_layout()
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
     return path

@@ -75,18 +75,27 @@ def test_train_resume_evaluate_sample(tmp_path, tiny_data):
     assert (workdir / "imputation" / "imputation.png").stat().st_size > 1000
 
 
-ZOO = ["vrnn", "srnn", "dmm", "vae_rnn", "vrae", "vosp"]
+ZOO = ["vrnn", "srnn", "dmm", "vae_rnn", "vrae", "vosp", "vhrnn"]
 
 
 @pytest.mark.parametrize("name", ZOO)
 @pytest.mark.parametrize("dataset", ["jsb", "nottingham", "piano_midi"])
 def test_every_config_builds_its_model(name, dataset):
     """Each shipped config loads, names its model and initialises it (no training)."""
+    _check_config_builds(name, dataset, data_dim=88)
+
+
+@pytest.mark.parametrize("name", ["vrnn", "vhrnn"])
+def test_synthetic_configs_build_their_model(name):
+    config = _check_config_builds(name, "synthetic", data_dim=2)
+    assert config.model.emission_type == "gaussian" and config.dataset == "synthetic"
+
+
+def _check_config_builds(name, dataset, data_dim):
     import importlib.util
 
     import jax
 
-    from seqvi.data.polyphonic import NUM_PITCHES
     from seqvi.models.parts import num_params
     from seqvi.train import experiment
 
@@ -95,9 +104,30 @@ def test_every_config_builds_its_model(name, dataset):
     spec.loader.exec_module(module)
     config = module.get_config(dataset)
     assert config.model.name == name and config.bound in ("elbo", "iwae", "fivo")
-    model = experiment.build_model(config, NUM_PITCHES)
+    model = experiment.build_model(config, data_dim)
     assert type(model) is experiment.MODELS[name]
     assert num_params(model.init(jax.random.key(0))) > 1000
+    return config
+
+
+@pytest.mark.slow
+def test_vhrnn_on_the_synthetic_suite(tmp_path):
+    """Train a tiny VHRNN on a tiny suite, evaluate FIVO on a test setting and
+    draw the diagnostic figures."""
+    workdir = tmp_path / "vhrnn"
+    tiny_suite = ["--config.synthetic.length=8", "--config.synthetic.num_train=8", "--config.synthetic.num_valid=4",
+                  "--config.synthetic.num_test=4"]
+    tiny_model = ["--config.model.hyper_dim=3", "--config.model.omega_hidden=4", "--config.eval.batch_size=4"]
+    _run("experiments/train.py", "--config=experiments/configs/vhrnn.py", f"--workdir={workdir}",
+         "--config.num_steps=2", *tiny_suite, *TINY, *tiny_model)
+    out = _run("experiments/evaluate.py", f"--workdir={workdir}", "--num_particles=3", "--split=switch",
+               "--bounds=fivo")
+    result = json.loads((workdir / "eval_switch.json").read_text())["results"][0]
+    assert "switch FIVO(3) per timestep" in out and result["num_steps"] == 4 * 24
+    out = _run("experiments/diagnose.py", f"--workdirs={workdir}", "--labels=VHRNN", f"--out_dir={tmp_path}",
+               "--settings=switch,add")
+    assert "switch" in out and "VHRNN: KL" in out
+    assert (tmp_path / "vhrnn_diagnostics_switch.png").stat().st_size > 1000
 
 
 @pytest.mark.slow

@@ -1,24 +1,26 @@
-"""VRNN trained with FIVO on polyphonic music.
+"""VRNN trained with FIVO on polyphonic music or the VHRNN synthetic suite.
 
   --config=experiments/configs/vrnn.py            JSB chorales (embedded in seqvi)
   --config=experiments/configs/vrnn.py:nottingham ../shared/data/polyphonic/Nottingham.mat
   --config=experiments/configs/vrnn.py:piano_midi ../shared/data/polyphonic/Piano_midi.mat
+  --config=experiments/configs/vrnn.py:synthetic  seqvi.data.synthetic (z = h = 8, Gaussian)
 
 The JSB default budget finishes in under 10 minutes on a 2-core CPU. Override
 any field with --config.<field>=value (the shared fields:
 ``seqvi.train.experiment.polyphonic_config``).
 """
 
-from seqvi.train.experiment import polyphonic_config
+from seqvi.train.experiment import dataset_config
 
 
 def get_config(dataset: str = "jsb"):
-    return polyphonic_config(
+    small = dataset == "synthetic"
+    return dataset_config(
         dataset,
         dict(
             name="vrnn",
-            latent_dim=16,
-            rnn_dim=32,
+            latent_dim=8 if small else 16,
+            rnn_dim=8 if small else 32,
             hidden_dim=32,
             emission_type="bernoulli",
             proposal_type="filtering",

@@ -69,7 +69,15 @@ def emission_distribution(emission_type: str, out):
     return dist.bernoulli(out) if emission_type == "bernoulli" else dist.diag_gaussian(*out)
 
 
+def param_counts(params) -> dict[str, int]:
+    """Number of trained scalars per network ({net name: count}, ``constants`` excluded)."""
+    return {
+        name: sum(int(jnp.size(leaf)) for leaf in jax.tree.leaves(net))
+        for name, net in params.items()
+        if name != "constants"
+    }
+
+
 def num_params(params) -> int:
     """Number of trained scalars (``constants`` excluded)."""
-    trained = {k: v for k, v in params.items() if k != "constants"}
-    return sum(int(jnp.size(leaf)) for leaf in jax.tree.leaves(trained))
+    return sum(param_counts(params).values())

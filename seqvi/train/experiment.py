@@ -1,6 +1,7 @@
 """From an ml_collections config to data, model, loss and trainer: the pieces the
 binaries in experiments/ and the notebooks share."""
 
+import dataclasses
 import json
 import pathlib
 
@@ -9,23 +10,32 @@ import ml_collections
 import numpy as np
 
 from seqvi import bounds
-from seqvi.data import polyphonic
+from seqvi.data import polyphonic, synthetic
 from seqvi.data.batching import BatchSchedule, chop
 from seqvi.models.dssm import DMM
 from seqvi.models.srnn import SRNN
 from seqvi.models.storn import VOSP, VRAE
 from seqvi.models.vae_rnn import VAERNN
+from seqvi.models.vhrnn import VHRNN
 from seqvi.models.vrnn import VRNN
 from seqvi.train.schedules import make_optimizer
 from seqvi.train.trainer import Trainer
 
-MODELS = {"vrnn": VRNN, "srnn": SRNN, "dmm": DMM, "vae_rnn": VAERNN, "vrae": VRAE, "vosp": VOSP}
+MODELS = {"vrnn": VRNN, "srnn": SRNN, "dmm": DMM, "vae_rnn": VAERNN, "vrae": VRAE, "vosp": VOSP, "vhrnn": VHRNN}
 
 POLYPHONIC = {
     "jsb": "",  # empty: the JSB chorales shipped inside seqvi
     "nottingham": "../shared/data/polyphonic/Nottingham.mat",
     "piano_midi": "../shared/data/polyphonic/Piano_midi.mat",
 }
+DATASETS = tuple(POLYPHONIC) + ("synthetic",)
+
+
+def dataset_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
+    """The shared training config for ``dataset`` (a polyphonic set or 'synthetic')."""
+    if dataset == "synthetic":
+        return synthetic_config(model)
+    return polyphonic_config(dataset, model)
 
 
 def polyphonic_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
@@ -38,6 +48,7 @@ def polyphonic_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
     if model.get("name") not in MODELS:
         raise ValueError(f"model['name'] must be one of {sorted(MODELS)}, got {model.get('name')!r}")
     c = ml_collections.ConfigDict()
+    c.dataset = dataset
     c.data_path = POLYPHONIC[dataset]
     c.model = ml_collections.ConfigDict(model)
     c.bound = "fivo"  # elbo | iwae | fivo
@@ -61,8 +72,27 @@ def polyphonic_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
     return c
 
 
+def synthetic_config(model: dict) -> ml_collections.ConfigDict:
+    """The VHRNN paper's setup on its synthetic suite (``seqvi.data.synthetic``):
+    FIVO with 4 particles, batch 4, Gaussian emissions; ``config.synthetic``
+    holds the suite's ``SyntheticSpec`` fields."""
+    c = polyphonic_config("jsb", dict(model, emission_type="gaussian"))
+    c.dataset = "synthetic"
+    c.data_path = ""
+    c.synthetic = ml_collections.ConfigDict(dataclasses.asdict(synthetic.SyntheticSpec()))
+    c.max_train_length = 0
+    c.num_steps = 3000
+    c.eval_every = 500
+    c.eval.batch_size = 50
+    return c
+
+
 def load_splits(config: ml_collections.ConfigDict) -> dict[str, list[np.ndarray]]:
-    """The polyphonic splits at ``config.data_path`` (empty: the embedded JSB chorales)."""
+    """The config's data: the synthetic suite (every setting) if ``config.dataset``
+    is 'synthetic', else the polyphonic splits at ``config.data_path`` (empty: the
+    embedded JSB chorales)."""
+    if config.get("dataset") == "synthetic":
+        return synthetic.load_synthetic(synthetic.SyntheticSpec(**config.synthetic))
     path = config.data_path or polyphonic.embedded_jsb_path()
     return polyphonic.load_polyphonic(path)
 

@@ -1,4 +1,4 @@
-"""The contract every model of the zoo keeps: shapes and dtypes through the pure
+"""The contract every model of the zoo (and VHRNN) keeps: shapes and dtypes through the pure
 functions, the fused step equals the composed functions, each applicable bound
 trains a step with finite gradients, the bound identities, sampling."""
 
@@ -14,6 +14,7 @@ from seqvi.models.dssm import DMM
 from seqvi.models.srnn import SRNN
 from seqvi.models.storn import VOSP, VRAE
 from seqvi.models.vae_rnn import VAERNN
+from seqvi.models.vhrnn import VHRNN
 
 D, T, LENGTH = 5, 8, 6
 
@@ -27,6 +28,8 @@ MODELS = {
     "vosp_wiener": VOSP(D, latent_dim=3, rnn_dim=6, hidden_dim=4, prior_type="wiener"),
     "vrae": VRAE(D, latent_dim=3, rnn_dim=6, hidden_dim=4),
     "vrae_wiener_gaussian": VRAE(D, 3, 6, 4, emission_type="gaussian", prior_type="wiener"),
+    "vhrnn_gru_bernoulli": VHRNN(D, latent_dim=3, rnn_dim=6, hidden_dim=4, hyper_dim=4, omega_hidden=5,
+                                 cell_type="gru", emission_type="bernoulli"),
 }
 
 
