@@ -7,7 +7,8 @@ predicted emission log-variance, one figure per setting, models overlaid.
 
 Writes <out_dir>/<prefix><setting>.png and prints, per setting and model, the
 per-step KL, prediction error and log-variance averaged over all the setting's
-sequences.
+sequences, and the mean KL in the 5 steps from each change (a noise switch or a
+SWITCH boundary) against the mean KL at the other steps.
 """
 
 import pathlib
@@ -31,6 +32,19 @@ _PREFIX = flags.DEFINE_string("prefix", "vhrnn_diagnostics_", "File-name prefix 
 _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed of the posterior samples.")
 
 
+AFTER_CHANGE = 5
+
+
+def after_change_mask(data: synthetic.SyntheticSet) -> np.ndarray:
+    """[N, T] True in the AFTER_CHANGE steps from each change of noise level or matrix."""
+    mask = np.zeros(data.noise_scale.shape, bool)
+    for n in range(mask.shape[0]):
+        changes = set(plot.change_points(data.noise_scale[n])) | set(plot.change_points(data.matrix[n]))
+        for t in changes:
+            mask[n, t:t + AFTER_CHANGE] = True
+    return mask
+
+
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
@@ -50,12 +64,17 @@ def main(argv):
         xs = jnp.asarray(data.xs)
         lengths = jnp.full((xs.shape[0],), xs.shape[1], jnp.int32)
         keys = jax.random.split(jax.random.key(_SEED.value), xs.shape[0])
+        after = after_change_mask(data)
         traces = {}
         for label, diag, _ in runs:
             out = jax.device_get(diag(xs, lengths, keys))
             traces[label] = jax.tree.map(lambda v: v[_SEQUENCE.value], out)
+            change = ""
+            if after.any():
+                change = f" | KL after a change {out.kl[after].mean():.3f}, elsewhere {out.kl[~after].mean():.3f}"
             print(f"{setting:>10} {label:>12}: KL {np.mean(out.kl):8.3f} | L2 error {np.mean(out.error):8.3f}"
-                  f" | log-variance {np.mean(out.log_var):8.3f}  (per step, mean over {xs.shape[0]} sequences)")
+                  f" | log-variance {np.mean(out.log_var):8.3f}  (per step, mean over {xs.shape[0]} sequences)"
+                  + change)
         path = pathlib.Path(_OUT.value) / f"{_PREFIX.value}{setting}.png"
         plot.diagnostics_figure(data.xs[_SEQUENCE.value], traces, path, data.noise_scale[_SEQUENCE.value],
                                 data.matrix[_SEQUENCE.value], title=f"{setting}, sequence {_SEQUENCE.value}")

@@ -4,6 +4,7 @@
                                                           (docs/figures/vrnn_valid_curves.png)
   python experiments/results_table.py --zoo runs/zoo      model-zoo runs of run_zoo.sh
                                                           (docs/figures/zoo_valid_curves.png)
+  python experiments/results_table.py --vhrnn runs/vhrnn  synthetic-suite runs of run_vhrnn.sh
 """
 
 import json
@@ -106,8 +107,55 @@ def zoo(runs: str) -> None:
             print(f"| {model_name} | {name} | {size} | {config.num_steps} | {' | '.join(cells)} | {published} |")
 
 
+VHRNN_RUNS = [("vrnn_z8", "VRNN, z = 8"), ("vrnn_z6", "VRNN, z = 6"), ("vhrnn_z4", "VHRNN, z = 4"),
+              ("vhrnn_z4_latent", "VHRNN, z = 4, hypernetworks see z_t only"),
+              ("vhrnn_z4_hidden", "VHRNN, z = 4, hypernetworks see h_{t-1} only")]
+SYNTHETIC_SPLITS = ["test", "noiseless", "switch", "rand", "long", "zero_shot", "add"]
+
+
+def vhrnn(runs: str) -> None:
+    """Table 1 / Table 3 of the VHRNN paper: FIVO per time step on the synthetic
+    test split and the six settings, with parameter counts."""
+    root = pathlib.Path(runs)
+    header = " | ".join(s.upper().replace("_", "-") for s in SYNTHETIC_SPLITS)
+    print(f"| model | params | steps | {header} | K |")
+    print("|---|---|---|" + "---|" * len(SYNTHETIC_SPLITS) + "---|")
+    for run, label in VHRNN_RUNS:
+        wd = root / run
+        if not (wd / "config.json").exists():
+            print(f"| {label} | | not run |" + " |" * len(SYNTHETIC_SPLITS) + " |")
+            continue
+        config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
+        size = num_params(experiment.build_model(config, 2).init(jax.random.key(0)))
+        cells, k = [], ""
+        for split in SYNTHETIC_SPLITS:
+            path = wd / f"eval_{split}.json"
+            if not path.exists():
+                cells.append("not run")
+                continue
+            row = json.loads(path.read_text())["results"][0]
+            cells.append(f"{row['per_step']:.3f}")
+            k = row["num_particles"]
+        print(f"| {label} | {size} | {config.num_steps} | {' | '.join(cells)} | {k} |")
+    print()
+    print("| model (JSB) | params | steps | test FIVO(K) per step | K |")
+    print("|---|---|---|---|---|")
+    for run, label in [("vrnn_jsb", "VRNN"), ("vhrnn_jsb", "VHRNN")]:
+        wd = root / run
+        path = wd / "eval_test.json"
+        if not path.exists():
+            print(f"| {label} | | not run | | |")
+            continue
+        config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
+        size = num_params(experiment.build_model(config, NUM_PITCHES).init(jax.random.key(0)))
+        row = json.loads(path.read_text())["results"][0]
+        print(f"| {label} | {size} | {config.num_steps} | {row['per_step']:.3f} | {row['num_particles']} |")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--zoo":
+    if len(sys.argv) > 1 and sys.argv[1] == "--vhrnn":
+        vhrnn(sys.argv[2] if len(sys.argv) > 2 else "runs/vhrnn")
+    elif len(sys.argv) > 1 and sys.argv[1] == "--zoo":
         runs_dir = sys.argv[2] if len(sys.argv) > 2 else "runs/zoo"
         zoo(runs_dir)
         plot_valid_curves(runs_dir, [(f"{m}-{{data}}", label) for m, label in ZOO],

@@ -72,7 +72,7 @@ def roll_to_midi(roll: np.ndarray, path, step_seconds: float = 0.25, velocity: i
     return path
 
 
-def _change_points(values: np.ndarray) -> np.ndarray:
+def change_points(values: np.ndarray) -> np.ndarray:
     """Steps t where values[t] != values[t - 1]."""
     values = np.asarray(values)
     return np.flatnonzero(values[1:] != values[:-1]) + 1
@@ -107,7 +107,7 @@ def diagnostics_figure(xs: np.ndarray, traces: dict, path, noise_scale=None, mat
     boundaries = set()
     for values in (noise_scale, matrix):
         if values is not None:
-            boundaries.update(_change_points(values).tolist())
+            boundaries.update(change_points(values).tolist())
     for ax in axes:
         for t in sorted(boundaries):
             ax.axvline(t, color="tab:red", ls="--", lw=0.8)

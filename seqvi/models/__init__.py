@@ -1,5 +1,5 @@
 """Models. StepModels (one particle's move per time step; every bound applies):
-VRNN, VAE-RNN, SRNN, DMM, VOSP. SequenceModels (a whole-sequence posterior; ELBO
+VRNN, VAE-RNN, SRNN, DMM, VOSP, VHRNN. SequenceModels (a whole-sequence posterior; ELBO
 and IWAE apply): VRAE."""
 
 from seqvi.models.base import SequenceModel, SequenceTerms, StepModel, StepOutput
@@ -8,6 +8,7 @@ from seqvi.models.parts import num_params
 from seqvi.models.srnn import SRNN
 from seqvi.models.storn import VOSP, VRAE
 from seqvi.models.vae_rnn import VAERNN
+from seqvi.models.vhrnn import VHRNN
 from seqvi.models.vrnn import VRNN
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "DMM",
     "VOSP",
     "VRAE",
+    "VHRNN",
     "num_params",
 ]
