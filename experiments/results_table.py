@@ -14,6 +14,7 @@ import sys
 import jax
 import ml_collections
 
+from seqvi.data import synthetic
 from seqvi.data.polyphonic import NUM_PITCHES
 from seqvi.models.parts import num_params
 from seqvi.train import experiment
@@ -137,6 +138,14 @@ def vhrnn(runs: str) -> None:
             cells.append(f"{row['per_step']:.3f}")
             k = row["num_particles"]
         print(f"| {label} | {size} | {config.num_steps} | {' | '.join(cells)} | {k} |")
+    ceiling = []
+    for split in SYNTHETIC_SPLITS:
+        try:
+            ll = synthetic.true_log_likelihood(split)
+            ceiling.append(f"{ll.sum() / (ll.shape[0] * synthetic.generate(split).xs.shape[1]):.3f}")
+        except ValueError:
+            ceiling.append("(no density)")
+    print(f"| the true process, exact log p(x) | | | {' | '.join(ceiling)} | |")
     print()
     print("| model (JSB) | params | steps | test FIVO(K) per step | K |")
     print("|---|---|---|---|---|")

@@ -170,6 +170,26 @@ def generate(setting: str, spec: SyntheticSpec = SyntheticSpec()) -> SyntheticSe
     return _stack(xs, np.zeros((n, length)), np.full((n, length), -1))
 
 
+def true_log_likelihood(setting: str, spec: SyntheticSpec = SyntheticSpec()) -> np.ndarray:
+    """log p(x) [N] of each sequence of a noisy setting under the process that drew it:
+
+      log p(x) = log U(x_0; [-1, 1]^2) + sum_{t>=1} log N(x_t; W x_{t-1}, sigma_t^2 I),
+
+    the ceiling a model of the suite can reach on average. Noiseless settings
+    have no density (sigma_t = 0) and raise ValueError."""
+    if setting in ("noiseless", "switch", "add"):
+        raise ValueError(f"setting {setting!r} is noiseless: its sequences have no density")
+    data = generate(setting, spec)
+    matrices = np.eye(DIM)[None] if setting == "rand" else transition_matrices(spec)[
+        "zero_shot" if setting == "zero_shot" else "train"]
+    xs = data.xs.astype(np.float64)
+    w = matrices[np.maximum(data.matrix[:, 0], 0)]
+    residual = xs[:, 1:] - np.einsum("nij,ntj->nti", w, xs[:, :-1])
+    var = np.square(data.noise_scale[:, 1:, None].astype(np.float64))
+    log_normal = -0.5 * (np.log(2 * np.pi * var) + np.square(residual) / var)
+    return np.log(1.0 / 2**DIM) + log_normal.sum(axis=(1, 2))
+
+
 def load_synthetic(spec: SyntheticSpec = SyntheticSpec()) -> dict[str, list[np.ndarray]]:
     """Every setting as a list of [T, 2] float32 sequences, keyed by setting name."""
     return {setting: list(generate(setting, spec).xs) for setting in SETTINGS}

@@ -134,3 +134,20 @@ def test_tfds_builder_matches_the_generator(tmp_path):
             np.testing.assert_array_equal(example["x"], data.xs[i])
             np.testing.assert_array_equal(example["noise_scale"], data.noise_scale[i])
             np.testing.assert_array_equal(example["matrix"], data.matrix[i])
+
+
+def test_true_log_likelihood_against_scipy():
+    from scipy.stats import multivariate_normal
+
+    spec = SyntheticSpec(length=12, num_test=3, seed=5)
+    for setting in ("test", "rand", "zero_shot"):
+        data = generate(setting, spec)
+        k = data.matrix[0, 0]
+        w = np.eye(2) if k < 0 else transition_matrices(spec)["zero_shot" if setting == "zero_shot" else "train"][k]
+        x = data.xs[0].astype(np.float64)
+        expected = np.log(0.25) + sum(
+            multivariate_normal(w @ x[t - 1], data.noise_scale[0, t] ** 2 * np.eye(2)).logpdf(x[t]) for t in range(1, 12)
+        )
+        np.testing.assert_allclose(synthetic.true_log_likelihood(setting, spec)[0], expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="noiseless"):
+        synthetic.true_log_likelihood("switch", spec)
