@@ -88,17 +88,11 @@ class VHRNN(StepModel):
             "emission": HyperEmission(self.data_dim, (h,), self.emission_type, self.omega_hidden),
         }
 
-    @property
-    def _hyper_input_dim(self) -> int:
-        return {"both": self.latent_dim + self.rnn_dim, "latent": self.latent_dim, "hidden": self.rnn_dim}[
-            self.hyper_input
-        ]
-
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
         """Parameters. ``data_mean`` [D] (training mean of x) centres the cell's
         inputs and, for Bernoulli emissions, sets the output bias to logit(mean)."""
         nets, d, h, r = self.nets, self.data_dim, self.hidden_dim, self.rnn_dim
-        v = jnp.zeros(self._hyper_input_dim)
+        v = self.hyper_input_of(jnp.zeros(self.latent_dim), jnp.zeros(r))
         example_inputs = {
             "phi_x": (jnp.zeros(d),),
             "phi_z": (jnp.zeros(self.latent_dim),),
@@ -119,9 +113,11 @@ class VHRNN(StepModel):
 
     def hyper_input_of(self, z_t: jax.Array, h_prev: jax.Array) -> jax.Array:
         """v_t, the hypernetworks' input, per ``hyper_input``."""
-        return {"both": lambda: jnp.concatenate([z_t, h_prev], -1), "latent": lambda: z_t, "hidden": lambda: h_prev}[
-            self.hyper_input
-        ]()
+        if self.hyper_input == "latent":
+            return z_t
+        if self.hyper_input == "hidden":
+            return h_prev
+        return jnp.concatenate([z_t, h_prev], -1)
 
     # ---- StepModel --------------------------------------------------------------
     def initial_state(self, params):
