@@ -201,6 +201,28 @@ def backward_sample(
     return jnp.concatenate([xs, x_last[None]])
 
 
+def backward_path_log_prob(
+    path: jax.Array,
+    filtered_means: jax.Array,
+    filtered_covs: jax.Array,
+    predicted_means: jax.Array,
+    gains: jax.Array,
+    predicted_covs: jax.Array,
+) -> jax.Array:
+    """log p(x_{1:T} | y_{1:T}) of a path [T, n] through the backward factorisation
+    that ``backward_sample`` draws from:
+
+      log N(x_T; m_T, P_T) + sum_{t<T} log N(x_t; m_t + E_t (x_{t+1} - m^-_{t+1}), P_t - E_t P^-_{t+1} E_t^T).
+
+    The conditional covariances must be positive definite (Cholesky)."""
+    cond_covs = backward_conditional_covs(filtered_covs, gains, predicted_covs)
+    next_x = jnp.concatenate([path[1:], path[-1:]])
+    next_pred = jnp.concatenate([predicted_means[1:], predicted_means[-1:]])
+    means = filtered_means + jnp.einsum("tij,tj->ti", gains, next_x - next_pred)  # E_T = 0: m_T
+    chols = jnp.linalg.cholesky(cond_covs)
+    return jnp.sum(jax.vmap(log_density_chol)(path - means, chols))
+
+
 def backward_conditional_covs(filtered_covs, gains, predicted_covs) -> jax.Array:
     """Cov[x_t | x_{t+1}, y_{1:t}] = P_t - E_t P^-_{t+1} E_t^T for every t (the last
     entry, with E = 0, is P_T). [T, n, n]."""

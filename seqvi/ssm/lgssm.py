@@ -274,6 +274,20 @@ def _posterior_sample(key, params, ys, inputs, mask) -> jax.Array:
     )
 
 
+def posterior_log_prob(params: Params, ys: jax.Array, path: jax.Array, inputs=None, mask=None) -> jax.Array:
+    """log p(x_{1:T} = path | y_{1:T}), the density ``posterior_sample`` draws from
+    (see ``gaussian.backward_path_log_prob``)."""
+    return _posterior_log_prob(params, ys, path, inputs, check_inputs(params, ys, inputs, mask))
+
+
+@jax.jit
+def _posterior_log_prob(params, ys, path, inputs, mask) -> jax.Array:
+    f = _filter(params, ys, inputs, mask)
+    return gaussian.backward_path_log_prob(
+        path, f.filtered_means, f.filtered_covs, f.predicted_means, smoother_gains(params, f), f.predicted_covs
+    )
+
+
 def smoother_gains(params: Params, f: FilterResult) -> jax.Array:
     """E_t = P_t A_{t+1}^T (P^-_{t+1})^{-1} for t < T, and E_T = 0: [T, n, n]."""
     cross = prediction_cross_covs(params, f.filtered_covs)[1:]

@@ -1,5 +1,8 @@
 """Learning-rate and KL-weight schedules, and the default optimiser."""
 
+from typing import NamedTuple
+
+import jax
 import jax.numpy as jnp
 import optax
 
@@ -21,16 +24,45 @@ def learning_rate_schedule(
     return optax.join_schedules([warm, after], [warmup_steps])
 
 
+class _CountState(NamedTuple):
+    count: jax.Array
+
+
+def zero_until(num_steps: int) -> optax.GradientTransformation:
+    """Updates multiplied by 0 for the first ``num_steps`` calls, then passed on."""
+
+    def init(params):
+        del params
+        return _CountState(jnp.zeros((), jnp.int32))
+
+    def update(updates, state, params=None):
+        del params
+        keep = (state.count >= num_steps).astype(jnp.float32)
+        updates = jax.tree.map(lambda u: u * keep.astype(u.dtype), updates)
+        return updates, _CountState(state.count + 1)
+
+    return optax.GradientTransformation(init, update)
+
+
 def make_optimizer(
     learning_rate: float,
     num_steps: int,
     clip_norm: float | None = 10.0,
     warmup_steps: int = 0,
     decay: str = "constant",
+    frozen: tuple[str, ...] = (),
+    frozen_steps: int = 0,
 ) -> optax.GradientTransformation:
-    """Adam after global-norm clipping of the gradient (``clip_norm=None``: no clipping)."""
+    """Adam after global-norm clipping of the gradient (``clip_norm=None``: no
+    clipping). The top-level parameter groups named in ``frozen`` get zero
+    gradients (so Adam leaves them unchanged) for the first ``frozen_steps`` steps."""
     schedule = learning_rate_schedule(learning_rate, num_steps, warmup_steps, decay)
-    parts = [optax.clip_by_global_norm(clip_norm)] if clip_norm else []
+    parts = []
+    if frozen and frozen_steps > 0:
+        mask = lambda params: {k: jax.tree.map(lambda _: k in frozen, v) for k, v in params.items()}  # noqa: E731
+        parts.append(optax.masked(zero_until(frozen_steps), mask))
+    if clip_norm:
+        parts.append(optax.clip_by_global_norm(clip_norm))
     return optax.chain(*parts, optax.adam(schedule))
 
 

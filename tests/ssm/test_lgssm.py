@@ -103,6 +103,16 @@ def test_smoothed_marginals_match_gaussian_conditionals(x64, case, implementatio
     np.testing.assert_allclose(s.smoothed_cross_covs, cross, atol=1e-9)
 
 
+def test_posterior_path_log_prob_matches_joint_gaussian(x64, case):
+    """log p(x_{1:T} | y) of a sampled path: the FFBS factorisation equals the density
+    of the brute-force joint posterior of the stacked states."""
+    params, inputs, ys, mask, ys_nan = case
+    path = lgssm.posterior_sample(jax.random.PRNGKey(5), params, ys_nan, inputs, mask)
+    mean, cov = brute_posterior(params, ys, inputs, mask)
+    want = multivariate_normal(mean, cov).logpdf(np.asarray(path).reshape(-1))
+    np.testing.assert_allclose(lgssm.posterior_log_prob(params, ys_nan, path, inputs, mask), want, rtol=1e-9)
+
+
 def test_filtered_marginals_match_gaussian_conditionals(x64, case):
     """E[x_t | y_{1:t}]: condition the joint on the first t observations only."""
     params, inputs, ys, _, _ = case
