@@ -13,7 +13,7 @@ from ml_collections import config_flags
 
 from seqvi.models.parts import num_params
 from seqvi.train import experiment
-from seqvi.train.evaluation import evaluate_bound
+from seqvi.train.evaluation import evaluate_bound, evaluate_elbo_per_frame
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/vrnn.py", "Training config.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and metrics.", required=True)
@@ -34,6 +34,10 @@ def main(argv):
     schedule = experiment.train_schedule(config, splits["train"])
 
     def eval_fn(p):
+        if config.bound == "own":
+            result = evaluate_elbo_per_frame(model, p, splits[config.eval.split], jax.random.key(config.seed + 1),
+                                             batch_size=config.eval.batch_size)
+            return {f"{config.eval.split}_elbo_per_frame": result["elbo_per_frame"]}
         result = evaluate_bound(
             model,
             p,
@@ -46,6 +50,8 @@ def main(argv):
         return {f"{config.eval.split}_{config.bound}{config.eval.num_particles}_per_step": result["per_step"]}
 
     best = f"{config.eval.split}_{config.bound}{config.eval.num_particles}_per_step"
+    if config.bound == "own":
+        best = f"{config.eval.split}_elbo_per_frame"
     trainer.fit(
         state,
         schedule.batch,

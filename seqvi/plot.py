@@ -1,5 +1,6 @@
-"""Figures people look at: piano rolls (samples, continuations, imputations)
-and per-step diagnostic traces (KL, prediction error, predicted variance)."""
+"""Figures people look at: piano rolls (samples, continuations, imputations),
+per-step diagnostic traces (KL, prediction error, predicted variance), and
+videos (trajectory images, animated GIFs)."""
 
 import pathlib
 
@@ -116,5 +117,84 @@ def diagnostics_figure(xs: np.ndarray, traces: dict, path, noise_scale=None, mat
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def trajectory_image(frames: np.ndarray, cmap: str = "viridis") -> np.ndarray:
+    """One RGB image [H, W, 3] of a video [T, H, W] with values in [0, 1]: each
+    pixel takes the colour of the last time step at which it is on (> 0.5),
+    colours running through ``cmap`` from t = 0 to T - 1, white where never on
+    (the KVAE thesis's Figure 6.5)."""
+    frames = np.asarray(frames) > 0.5
+    num_steps = frames.shape[0]
+    colours = plt.get_cmap(cmap)(np.linspace(0.0, 1.0, num_steps))[:, :3]
+    image = np.ones(frames.shape[1:] + (3,))
+    for t in range(num_steps):
+        image[frames[t]] = colours[t]
+    return image
+
+
+def save_trajectories(videos: list[np.ndarray], titles: list[str], path) -> pathlib.Path:
+    """A row of ``trajectory_image`` panels, one per video [T, H, W], to ``path`` (PNG)."""
+    fig, axes = plt.subplots(1, len(videos), figsize=(2.2 * len(videos), 2.4), squeeze=False)
+    for ax, video, title in zip(axes[0], videos, titles):
+        ax.imshow(trajectory_image(video), interpolation="nearest")
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def save_gif(videos: list[np.ndarray], path, titles: list[str] | None = None, fps: int = 5) -> pathlib.Path:
+    """An animated GIF of videos [T, H, W] side by side (greys, 1 = black), one
+    frame per time step."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    titles = titles or [""] * len(videos)
+    fig, axes = plt.subplots(1, len(videos), figsize=(1.8 * len(videos), 2.0), squeeze=False)
+    images = []
+    for ax, video, title in zip(axes[0], videos, titles):
+        images.append(ax.imshow(np.asarray(video[0]), cmap="Greys", vmin=0.0, vmax=1.0, interpolation="nearest"))
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+
+    def show(t):
+        for image, video in zip(images, videos):
+            image.set_data(np.asarray(video[t]))
+        return images
+
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FuncAnimation(fig, show, frames=len(videos[0]), blit=True).save(path, writer=PillowWriter(fps=fps))
+    plt.close(fig)
+    return path
+
+
+def save_frame_grid(videos: list[np.ndarray], titles: list[str], path, missing: np.ndarray | None = None):
+    """Videos [T, H, W] as rows of frames (time left to right), one row per video
+    with its title; ``missing`` [T] frames get a red border. Written to ``path`` (PNG)."""
+    num_steps = len(videos[0])
+    fig, axes = plt.subplots(len(videos), num_steps, figsize=(0.62 * num_steps, 0.72 * len(videos)), squeeze=False)
+    for row, (video, title) in enumerate(zip(videos, titles)):
+        for t in range(num_steps):
+            ax = axes[row, t]
+            ax.imshow(np.asarray(video[t]), cmap="Greys", vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if missing is not None and missing[t]:
+                for spine in ax.spines.values():
+                    spine.set_edgecolor("tab:red")
+                    spine.set_linewidth(1.5)
+        axes[row, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=8)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.2)
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path

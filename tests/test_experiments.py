@@ -147,3 +147,49 @@ def test_vrae_trains_evaluates_and_samples(tmp_path, tiny_data):
          "--gap_start=3", "--gap_length=4", "--iterations=2")
     errors = json.loads((workdir / "imputation" / "errors.json").read_text())
     assert 0.0 <= errors["denoised"] <= 1.0 and 0.0 <= errors["noisy"] <= 1.0
+
+
+@pytest.mark.parametrize("environment", ["box", "gravity", "polygon", "pong", "pendulum"])
+def test_kvae_configs_build_their_model(environment):
+    import importlib.util
+
+    import jax
+
+    from seqvi.models.parts import num_params
+    from seqvi.train import experiment
+
+    spec = importlib.util.spec_from_file_location("kvae", ROOT / "experiments" / "configs" / "kvae.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config(environment)
+    assert config.bound == "own" and config.physics.environment == environment
+    side = 16 if environment == "pendulum" else 32
+    model = experiment.build_model(config, side * side + (environment == "pendulum"))
+    assert model.row_dim == side * side + model.input_dim
+    assert num_params(model.init(jax.random.key(0))) > 1000
+
+
+@pytest.mark.slow
+def test_kvae_trains_and_imputes_against_a_baseline(tmp_path):
+    """A tiny KVAE and a tiny VAE-RNN on a few pendulum videos, then the
+    imputation comparison with its figures and GIF."""
+    tiny_data = ["--config.physics.num_train=6", "--config.physics.num_valid=2", "--config.physics.num_test=3",
+                 "--config.batch_size=3", "--config.eval.batch_size=3", "--config.num_steps=2",
+                 "--config.log_every=1", "--config.eval_every=2", "--config.checkpoint_every=2"]
+    kvae = tmp_path / "kvae"
+    out = _run("experiments/train.py", "--config=experiments/configs/kvae.py:pendulum", f"--workdir={kvae}",
+               "--config.model.hidden_dim=8", "--config.model.alpha_rnn_dim=4", "--config.frozen_steps=1",
+               *tiny_data)
+    assert "valid_elbo_per_frame" in out
+    base = tmp_path / "vae_rnn"
+    _run("experiments/train.py", "--config=experiments/configs/vae_rnn.py:physics_pendulum", f"--workdir={base}",
+         "--config.model.latent_dim=2", "--config.model.rnn_dim=4", "--config.model.hidden_dim=4", *tiny_data)
+    out = _run("experiments/kvae_impute.py", f"--workdir={kvae}", f"--baselines={base}", "--num_sequences=3",
+               "--drop_probs=0.5", "--missing_lengths=4", "--num_particles=4", "--num_generations=2",
+               f"--out_dir={tmp_path / 'out'}")
+    results = json.loads((tmp_path / "out" / "imputation.json").read_text())["results"]
+    row = results["consecutive"]["4"]
+    assert set(row) == {"all pixels off", "KVAE filtering", "KVAE smoothing", "VAE-RNN (SMC)"}
+    assert all(0.0 <= v <= 1.0 for v in row.values())
+    for name in ("imputation.png", "example.png", "trajectories.png", "generations.gif"):
+        assert (tmp_path / "out" / name).stat().st_size > 500

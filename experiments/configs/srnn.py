@@ -1,12 +1,13 @@
 """SRNN (smoothing posterior, Res_q) trained with the ELBO on polyphonic music,
-as in the thesis, chapter 5; datasets as in vrnn.py (:jsb, :nottingham, :piano_midi).
+as in the thesis, chapter 5; datasets as in vrnn.py (:jsb, :nottingham, :piano_midi, or any dataset of
+seqvi.train.experiment.DATASETS, such as :synthetic or :physics_box).
 --config.bound=iwae or fivo trains it with the other bounds."""
 
-from seqvi.train.experiment import polyphonic_config
+from seqvi.train.experiment import dataset_config
 
 
 def get_config(dataset: str = "jsb"):
-    c = polyphonic_config(
+    c = dataset_config(
         dataset,
         dict(name="srnn", latent_dim=16, rnn_dim=64, hidden_dim=64, emission_type="bernoulli",
              posterior_type="smoothing", residual_q=True),

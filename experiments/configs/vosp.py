@@ -1,12 +1,13 @@
 """STORN's variational one-step predictor trained with the ELBO; datasets as in
-vrnn.py (:jsb, :nottingham, :piano_midi). --config.model.prior_type=wiener for
+vrnn.py (:jsb, :nottingham, :piano_midi, or any dataset of
+seqvi.train.experiment.DATASETS, such as :synthetic or :physics_box). --config.model.prior_type=wiener for
 the Wiener-process prior."""
 
-from seqvi.train.experiment import polyphonic_config
+from seqvi.train.experiment import dataset_config
 
 
 def get_config(dataset: str = "jsb"):
-    c = polyphonic_config(
+    c = dataset_config(
         dataset,
         dict(name="vosp", latent_dim=16, rnn_dim=32, hidden_dim=32, emission_type="bernoulli",
              prior_type="standard_normal"),

@@ -121,7 +121,19 @@ class KVAE:
 
     @property
     def data_dim(self) -> int:
+        """H * W, the pixels of a frame."""
         return self.image_size * self.image_size
+
+    @property
+    def row_dim(self) -> int:
+        """H * W + k: a data row holds a frame's pixels, then its inputs u_t."""
+        return self.data_dim + self.input_dim
+
+    def split_rows(self, rows: jax.Array) -> tuple[jax.Array, jax.Array | None]:
+        """rows [..., H * W + k] -> (frames [..., H * W], inputs [..., k] or None)."""
+        if rows.shape[-1] != self.row_dim:
+            raise ValueError(f"rows must have H * W + k = {self.row_dim} entries, got {rows.shape[-1]}")
+        return rows[..., : self.data_dim], (rows[..., self.data_dim:] if self.input_dim else None)
 
     @property
     def nets(self) -> dict[str, nn.Module]:
@@ -136,8 +148,8 @@ class KVAE:
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
         """Parameters: the networks', and 'lgssm' = {A [K, n, n] = I, C [K, m, n] ~
-        N(0, 0.05^2), B [K, n, k] = 0}. ``data_mean`` [H * W] (the training mean
-        of the pixels) starts the MLP decoder's output bias at logit(mean)."""
+        N(0, 0.05^2), and with inputs B [K, n, k] = 0}. ``data_mean`` [H * W] (the training mean
+        of the pixels, or of whole rows) starts the MLP decoder's output bias at logit(mean)."""
         k_nets, k_c = jax.random.split(key)
         nets = self.nets
         carry = LSTMCell(self.alpha_rnn_dim).zero_carry()
@@ -145,13 +157,12 @@ class KVAE:
                    "alpha": (carry, jnp.zeros(self.a_dim))}
         params = parts.init_nets(nets, example, k_nets)
         kk, n, m = self.num_matrices, self.z_dim, self.a_dim
-        params["lgssm"] = {
-            "A": jnp.tile(jnp.eye(n), (kk, 1, 1)),
-            "B": jnp.zeros((kk, n, self.input_dim)),
-            "C": 0.05 * jax.random.normal(k_c, (kk, m, n)),
-        }
+        params["lgssm"] = {"A": jnp.tile(jnp.eye(n), (kk, 1, 1)), "C": 0.05 * jax.random.normal(k_c, (kk, m, n))}
+        if self.input_dim:
+            params["lgssm"]["B"] = jnp.zeros((kk, n, self.input_dim))
         if data_mean is not None and self.network == "mlp":
-            params["decoder"]["params"]["logits"]["bias"] = logit(jnp.asarray(data_mean, jnp.float32))
+            pixels = jnp.asarray(data_mean, jnp.float32)[: self.data_dim]
+            params["decoder"]["params"]["logits"]["bias"] = logit(pixels)
         return params
 
     # ---- the VAE ------------------------------------------------------------------
@@ -165,9 +176,11 @@ class KVAE:
 
     # ---- the LGSSM prior ------------------------------------------------------------
     def mix(self, params, alpha: jax.Array):
-        """(A, B, C) = sum_k alpha^k (A^(k), B^(k), C^(k)) for alpha [K]."""
+        """(A, B, C) = sum_k alpha^k (A^(k), B^(k), C^(k)) for alpha [K] (B is
+        [n, 0] without inputs)."""
         g = params["lgssm"]
-        return tuple(jnp.tensordot(alpha, g[name], axes=1) for name in ("A", "B", "C"))
+        b = g.get("B", jnp.zeros((self.num_matrices, self.z_dim, 0), alpha.dtype))
+        return tuple(jnp.tensordot(alpha, x, axes=1) for x in (g["A"], b, g["C"]))
 
     def _noise(self, dtype=jnp.float32):
         q = self.transition_noise * jnp.eye(self.z_dim, dtype=dtype)
@@ -261,20 +274,21 @@ class KVAE:
 
     def loss(self, params, batch: dict, key: jax.Array, recon_weight: float | None = None):
         """The trainer's loss: -(sum_b ELBO_b) / (number of observed frames), with
-        the training reconstruction weight. ``batch``: 'xs' [B, T, H * W],
-        'lengths' [B], optional 'mask' [B, T] and 'inputs' [B, T, k]."""
-        xs, lengths = batch["xs"], batch["lengths"]
+        the training reconstruction weight. ``batch``: 'xs' [B, T, H * W + k] rows
+        (frames, then inputs), 'lengths' [B] and an optional 'mask' [B, T]."""
+        xs, inputs = self.split_rows(batch["xs"])
+        lengths = batch["lengths"]
         mask = jnp.arange(xs.shape[1])[None, :] < lengths[:, None]
         if "mask" in batch:
             mask = mask & batch["mask"].astype(bool)
         weight = self.recon_weight if recon_weight is None else recon_weight
         keys = jax.random.split(key, xs.shape[0])
-        inputs = batch.get("inputs")
         fn = lambda x, mk, k, u: self.elbo(params, x, mk, k, u, weight)  # noqa: E731
         values, terms = jax.vmap(fn, in_axes=(0, 0, 0, None if inputs is None else 0))(xs, mask, keys, inputs)
         frames = jnp.maximum(jnp.sum(mask), 1)
         metrics = {f"{k}_per_frame": jnp.sum(v) / frames for k, v in terms.items()}
-        metrics["elbo_per_frame"] = jnp.sum(values) / frames
+        bound = terms["recon"] - terms["log_q_a"] + terms["lgssm"]  # the ELBO itself (w = 1)
+        metrics["elbo_per_frame"] = jnp.sum(bound) / frames
         return -jnp.sum(values) / frames, metrics
 
     # ---- imputation and generation (section 6.4) --------------------------------------

@@ -10,9 +10,10 @@ import ml_collections
 import numpy as np
 
 from seqvi import bounds
-from seqvi.data import polyphonic, synthetic
+from seqvi.data import physics, polyphonic, synthetic
 from seqvi.data.batching import BatchSchedule, chop
 from seqvi.models.dssm import DMM
+from seqvi.models.kvae import KVAE
 from seqvi.models.srnn import SRNN
 from seqvi.models.storn import VOSP, VRAE
 from seqvi.models.vae_rnn import VAERNN
@@ -21,20 +22,23 @@ from seqvi.models.vrnn import VRNN
 from seqvi.train.schedules import make_optimizer
 from seqvi.train.trainer import Trainer
 
-MODELS = {"vrnn": VRNN, "srnn": SRNN, "dmm": DMM, "vae_rnn": VAERNN, "vrae": VRAE, "vosp": VOSP, "vhrnn": VHRNN}
+MODELS = {"vrnn": VRNN, "srnn": SRNN, "dmm": DMM, "vae_rnn": VAERNN, "vrae": VRAE, "vosp": VOSP, "vhrnn": VHRNN, "kvae": KVAE}
 
 POLYPHONIC = {
     "jsb": "",  # empty: the JSB chorales shipped inside seqvi
     "nottingham": "../shared/data/polyphonic/Nottingham.mat",
     "piano_midi": "../shared/data/polyphonic/Piano_midi.mat",
 }
-DATASETS = tuple(POLYPHONIC) + ("synthetic",)
+DATASETS = tuple(POLYPHONIC) + ("synthetic",) + tuple(f"physics_{e}" for e in physics.ENVIRONMENTS)
 
 
 def dataset_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
-    """The shared training config for ``dataset`` (a polyphonic set or 'synthetic')."""
+    """The shared training config for ``dataset``: a polyphonic set, 'synthetic'
+    or 'physics_<environment>' (box, gravity, polygon, pong, pendulum)."""
     if dataset == "synthetic":
         return synthetic_config(model)
+    if dataset.startswith("physics_"):
+        return physics_config(dataset[len("physics_"):], model)
     return polyphonic_config(dataset, model)
 
 
@@ -87,20 +91,59 @@ def synthetic_config(model: dict) -> ml_collections.ConfigDict:
     return c
 
 
+def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
+    """Videos of ``seqvi.data.physics`` (``config.physics``: environment, sizes,
+    seed); frames are flattened to [H * W] rows (with the pendulum's torque u_t
+    appended), Bernoulli pixels, batch 32, whole sequences."""
+    c = polyphonic_config("jsb", model)
+    c.dataset = f"physics_{environment}"
+    c.data_path = ""
+    c.physics = ml_collections.ConfigDict(dict(environment=environment, num_train=5000, num_valid=100,
+                                               num_test=1000, seed=0))
+    c.batch_size = 32
+    c.max_train_length = 0
+    c.eval.batch_size = 50
+    return c
+
+
+def load_physics(options) -> dict[str, list[np.ndarray]]:
+    """{'train', 'valid', 'test'}: lists of [T, H * W (+ k)] float32 rows (frames
+    flattened; the pendulum's torques appended). Seeds: train ``seed``, test
+    ``seed + 1``, valid ``seed + 2``."""
+    env = options.environment
+    spec = physics.PhysicsSpec.pendulum() if env == "pendulum" else physics.PhysicsSpec(env)
+    out = {}
+    for split, offset in (("train", 0), ("test", 1), ("valid", 2)):
+        data = physics.generate(spec, int(options[f"num_{split}"]), seed=int(options.seed) + offset)
+        rows = np.concatenate([data.frames.reshape(data.frames.shape[:2] + (-1,)), data.inputs], -1)
+        out[split] = list(rows.astype(np.float32))
+    return out
+
+
 def load_splits(config: ml_collections.ConfigDict) -> dict[str, list[np.ndarray]]:
     """The config's data: the synthetic suite (every setting) if ``config.dataset``
-    is 'synthetic', else the polyphonic splits at ``config.data_path`` (empty: the
-    embedded JSB chorales)."""
-    if config.get("dataset") == "synthetic":
+    is 'synthetic', physics videos for 'physics_<environment>', else the
+    polyphonic splits at ``config.data_path`` (empty: the embedded JSB chorales)."""
+    dataset = config.get("dataset") or ""
+    if dataset == "synthetic":
         return synthetic.load_synthetic(synthetic.SyntheticSpec(**config.synthetic))
+    if dataset.startswith("physics_"):
+        return load_physics(config.physics)
     path = config.data_path or polyphonic.embedded_jsb_path()
     return polyphonic.load_polyphonic(path)
 
 
 def build_model(config: ml_collections.ConfigDict, data_dim: int):
+    """The config's model for rows of ``data_dim`` entries (a KVAE takes its sizes
+    from the config: its rows hold H * W pixels and k inputs)."""
     if config.model.name not in MODELS:
         raise ValueError(f"config.model.name must be one of {sorted(MODELS)}, got {config.model.name!r}")
     kwargs = {k: v for k, v in config.model.items() if k != "name"}
+    if config.model.name == "kvae":
+        model = KVAE(**kwargs)
+        if model.row_dim != data_dim:
+            raise ValueError(f"the data rows have {data_dim} entries but the KVAE expects {model.row_dim}")
+        return model
     return MODELS[config.model.name](data_dim=data_dim, **kwargs)
 
 
@@ -114,6 +157,14 @@ def training_bound(config: ml_collections.ConfigDict):
     return bounds.get_bound(config.bound, **options)
 
 
+def training_loss(config: ml_collections.ConfigDict, model):
+    """``loss(params, batch, key, ...)``: the bound's for a StepModel or SequenceModel,
+    the model's own (``config.bound = 'own'``, for the KVAE)."""
+    if config.bound == "own":
+        return model.loss
+    return bounds.batch_loss(training_bound(config), model)
+
+
 def build_trainer(config: ml_collections.ConfigDict, model, workdir) -> Trainer:
     optimizer = make_optimizer(
         config.learning_rate,
@@ -121,9 +172,11 @@ def build_trainer(config: ml_collections.ConfigDict, model, workdir) -> Trainer:
         clip_norm=config.clip_norm,
         warmup_steps=config.warmup_steps,
         decay=config.lr_decay,
+        frozen=tuple(config.get("frozen", ())),
+        frozen_steps=config.get("frozen_steps", 0),
     )
     return Trainer(
-        bounds.batch_loss(training_bound(config), model),
+        training_loss(config, model),
         optimizer,
         workdir,
         seed=config.seed,

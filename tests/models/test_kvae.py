@@ -30,7 +30,7 @@ def _independent_log_p_a(model, params, a, inputs=None):
     hidden = scan_rnn(LSTMCell(model.alpha_rnn_dim), {"params": lstm}, shift_right(a))
     alpha = jax.nn.softmax(nn.Dense(model.num_matrices).apply({"params": out}, hidden))
     g = params["lgssm"]
-    mats = {k: jnp.einsum("tk,kij->tij", alpha, g[k]) for k in ("A", "B", "C")}
+    mats = {k: jnp.einsum("tk,kij->tij", alpha, g[k]) for k in g}
     prior = lgssm.Params(
         initial_mean=jnp.zeros(model.z_dim), initial_cov=model.initial_scale * jnp.eye(model.z_dim),
         transition_matrix=mats["A"], transition_cov=model.transition_noise * jnp.eye(model.z_dim),
@@ -44,7 +44,8 @@ def _randomise_lgssm(params, key):
     ka, kb = jax.random.split(key)
     g = dict(params["lgssm"])
     g["A"] = g["A"] + 0.2 * jax.random.normal(ka, g["A"].shape, g["A"].dtype)
-    g["B"] = 0.3 * jax.random.normal(kb, g["B"].shape, g["B"].dtype)
+    if "B" in g:
+        g["B"] = 0.3 * jax.random.normal(kb, g["B"].shape, g["B"].dtype)
     g["C"] = g["C"] * 10
     return dict(params, lgssm=g)
 
