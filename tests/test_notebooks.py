@@ -13,6 +13,7 @@ NOTEBOOKS = {
     "vrnn_quickstart.ipynb": ["before", "after"],
     "ball_tracking.ipynb": ["parallel smoother agrees: True", "position error in the gap"],
     "model_zoo.ipynb": ["VAE-RNN", "error in the gap", "noisy input"],
+    "kvae_bouncing_ball.ipynb": ["parameters", "KVAE smoothing", "blank frames"],
     "vhrnn_system_identification.ipynb": ["parameters", "mean KL in the 5 steps after a boundary"],
 }
 
