@@ -85,6 +85,7 @@ def synthetic_config(model: dict) -> ml_collections.ConfigDict:
     c.data_path = ""
     c.synthetic = ml_collections.ConfigDict(dataclasses.asdict(synthetic.SyntheticSpec()))
     c.max_train_length = 0
+    c.pad_multiple = c.synthetic.get_ref("length")  # every training sequence has this length
     c.num_steps = 3000
     c.eval_every = 500
     c.eval.batch_size = 50
@@ -102,6 +103,7 @@ def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
                                                num_test=1000, seed=0))
     c.batch_size = 32
     c.max_train_length = 0
+    c.pad_multiple = 15 if environment == "pendulum" else 20  # every video has this many frames
     c.eval.batch_size = 50
     return c
 
@@ -186,8 +188,10 @@ def build_trainer(config: ml_collections.ConfigDict, model, workdir) -> Trainer:
 
 
 def train_schedule(config: ml_collections.ConfigDict, train: list[np.ndarray]) -> BatchSchedule:
+    """Training batches; ``config.pad_multiple`` (if set) pads to its multiples
+    instead of the length ladder (for data of one fixed length)."""
     seqs = chop(train, config.max_train_length) if config.max_train_length else train
-    return BatchSchedule(seqs, config.batch_size, seed=config.seed)
+    return BatchSchedule(seqs, config.batch_size, seed=config.seed, pad_multiple=config.get("pad_multiple"))
 
 
 def init_params(config: ml_collections.ConfigDict, model, train: list[np.ndarray]):
