@@ -254,10 +254,12 @@ class KVAE:
         }
 
     # ---- the bound ------------------------------------------------------------------
-    def elbo(self, params, frames, mask, key, inputs=None, recon_weight: float = 1.0) -> tuple[jax.Array, dict]:
+    def elbo(self, params, frames, mask, key, inputs=None, recon_weight: float = 1.0,
+             kl_weight: float = 1.0) -> tuple[jax.Array, dict]:
         """One-sample estimate of the ELBO (eq. 6.8) of frames [T, H * W] with mask [T]
         (True: observed), and its terms. ``recon_weight`` w scales the
-        reconstruction term (1 for the bound)."""
+        reconstruction term and ``kl_weight`` beta the rest, -log q(a|x) + log p(a|u)
+        (both 1 for the bound)."""
         k_a, k_z = jax.random.split(key)
         mean, scale = self.encode(params, frames)
         q_a = dist.diag_gaussian(mean, scale)
@@ -269,13 +271,15 @@ class KVAE:
             prior_term = z_terms["log_p_a"]
         else:
             prior_term = z_terms["log_p_a_given_z"] + z_terms["log_p_z"] - z_terms["log_p_z_given_a"]
-        value = recon_weight * recon - log_q + prior_term
+        value = recon_weight * recon + kl_weight * (prior_term - log_q)
         return value, dict(z_terms, recon=recon, log_q_a=log_q, lgssm=prior_term)
 
-    def loss(self, params, batch: dict, key: jax.Array, recon_weight: float | None = None):
+    def loss(self, params, batch: dict, key: jax.Array, recon_weight: float | None = None,
+             kl_weight: float = 1.0):
         """The trainer's loss: -(sum_b ELBO_b) / (number of observed frames), with
-        the training reconstruction weight. ``batch``: 'xs' [B, T, H * W + k] rows
-        (frames, then inputs), 'lengths' [B] and an optional 'mask' [B, T]."""
+        the training reconstruction weight and the annealing weight ``kl_weight``
+        (see ``elbo``). ``batch``: 'xs' [B, T, H * W + k] rows (frames, then
+        inputs), 'lengths' [B] and an optional 'mask' [B, T]."""
         xs, inputs = self.split_rows(batch["xs"])
         lengths = batch["lengths"]
         mask = jnp.arange(xs.shape[1])[None, :] < lengths[:, None]
@@ -283,7 +287,7 @@ class KVAE:
             mask = mask & batch["mask"].astype(bool)
         weight = self.recon_weight if recon_weight is None else recon_weight
         keys = jax.random.split(key, xs.shape[0])
-        fn = lambda x, mk, k, u: self.elbo(params, x, mk, k, u, weight)  # noqa: E731
+        fn = lambda x, mk, k, u: self.elbo(params, x, mk, k, u, weight, kl_weight)  # noqa: E731
         values, terms = jax.vmap(fn, in_axes=(0, 0, 0, None if inputs is None else 0))(xs, mask, keys, inputs)
         frames = jnp.maximum(jnp.sum(mask), 1)
         metrics = {f"{k}_per_frame": jnp.sum(v) / frames for k, v in terms.items()}
