@@ -183,3 +183,10 @@ def test_depth_to_space():
 def test_bad_configuration(kwargs, message):
     with pytest.raises(ValueError, match=message):
         KVAE(**kwargs)
+
+
+def test_weights_scale_their_terms(trained_setup):
+    model, params, frames = trained_setup
+    mask = jnp.ones(T, bool)
+    value, terms = model.elbo(params, frames[0], mask, jax.random.key(3), recon_weight=0.3, kl_weight=0.25)
+    np.testing.assert_allclose(value, 0.3 * terms["recon"] + 0.25 * (terms["lgssm"] - terms["log_q_a"]), rtol=1e-5)
