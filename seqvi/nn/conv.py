@@ -6,7 +6,6 @@ seqvi; the networks reshape them to [H, W, 1] inside.
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
 from seqvi.nn.heads import DiagGaussianHead
 
@@ -58,7 +57,3 @@ class SubPixelDecoder(nn.Module):
         logits = nn.Conv(1, (3, 3), padding="SAME", name="logits")(h)
         return logits.reshape(-1)
 
-
-def frames_to_image(x: jax.Array, image_size: int) -> jax.Array:
-    """[..., H * W] -> [..., H, W]."""
-    return jnp.reshape(x, x.shape[:-1] + (image_size, image_size))
