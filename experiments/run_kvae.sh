@@ -18,4 +18,7 @@ for model in vae_rnn dmm; do
     --config.num_steps=$base_steps --config.eval_every=$((base_steps / 4)) --workdir=$runs/$model-$env
   baselines+=("$runs/$model-$env")
 done
+for wd in "$runs/kvae-$env" "${baselines[@]}"; do
+  [ -f "$wd/eval_test.json" ] || $py experiments/evaluate.py --workdir=$wd --split=test --bounds=elbo
+done
 $py experiments/kvae_impute.py --workdir=$runs/kvae-$env --baselines="$(IFS=,; echo "${baselines[*]}")"

@@ -181,6 +181,9 @@ def test_kvae_trains_and_imputes_against_a_baseline(tmp_path):
                "--config.model.hidden_dim=8", "--config.model.alpha_rnn_dim=4", "--config.frozen_steps=1",
                *tiny_data)
     assert "valid_elbo_per_frame" in out
+    out = _run("experiments/evaluate.py", f"--workdir={kvae}", "--split=test", "--batch_size=3")
+    result = json.loads((kvae / "eval_test.json").read_text())["results"][0]
+    assert "test ELBO(1) per frame" in out and result["num_frames"] == 3 * 15 and result["elbo_per_frame"] < 0
     base = tmp_path / "vae_rnn"
     _run("experiments/train.py", "--config=experiments/configs/vae_rnn.py:physics_pendulum", f"--workdir={base}",
          "--config.model.latent_dim=2", "--config.model.rnn_dim=4", "--config.model.hidden_dim=4", *tiny_data)
