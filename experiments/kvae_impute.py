@@ -72,10 +72,13 @@ def kvae_imputers(model, params):
     return {"KVAE filtering": make("filtering"), "KVAE smoothing": make("smoothing")}
 
 
-def baseline_imputer(workdir, data_dim):
+def baseline_imputer(workdir, data_dim, environment):
+    """(name, fn) for a StepModel trained on the same environment's frames (not inputs)."""
     config, _, model, params, _ = experiment.load_trained(workdir)
     if not isinstance(model, StepModel) or not model.imputable:
         raise app.UsageError(f"{workdir}: {config.model.name} cannot impute by SMC")
+    if config.get("physics", {}).get("environment") != environment or model.data_dim != data_dim:
+        raise app.UsageError(f"{workdir} was not trained on the {environment} frames")
     num_particles = _PARTICLES.value
 
     @jax.jit
@@ -83,7 +86,7 @@ def baseline_imputer(workdir, data_dim):
         keys = jax.random.split(key, rows.shape[0])
         one = lambda x, m, k: imputation.smc_impute(model, params, x, m, x.shape[0], k,  # noqa: E731
                                                     num_particles=num_particles).mean()
-        return jax.vmap(one)(rows, mask, keys)[..., :data_dim]
+        return jax.vmap(one)(rows[..., :data_dim], mask, keys)
 
     return f"{config.model.name.upper().replace('_', '-')} (SMC)", fn
 
@@ -99,7 +102,7 @@ def main(argv):
     num, num_steps = frames.shape[:2]
     imputers = kvae_imputers(model, params)
     for wd in _BASELINES.value:
-        name, fn = baseline_imputer(wd, model.data_dim)
+        name, fn = baseline_imputer(wd, model.data_dim, config.physics.environment)
         imputers[name] = fn
     print(f"KVAE ({which}); {num} test videos of {num_steps} frames; methods: {', '.join(imputers)}")
     all_masks = masks(num, num_steps, np.random.default_rng(_SEED.value))

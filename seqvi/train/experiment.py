@@ -94,13 +94,15 @@ def synthetic_config(model: dict) -> ml_collections.ConfigDict:
 
 def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
     """Videos of ``seqvi.data.physics`` (``config.physics``: environment, sizes,
-    seed); frames are flattened to [H * W] rows (with the pendulum's torque u_t
-    appended), Bernoulli pixels, batch 32, whole sequences."""
+    seed); frames are flattened to [H * W] rows, with the pendulum's torque u_t
+    appended for a KVAE that takes inputs (``with_inputs``); Bernoulli pixels,
+    batch 32, whole sequences."""
     c = polyphonic_config("jsb", model)
     c.dataset = f"physics_{environment}"
     c.data_path = ""
+    with_inputs = model.get("name") == "kvae" and model.get("input_dim", 0) > 0
     c.physics = ml_collections.ConfigDict(dict(environment=environment, num_train=5000, num_valid=100,
-                                               num_test=1000, seed=0))
+                                               num_test=1000, seed=0, with_inputs=with_inputs))
     c.batch_size = 32
     c.max_train_length = 0
     c.pad_multiple = 15 if environment == "pendulum" else 20  # every video has this many frames
@@ -110,14 +112,16 @@ def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
 
 def load_physics(options) -> dict[str, list[np.ndarray]]:
     """{'train', 'valid', 'test'}: lists of [T, H * W (+ k)] float32 rows (frames
-    flattened; the pendulum's torques appended). Seeds: train ``seed``, test
-    ``seed + 1``, valid ``seed + 2``."""
+    flattened; with ``with_inputs``, the pendulum's torques appended). Seeds:
+    train ``seed``, test ``seed + 1``, valid ``seed + 2``."""
     env = options.environment
     spec = physics.PhysicsSpec.pendulum() if env == "pendulum" else physics.PhysicsSpec(env)
     out = {}
     for split, offset in (("train", 0), ("test", 1), ("valid", 2)):
         data = physics.generate(spec, int(options[f"num_{split}"]), seed=int(options.seed) + offset)
-        rows = np.concatenate([data.frames.reshape(data.frames.shape[:2] + (-1,)), data.inputs], -1)
+        rows = data.frames.reshape(data.frames.shape[:2] + (-1,))
+        if options.get("with_inputs", False):
+            rows = np.concatenate([rows, data.inputs], -1)
         out[split] = list(rows.astype(np.float32))
     return out
 
