@@ -141,7 +141,8 @@ def save_trajectories(videos: list[np.ndarray], titles: list[str], path) -> path
     for ax, video, title in zip(axes[0], videos, titles):
         ax.imshow(trajectory_image(video), interpolation="nearest")
         ax.set_title(title, fontsize=8)
-        ax.axis("off")
+        ax.set_xticks([])
+        ax.set_yticks([])  # the frame's border stays
     fig.tight_layout()
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
