@@ -21,4 +21,7 @@ done
 for wd in "$runs/kvae-$env" "${baselines[@]}"; do
   [ -f "$wd/eval_test.json" ] || $py experiments/evaluate.py --workdir=$wd --split=test --bounds=elbo
 done
-$py experiments/kvae_impute.py --workdir=$runs/kvae-$env --baselines="$(IFS=,; echo "${baselines[*]}")"
+lengths=2,4,8,12,16
+[ "$env" = pendulum ] && lengths=2,4,6,8,11  # 15 frames, the first 4 observed
+$py experiments/kvae_impute.py --workdir=$runs/kvae-$env --baselines="$(IFS=,; echo "${baselines[*]}")" \
+  --missing_lengths=$lengths
