@@ -61,6 +61,11 @@ class PhysicsSpec:
     def pendulum(cls) -> "PhysicsSpec":
         return cls("pendulum", num_steps=15, image_size=16, radius=2.0)
 
+    @classmethod
+    def default(cls, environment: str) -> "PhysicsSpec":
+        """The thesis's settings for ``environment`` (the pendulum's differ)."""
+        return cls.pendulum() if environment == "pendulum" else cls(environment)
+
 
 class PhysicsSet(NamedTuple):
     """frames [N, T, H, W] uint8 in {0, 1}; positions [N, T, 2] (ball or bob centre,

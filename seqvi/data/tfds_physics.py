@@ -25,16 +25,12 @@ class PhysicsConfig(tfds.core.BuilderConfig):
     seed: int = 0
 
 
-def _spec(environment: str) -> physics.PhysicsSpec:
-    return physics.PhysicsSpec.pendulum() if environment == "pendulum" else physics.PhysicsSpec(environment)
-
-
 class PhysicsVideos(tfds.core.GeneratorBasedBuilder):
     """Binary videos of a ball in a box / under gravity / in a polygon / in Pong, and a pendulum."""
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "pymunk ball environments (32x32, 20 steps) and the pendulum (16x16, 15 steps)."}
-    BUILDER_CONFIGS = [PhysicsConfig(name=e, spec=_spec(e)) for e in physics.ENVIRONMENTS]
+    BUILDER_CONFIGS = [PhysicsConfig(name=e, spec=physics.PhysicsSpec.default(e)) for e in physics.ENVIRONMENTS]
 
     def _info(self) -> tfds.core.DatasetInfo:
         spec = self.builder_config.spec
@@ -73,7 +69,8 @@ def build(environment: str, data_dir, num_train: int = 5000, num_test: int = 100
         raise ValueError(f"environment must be one of {physics.ENVIRONMENTS}, got {environment!r}")
     name = environment if (num_train, num_test, seed) == (5000, 1000, 0) else (
         f"{environment}_{num_train}_{num_test}_{seed}")
-    config = PhysicsConfig(name=name, spec=_spec(environment), num_train=num_train, num_test=num_test, seed=seed)
+    config = PhysicsConfig(name=name, spec=physics.PhysicsSpec.default(environment), num_train=num_train,
+                           num_test=num_test, seed=seed)
     builder = PhysicsVideos(config=config, data_dir=str(data_dir), file_format="array_record")
     builder.download_and_prepare()
     return builder.as_data_source()

@@ -22,7 +22,8 @@ from seqvi.models.vrnn import VRNN
 from seqvi.train.schedules import make_optimizer
 from seqvi.train.trainer import Trainer
 
-MODELS = {"vrnn": VRNN, "srnn": SRNN, "dmm": DMM, "vae_rnn": VAERNN, "vrae": VRAE, "vosp": VOSP, "vhrnn": VHRNN, "kvae": KVAE}
+MODELS = {"vrnn": VRNN, "srnn": SRNN, "dmm": DMM, "vae_rnn": VAERNN, "vrae": VRAE, "vosp": VOSP, "vhrnn": VHRNN,
+          "kvae": KVAE}
 
 POLYPHONIC = {
     "jsb": "",  # empty: the JSB chorales shipped inside seqvi
@@ -105,7 +106,7 @@ def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
                                                num_test=1000, seed=0, with_inputs=with_inputs))
     c.batch_size = 32
     c.max_train_length = 0
-    c.pad_multiple = 15 if environment == "pendulum" else 20  # every video has this many frames
+    c.pad_multiple = physics.PhysicsSpec.default(environment).num_steps  # every video has this many frames
     c.eval.batch_size = 50
     return c
 
@@ -114,8 +115,7 @@ def load_physics(options) -> dict[str, list[np.ndarray]]:
     """{'train', 'valid', 'test'}: lists of [T, H * W (+ k)] float32 rows (frames
     flattened; with ``with_inputs``, the pendulum's torques appended). Seeds:
     train ``seed``, test ``seed + 1``, valid ``seed + 2``."""
-    env = options.environment
-    spec = physics.PhysicsSpec.pendulum() if env == "pendulum" else physics.PhysicsSpec(env)
+    spec = physics.PhysicsSpec.default(options.environment)
     out = {}
     for split, offset in (("train", 0), ("test", 1), ("valid", 2)):
         data = physics.generate(spec, int(options[f"num_{split}"]), seed=int(options.seed) + offset)
