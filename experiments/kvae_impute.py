@@ -130,7 +130,8 @@ def main(argv):
     plot.save_frame_grid(example, ["truth"] + list(imputers), out / "example.png", missing=~mask[0])
     gen_inputs = None if inputs is None else inputs[: _GENERATIONS.value]
     keys = jax.random.split(jax.random.fold_in(key, 7), _GENERATIONS.value)
-    generate = jax.vmap(lambda k, u: model.generate(params, k, num_steps, u)[0], in_axes=(0, None if gen_inputs is None else 0))
+    one = lambda k, u: model.generate(params, k, num_steps, u)[0]  # noqa: E731
+    generate = jax.vmap(one, in_axes=(0, None if gen_inputs is None else 0))
     videos = np.asarray(generate(keys, gen_inputs)).reshape(-1, num_steps, side, side)
     plot.save_trajectories(list(videos), [f"generation {i}" for i in range(len(videos))], out / "trajectories.png")
     plot.save_gif(list(videos[:4]), out / "generations.gif", [f"gen {i}" for i in range(min(4, len(videos)))])
