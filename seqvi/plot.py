@@ -13,6 +13,15 @@ import numpy as np  # noqa: E402
 LOWEST_MIDI = 21
 
 
+def _save(fig, path, **savefig_options) -> pathlib.Path:
+    """Write ``fig`` to ``path`` (creating its folder) and close it."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, **savefig_options)
+    plt.close(fig)
+    return path
+
+
 def piano_roll(ax, roll: np.ndarray, title: str = "", start_marker: int | None = None,
                missing: np.ndarray | None = None) -> None:
     """Draw a [T, 88] roll on ``ax``: time left to right, pitch bottom to top,
@@ -40,11 +49,7 @@ def save_rolls(rolls: list[np.ndarray], titles: list[str], path, markers=None, m
     for ax, roll, title, marker in zip(axes[:, 0], rolls, titles, markers):
         piano_roll(ax, roll, title, marker, missing)
     fig.tight_layout()
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=100)
 
 
 def roll_to_midi(roll: np.ndarray, path, step_seconds: float = 0.25, velocity: int = 80) -> pathlib.Path:
@@ -114,11 +119,7 @@ def diagnostics_figure(xs: np.ndarray, traces: dict, path, noise_scale=None, mat
             ax.axvline(t, color="tab:red", ls="--", lw=0.8)
     axes[0].set_title(title)
     fig.tight_layout()
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=110)
 
 
 def trajectory_image(frames: np.ndarray, cmap: str = "viridis") -> np.ndarray:
@@ -144,11 +145,7 @@ def save_trajectories(videos: list[np.ndarray], titles: list[str], path) -> path
         ax.set_xticks([])
         ax.set_yticks([])  # the frame's border stays
     fig.tight_layout()
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=110)
 
 
 def save_gif(videos: list[np.ndarray], path, titles: list[str] | None = None, fps: int = 5) -> pathlib.Path:
@@ -194,8 +191,4 @@ def save_frame_grid(videos: list[np.ndarray], titles: list[str], path, missing: 
                     spine.set_linewidth(1.5)
         axes[row, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=8)
     fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.2)
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi=100, bbox_inches="tight")

@@ -235,7 +235,8 @@ class KVAE:
         dyn = self.dynamics(params, a, mask, inputs)
         prior = self.prior_lgssm(dyn, a.dtype)
         a_obs = jnp.where(mask[:, None], a, 0.0)
-        z = lgssm.posterior_sample(key, prior, a_obs, inputs, mask)
+        draw = lgssm.posterior_draw(key, prior, a_obs, inputs, mask)
+        z = draw.path
         q, r = self._noise(a.dtype)
         chol_q, chol_r = jnp.linalg.cholesky(q), jnp.linalg.cholesky(r)
         emit = jax.vmap(lambda res: gaussian.log_density_chol(res, chol_r))(
@@ -249,8 +250,8 @@ class KVAE:
         return {
             "log_p_a_given_z": jnp.sum(jnp.where(mask, emit, 0.0)),
             "log_p_z": first + jnp.sum(move),
-            "log_p_z_given_a": lgssm.posterior_log_prob(prior, a_obs, z, inputs, mask),
-            "log_p_a": lgssm.log_likelihood(prior, a_obs, inputs, mask),
+            "log_p_z_given_a": draw.log_prob,
+            "log_p_a": draw.log_likelihood,
         }
 
     # ---- the bound ------------------------------------------------------------------
@@ -317,25 +318,25 @@ class KVAE:
     def generate(self, params, key, num_steps: int, inputs=None) -> tuple[jax.Array, jax.Array]:
         """Sample (pixel probabilities [T, H * W], a [T, m]) from the prior: z_1 ~ p(z_1),
         a_t ~ N(C_t z_t, R), alpha_{t+1} from the a drawn so far, z_{t+1} ~ p(z_{t+1} | z_t)."""
-        q, r = self._noise()
         net = self.nets["alpha"]
         u = jnp.zeros((num_steps, self.input_dim)) if inputs is None else inputs
         k0, key = jax.random.split(key)
         z0 = jnp.sqrt(self.initial_scale) * jax.random.normal(k0, (self.z_dim,))
+        sd_a, sd_z = jnp.sqrt(self.emission_noise), jnp.sqrt(self.transition_noise)  # R = r I, Q = q I
 
         def body(carry, inp):
-            lstm_carry, z_t = carry
+            lstm_carry, alpha, z_t = carry  # alpha_t has read a_{<t}
             k, u_next = inp
             k_a, k_z = jax.random.split(k)
-            alpha = net.apply(params["alpha"], lstm_carry, method="alpha")
-            _, _, c_mat = self.mix(params, alpha)
-            a_t = c_mat @ z_t + jnp.linalg.cholesky(r) @ jax.random.normal(k_a, (self.a_dim,))
+            a_t = self.mix(params, alpha)[2] @ z_t + sd_a * jax.random.normal(k_a, (self.a_dim,))
             lstm_carry, _ = net.apply(params["alpha"], lstm_carry, a_t)
-            a_mat, b_mat, _ = self.mix(params, net.apply(params["alpha"], lstm_carry, method="alpha"))
-            z_next = a_mat @ z_t + b_mat @ u_next + jnp.linalg.cholesky(q) @ jax.random.normal(k_z, (self.z_dim,))
-            return (lstm_carry, z_next), a_t
+            alpha = net.apply(params["alpha"], lstm_carry, method="alpha")
+            a_mat, b_mat, _ = self.mix(params, alpha)
+            z_next = a_mat @ z_t + b_mat @ u_next + sd_z * jax.random.normal(k_z, (self.z_dim,))
+            return (lstm_carry, alpha, z_next), a_t
 
         u_next = jnp.concatenate([u[1:], u[-1:]])
-        carry0 = (LSTMCell(self.alpha_rnn_dim).zero_carry(), z0)
+        lstm0 = LSTMCell(self.alpha_rnn_dim).zero_carry()
+        carry0 = (lstm0, net.apply(params["alpha"], lstm0, method="alpha"), z0)
         _, a = jax.lax.scan(body, carry0, (jax.random.split(key, num_steps), u_next))
         return jax.nn.sigmoid(self.decode(params, a)), a

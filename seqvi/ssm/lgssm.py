@@ -274,18 +274,25 @@ def _posterior_sample(key, params, ys, inputs, mask) -> jax.Array:
     )
 
 
-def posterior_log_prob(params: Params, ys: jax.Array, path: jax.Array, inputs=None, mask=None) -> jax.Array:
-    """log p(x_{1:T} = path | y_{1:T}), the density ``posterior_sample`` draws from
-    (see ``gaussian.backward_path_log_prob``)."""
-    return _posterior_log_prob(params, ys, path, inputs, check_inputs(params, ys, inputs, mask))
+class PosteriorDraw(NamedTuple):
+    path: jax.Array  # [T, n] x_{1:T} ~ p(x_{1:T} | y_{1:T})
+    log_prob: jax.Array  # [] log p(path | y_{1:T})
+    log_likelihood: jax.Array  # [] log p(y_{1:T})
+
+
+def posterior_draw(key: jax.Array, params: Params, ys: jax.Array, inputs=None, mask=None) -> PosteriorDraw:
+    """One FFBS path (the one ``posterior_sample`` draws for ``key``), its density
+    under the posterior (``gaussian.backward_path_log_prob``) and log p(y), all
+    from one Kalman filter."""
+    return _posterior_draw(key, params, ys, inputs, check_inputs(params, ys, inputs, mask))
 
 
 @jax.jit
-def _posterior_log_prob(params, ys, path, inputs, mask) -> jax.Array:
+def _posterior_draw(key, params, ys, inputs, mask) -> PosteriorDraw:
     f = _filter(params, ys, inputs, mask)
-    return gaussian.backward_path_log_prob(
-        path, f.filtered_means, f.filtered_covs, f.predicted_means, smoother_gains(params, f), f.predicted_covs
-    )
+    moments = (f.filtered_means, f.filtered_covs, f.predicted_means, smoother_gains(params, f), f.predicted_covs)
+    path = gaussian.backward_sample(key, *moments)
+    return PosteriorDraw(path, gaussian.backward_path_log_prob(path, *moments), f.log_likelihood)
 
 
 def smoother_gains(params: Params, f: FilterResult) -> jax.Array:

@@ -60,7 +60,7 @@ def evaluate_elbo_per_frame(model, params: Any, sequences: list[np.ndarray], key
     """For a model with its own ``loss(params, batch, key, recon_weight)`` (the
     KVAE): the ELBO over every sequence of a split per scored frame (a ratio of
     sums), with the reconstruction term unweighted. Returns {'elbo_per_frame',
-    'num_frames', 'num_sequences'}."""
+    'per_sequence', 'num_frames', 'num_sequences'}."""
     compiled = jax.jit(lambda p, batch, k: model.loss(p, batch, k, recon_weight=1.0)[1]["elbo_per_frame"])
     total, frames, count = 0.0, 0, 0
     for i, batch in enumerate(eval_batches(sequences, batch_size)):
@@ -68,4 +68,5 @@ def evaluate_elbo_per_frame(model, params: Any, sequences: list[np.ndarray], key
         total += float(compiled(params, batch, jax.random.fold_in(key, i))) * n
         frames += n
         count += int((batch["lengths"] > 0).sum())
-    return {"elbo_per_frame": total / frames, "num_frames": frames, "num_sequences": count}
+    return {"elbo_per_frame": total / frames, "per_sequence": total / count, "num_frames": frames,
+            "num_sequences": count}

@@ -108,9 +108,12 @@ def test_posterior_path_log_prob_matches_joint_gaussian(x64, case):
     of the brute-force joint posterior of the stacked states."""
     params, inputs, ys, mask, ys_nan = case
     path = lgssm.posterior_sample(jax.random.PRNGKey(5), params, ys_nan, inputs, mask)
+    draw = lgssm.posterior_draw(jax.random.PRNGKey(5), params, ys_nan, inputs, mask)
+    np.testing.assert_array_equal(draw.path, path)
+    np.testing.assert_allclose(draw.log_likelihood, brute_log_likelihood(params, ys, inputs, mask), rtol=1e-9)
     mean, cov = brute_posterior(params, ys, inputs, mask)
     want = multivariate_normal(mean, cov).logpdf(np.asarray(path).reshape(-1))
-    np.testing.assert_allclose(lgssm.posterior_log_prob(params, ys_nan, path, inputs, mask), want, rtol=1e-9)
+    np.testing.assert_allclose(draw.log_prob, want, rtol=1e-9)
 
 
 def test_filtered_marginals_match_gaussian_conditionals(x64, case):
