@@ -28,6 +28,12 @@ results: install
 	bash experiments/run_results.sh 4000 runs/results
 	$(PY) experiments/results_table.py runs/results  # the table for docs/results.md, and docs/figures/
 
-bench: install  # speed against peers, side by side; writes benchmarks/results/*.json and docs/performance.md
-	for b in benchmarks/*.py; do case $$b in */common.py|*/report.py) ;; *) $(PY) $$b || exit 1;; esac; done
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) requirements-bench.lock
+	$(PY) -m pip install -q --disable-pip-version-check --extra-index-url https://download.pytorch.org/whl/cpu \
+		-r requirements-bench.lock
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  # speed against peers, side by side; writes benchmarks/results/*.json and docs/performance.md
+	for b in benchmarks/*.py; do case $$b in */common.py|*/report.py|*/workloads.py) ;; *) $(PY) $$b || exit 1;; esac; done
 	$(PY) benchmarks/report.py

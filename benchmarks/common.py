@@ -12,16 +12,23 @@ import platform
 import statistics
 import time
 
-# XLA's multi-threaded Eigen pool on CPU can wedge (every thread parked on a futex)
-# on large vmapped graphs; it happened here in the T = 10000 parallel Kalman filter.
-# Single-threaded Eigen avoids it, and applies to seqvi and its peers alike. Set
-# before the first computation creates the CPU client.
-if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+import jax
+from absl import flags
 
-import jax  # noqa: E402
+FLAGS = flags.FLAGS
+flags.DEFINE_bool("quick", False, "tiny sizes: checks that the script runs (not a measurement)")
+flags.DEFINE_string("out_dir", None, "where to write the results JSON (default benchmarks/results)")
 
 RESULTS_DIR = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def single_threaded_eigen() -> None:
+    """Run XLA's CPU kernels on one Eigen thread. Its multi-threaded pool can wedge
+    (every thread parked on a futex) on large vmapped graphs; it happened here in the
+    T = 10000 parallel Kalman filter. Applies to seqvi and its peer alike; call it
+    before the first computation creates the CPU client."""
+    if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
 
 
 def block(tree):
@@ -43,14 +50,23 @@ def _sample(fn, args, inner):
     return (time.perf_counter() - start) / inner
 
 
+SETTLE_SECONDS = 0.3
+
+
 def compare(ours, our_args, peer, peer_args, repeats: int = 9, min_seconds: float = 0.2) -> tuple[float, float]:
     """Median seconds per call of two functions, sampled alternately (ours, peer,
-    ours, ...) so that drift in machine load hits both alike."""
+    ours, ...) so that drift in machine load hits both alike. Before each sample
+    the process sleeps ``SETTLE_SECONDS``: thread pools (OpenBLAS, OpenMP, Eigen)
+    keep spinning for a while after their last call, and would otherwise take
+    cores from whichever library runs next (measured here: a 2048 matmul in XLA
+    ran at 205 GFLOP/s right after numpy's and 309 GFLOP/s alone)."""
     inner_a = _calls_per_sample(ours, our_args, min_seconds)
     inner_b = _calls_per_sample(peer, peer_args, min_seconds)
     a, b = [], []
     for _ in range(repeats):
+        time.sleep(SETTLE_SECONDS)
         a.append(_sample(ours, our_args, inner_a))
+        time.sleep(SETTLE_SECONDS)
         b.append(_sample(peer, peer_args, inner_b))
     return statistics.median(a), statistics.median(b)
 
@@ -84,3 +100,24 @@ def print_row(r: dict) -> None:
     sizes = " ".join(f"{k}={v}" for k, v in r["sizes"].items())
     print(f"{r['name']:<28} {sizes:<28} seqvi {r['seqvi_seconds'] * 1e3:10.3f} ms | "
           f"{r['peer']:<22} {r['peer_seconds'] * 1e3:10.3f} ms | ratio {r['ratio']:6.2f}", flush=True)
+
+
+def time_call(fn, args=(), repeats: int = 9, min_seconds: float = 0.2) -> float:
+    """Median seconds per call of ``fn(*args)`` after a warm-up (compile) call."""
+    inner = _calls_per_sample(fn, args, min_seconds)
+    return statistics.median(_sample(fn, args, inner) for _ in range(repeats))
+
+
+def jsb_windows(num: int, num_steps: int):
+    """``num`` windows of ``num_steps`` steps [num, T, 88] cut from the embedded JSB
+    chorales' training set laid end to end (cycled if too short), and the training
+    mean [88]: real piano rolls at a fixed length, so every sequence is full."""
+    import numpy as np
+
+    from seqvi.data import polyphonic
+
+    train = polyphonic.load_polyphonic(polyphonic.embedded_jsb_path())["train"]
+    stream = np.concatenate(train, 0)
+    need = num * num_steps
+    stream = np.tile(stream, (-(-need // len(stream)), 1))[:need]
+    return stream.reshape(num, num_steps, -1).astype(np.float32), polyphonic.training_mean(train).astype(np.float32)

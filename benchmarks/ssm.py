@@ -26,11 +26,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
+common.single_threaded_eigen()  # before any computation: the parallel filters wedged without it
+
 from seqvi.ssm import lgssm, lgssm_parallel, particle  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_bool("quick", False, "tiny sizes: checks that the script runs (not a measurement)")
-flags.DEFINE_string("out_dir", None, "where to write ssm.json (default benchmarks/results)")
 flags.DEFINE_string("case", None, "internal: run one case (kalman:T:dim or particle:N) in this process")
 flags.DEFINE_string("case_out", None, "internal: where the one case writes its rows")
 

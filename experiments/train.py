@@ -5,6 +5,11 @@
 
 The workdir receives config.json, orbax checkpoints (checkpoints/, and best/ by
 validation bound), metrics.jsonl and TensorBoard events.
+
+Several hosts (BUILD.md): run the same command on every host with
+--coordinator_address=HOST:PORT --num_processes=P --process_id=i (or --distributed
+alone where the cluster tells JAX these, as on Cloud TPU or SLURM). Every host
+builds the same seeded global batch; each device receives its slice.
 """
 
 import jax
@@ -18,11 +23,23 @@ from seqvi.train.evaluation import evaluate_bound, evaluate_elbo_per_frame
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/vrnn.py", "Training config.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and metrics.", required=True)
 _STOP_AT = flags.DEFINE_integer("stop_at", None, "Stop after this step (the run can be resumed later).")
+_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (several hosts).")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0 (implies --distributed).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes (hosts).")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index, 0 .. num_processes - 1.")
+
+
+def initialize_distributed() -> None:
+    """Join the other hosts before any other JAX call (no-op without the flags)."""
+    if _DISTRIBUTED.value or _COORDINATOR.value:
+        jax.distributed.initialize(coordinator_address=_COORDINATOR.value, num_processes=_NUM_PROCESSES.value,
+                                   process_id=_PROCESS_ID.value)
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax is chatty at INFO
+    initialize_distributed()
     config = _CONFIG.value
     splits = experiment.load_splits(config)
     model = experiment.build_model(config, splits["train"][0].shape[1])

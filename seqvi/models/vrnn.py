@@ -85,19 +85,14 @@ class VRNN(StepModel):
         example_inputs = {
             "phi_x": (jnp.zeros(d),),
             "phi_z": (jnp.zeros(self.latent_dim),),
-            "rnn": (carry, jnp.zeros(2 * h)),
+            "rnn": (carry, jnp.zeros(h), jnp.zeros(h)),
             "prior": (jnp.zeros(r),),
-            "proposal": (jnp.zeros(self._proposal_in_dim),),
-            "emission": (jnp.zeros(r + h),),
+            "proposal": (jnp.zeros(r), jnp.zeros(h)) + ((jnp.zeros(r),) if self.proposal_type == "smoothing" else ()),
+            "emission": (jnp.zeros(r), jnp.zeros(h)),
             "backward_rnn": (carry, jnp.zeros(d)),
         }
         params = parts.init_nets(self.nets, example_inputs, key)
         return parts.with_constants(params, d, data_mean, self.emission_type)
-
-    @property
-    def _proposal_in_dim(self) -> int:
-        extra = self.rnn_dim if self.proposal_type == "smoothing" else 0
-        return self.rnn_dim + self.hidden_dim + extra
 
     def _apply(self, params, name, *args):
         return self.nets[name].apply(params[name], *args)
@@ -123,11 +118,14 @@ class VRNN(StepModel):
         del ctx_t
         return dist.diag_gaussian(*self._prior_params(params, state))
 
-    def _proposal_params(self, params, state, ctx_t, x_t, prior_mean=None):
-        feats = [state[1], self._apply(params, "phi_x", centre(params, x_t))]
+    def _phi_x(self, params, x_t):
+        return self._apply(params, "phi_x", centre(params, x_t))
+
+    def _proposal_params(self, params, state, ctx_t, phi_x, prior_mean=None):
+        feats = [state[1], phi_x]
         if self.proposal_type == "smoothing":
             feats.append(ctx_t)
-        mean, scale = self._apply(params, "proposal", jnp.concatenate(feats, -1))
+        mean, scale = self._apply(params, "proposal", *feats)
         if self.residual_q:
             if prior_mean is None:
                 prior_mean = self._prior_params(params, state)[0]
@@ -135,32 +133,36 @@ class VRNN(StepModel):
         return mean, scale
 
     def proposal(self, params, state, ctx_t, x_t):
-        return dist.diag_gaussian(*self._proposal_params(params, state, ctx_t, x_t))
+        return dist.diag_gaussian(*self._proposal_params(params, state, ctx_t, self._phi_x(params, x_t)))
 
     def _emission(self, params, state, phi_z):
-        out = self._apply(params, "emission", jnp.concatenate([state[1], phi_z], -1))
+        out = self._apply(params, "emission", state[1], phi_z)
         return parts.emission_distribution(self.emission_type, out)
 
     def emission(self, params, state, z_t, ctx_t):
         del ctx_t
         return self._emission(params, state, self._apply(params, "phi_z", z_t))
 
-    def _update(self, params, state, phi_z, x_t):
-        rnn_in = jnp.concatenate([self._apply(params, "phi_x", centre(params, x_t)), phi_z], -1)
-        carry, _ = self._apply(params, "rnn", state, rnn_in)
+    def _update(self, params, state, phi_z, phi_x):
+        carry, _ = self._apply(params, "rnn", state, phi_x, phi_z)
         return carry
 
     def update(self, params, state, z_t, x_t, ctx_t):
         del ctx_t
-        return self._update(params, state, self._apply(params, "phi_z", z_t), x_t)
+        return self._update(params, state, self._apply(params, "phi_z", z_t), self._phi_x(params, x_t))
 
     def step(self, params, state, key, x_t, ctx_t) -> StepOutput:
-        """The generic step, computing the prior, phi_z(z_t) and phi_x(x_t) once."""
+        """The generic step, computing the prior, phi_z(z_t) and phi_x(x_t) once.
+
+        The layers that take phi_x(x_t) with a particle's state (the proposal's
+        first layer and the LSTM's input) receive them as separate parts, so
+        under the particle ``vmap`` phi_x(x_t) W is computed once per sequence."""
         prior_mean, prior_scale = self._prior_params(params, state)
-        q_mean, q_scale = self._proposal_params(params, state, ctx_t, x_t, prior_mean)
+        phi_x = self._phi_x(params, x_t)
+        q_mean, q_scale = self._proposal_params(params, state, ctx_t, phi_x, prior_mean)
         z, log_qz = dist.diag_gaussian(q_mean, q_scale).sample_and_log_prob(seed=key)
         log_pz = dist.diag_gaussian(prior_mean, prior_scale).log_prob(z)
         phi_z = self._apply(params, "phi_z", z)
         log_px = self._emission(params, state, phi_z).log_prob(x_t)
-        return StepOutput(self._update(params, state, phi_z, x_t), log_px, log_pz, log_qz)
+        return StepOutput(self._update(params, state, phi_z, phi_x), log_px, log_pz, log_qz)
 

@@ -24,9 +24,9 @@ class DiagGaussianHead(nn.Module):
     min_scale: float = 1e-4
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        if self.hidden:
-            x = MLP(self.hidden, name="hidden")(x)
+    def __call__(self, *xs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """The input is the concatenation of ``xs`` (see ``ConcatDense``)."""
+        x = MLP(self.hidden, name="hidden")(*xs) if self.hidden else jnp.concatenate(xs, -1)
         mean = nn.Dense(self.features, name="mean")(x)
         raw = nn.Dense(self.features, name="raw_scale")(x)
         return mean, jax.nn.softplus(raw) + self.min_scale
@@ -40,9 +40,8 @@ class BernoulliHead(nn.Module):
     hidden: Sequence[int] = ()
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        if self.hidden:
-            x = MLP(self.hidden, name="hidden")(x)
+    def __call__(self, *xs: jax.Array) -> jax.Array:
+        x = MLP(self.hidden, name="hidden")(*xs) if self.hidden else jnp.concatenate(xs, -1)
         return nn.Dense(self.features, name="logits")(x)
 
 

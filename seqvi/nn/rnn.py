@@ -8,21 +8,64 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from seqvi.nn.mlp import concat_dot
+
 Carry = Any
 
 
-class LSTMCell(nn.Module):
-    """One LSTM step: (carry=(c, h), x) -> (carry', h').
+class _GateParams(nn.Module):
+    """The parameters of ``flax.linen.OptimizedLSTMCell`` (same names, shapes and
+    initialisation: input kernels 'ii', 'if', 'ig', 'io'; recurrent kernels and
+    biases 'hi', 'hf', 'hg', 'ho'), returned fused over the gates i, f, g, o:
+    W_x [D, 4H], W_h [H, 4H], b [4H]."""
 
-    A thin wrapper over ``flax.linen.OptimizedLSTMCell`` (fused gate matmuls)
-    with a zero initial carry that needs no RNG.
+    features: int
+
+    @nn.compact
+    def __call__(self, in_features: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+        h = self.features
+        w_x, w_h, b = [], [], []
+        for gate in "ifgo":
+            w_x.append(_Kernel(h, nn.initializers.lecun_normal(), use_bias=False, name=f"i{gate}")(in_features)[0])
+            kernel, bias = _Kernel(h, nn.initializers.orthogonal(), use_bias=True, name=f"h{gate}")(h)
+            w_h.append(kernel)
+            b.append(bias)
+        return jnp.concatenate(w_x, -1), jnp.concatenate(w_h, -1), jnp.concatenate(b, -1)
+
+
+class _Kernel(nn.Module):
+    features: int
+    kernel_init: Any
+    use_bias: bool
+
+    @nn.compact
+    def __call__(self, in_features: int):
+        kernel = self.param("kernel", self.kernel_init, (in_features, self.features), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32) if self.use_bias else None
+        return kernel, bias
+
+
+class LSTMCell(nn.Module):
+    """One LSTM step: (carry=(c, h), x) -> (carry', h'), with
+
+      [i, f, g, o] = [x W_x + h W_h + b],  c' = s(f) c + s(i) tanh(g),  h' = s(o) tanh(c')
+
+    (s the sigmoid): ``flax.linen.OptimizedLSTMCell``'s cell and parameters, with
+    a zero initial carry that needs no RNG. The input x may come in parts
+    (``cell(carry, a, b)`` for x = [a, b]); x W_x is then computed part by part
+    (``concat_dot``), so a part shared by every particle is multiplied once.
     """
 
     features: int
 
     @nn.compact
-    def __call__(self, carry: Carry, x: jax.Array) -> tuple[Carry, jax.Array]:
-        return nn.OptimizedLSTMCell(self.features, name="cell")(carry, x)
+    def __call__(self, carry: Carry, *xs: jax.Array) -> tuple[Carry, jax.Array]:
+        c, h = carry
+        w_x, w_h, b = _GateParams(self.features, name="cell")(sum(x.shape[-1] for x in xs))
+        i, f, g, o = jnp.split(concat_dot(xs, w_x) + h @ w_h + b, 4, axis=-1)
+        new_c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        new_h = jax.nn.sigmoid(o) * jnp.tanh(new_c)
+        return (new_c, new_h), new_h
 
     def zero_carry(self, dtype=jnp.float32) -> Carry:
         z = jnp.zeros((self.features,), dtype)

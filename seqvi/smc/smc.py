@@ -19,6 +19,12 @@ as in FIVO (Maddison et al. 2017): the score-function term of resampling is
 dropped. The randomness of step t is ``fold_in(key, t)``, so padding a sequence changes
 no draw. Steps t >= ``length`` are padding: they add nothing to any log-weight,
 do not move the particles and never trigger resampling.
+
+Inside ``shard_map`` with ``axis_name`` set, each shard holds ``num_particles``
+of the S * num_particles particles (S shards along the axis) and the run is the
+same SMC as on one device: shard s moves particles s*n .. (s+1)*n - 1 with the
+same per-particle keys, and log Z, the ESS and the ancestors come from the
+all-gathered log-weights (``seqvi.smc.sharded``).
 """
 
 from collections.abc import Callable
@@ -66,6 +72,7 @@ def run(
     inputs: Any = None,
     kl_weight: float | jax.Array = 1.0,
     trace_fn: Callable[[Any, jax.Array], Any] | None = None,
+    axis_name: str | None = None,
 ) -> SMCResult:
     """Sequential Monte Carlo over one padded sequence.
 
@@ -81,39 +88,52 @@ def run(
       kl_weight: beta multiplying log p(z) - log q(z) (KL annealing).
       trace_fn: optional ``(states [N, ...], log_weights [N]) -> pytree``, recorded
         after each move and before resampling (for example filtered means).
+      axis_name: the mesh axis the particles are sharded over (inside
+        ``shard_map``); ``num_particles`` is then the count per shard. The
+        diagnostics' ancestors, final states and log-weights are this shard's.
     """
     _check_sequence(xs, num_particles, ess_threshold)
     n = num_particles
-    log_n = jnp.log(jnp.asarray(n, xs.dtype))
+    if axis_name is None:
+        total, first = n, 0
+        gather = lambda x: x  # noqa: E731
+    else:
+        total = n * jax.lax.axis_size(axis_name)
+        first = jax.lax.axis_index(axis_name) * n
+        gather = lambda x: jax.lax.all_gather(x, axis_name, tiled=True)  # noqa: E731
+    mine = lambda x: jax.lax.dynamic_slice_in_dim(x, first, n)  # noqa: E731  this shard's rows
+    mean = lambda x: gather(x).mean()  # noqa: E731  over all particles
+    log_n = jnp.log(jnp.asarray(total, xs.dtype))
     ctx = model.context(params, xs, length, inputs)
     state0 = model.initial_state(params)
     states = jax.tree.map(lambda s: jnp.broadcast_to(s, (n,) + jnp.shape(s)), state0)
-    identity = jnp.arange(n, dtype=jnp.int32)
+    identity = first + jnp.arange(n, dtype=jnp.int32)
     batched_step = jax.vmap(model.step, in_axes=(None, 0, 0, None, None))
 
     def body(carry, inp):
         states, log_w, log_z_acc = carry
         t, x_t, ctx_t = inp
         k_move, k_resample = jax.random.split(jax.random.fold_in(key, t))
-        out = batched_step(params, states, jax.random.split(k_move, n), x_t, ctx_t)
+        out = batched_step(params, states, mine(jax.random.split(k_move, total)), x_t, ctx_t)
         active = t < length
         kl = out.log_qz - out.log_pz
         inc = jnp.where(active, out.log_px - kl_weight * kl, 0.0)
         new_states = jax.tree.map(lambda a, b: jnp.where(active, a, b), out.state, states)
         log_w = log_w + inc
-        log_z_t = log_z_acc + jax.nn.logsumexp(log_w) - log_n
-        ess = effective_sample_size(log_w)
+        all_log_w = gather(log_w)
+        log_z_t = log_z_acc + jax.nn.logsumexp(all_log_w) - log_n
+        ess = effective_sample_size(all_log_w)
         trace = None if trace_fn is None else trace_fn(new_states, log_w)
         if resampler is None:
             do_resample = jnp.zeros((), bool)
             ancestors = identity
         else:
-            do_resample = active & (ess < ess_threshold * n)
+            do_resample = active & (ess < ess_threshold * total)
 
             def resample(operands):
                 new_states, log_w, _ = operands
-                ancestors = jax.lax.stop_gradient(resampler(k_resample, log_w, n))
-                moved = jax.tree.map(lambda s: s[ancestors], new_states)
+                ancestors = mine(jax.lax.stop_gradient(resampler(k_resample, gather(log_w), total)))
+                moved = jax.tree.map(lambda s: gather(s)[ancestors], new_states)
                 return moved, jnp.zeros_like(log_w), log_z_t, ancestors
 
             def keep(operands):
@@ -129,8 +149,8 @@ def run(
             ess,
             do_resample,
             ancestors,
-            jnp.where(active, out.log_px.mean(), 0.0),
-            jnp.where(active, kl.mean(), 0.0),
+            jnp.where(active, mean(out.log_px), 0.0),
+            jnp.where(active, mean(kl), 0.0),
             trace,
         )
         return (new_states, log_w, log_z_acc), diag

@@ -105,7 +105,8 @@ class Trainer:
                 (self.workdir / "best").absolute(),
                 options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True),
             )
-            self._writer = MetricsWriter(self.workdir, tensorboard=tensorboard)
+            if jax.process_index() == 0:  # one writer of metrics when several hosts train together
+                self._writer = MetricsWriter(self.workdir, tensorboard=tensorboard)
 
     # ---- the step ---------------------------------------------------------------
     def _step(self, state: TrainState, batch: dict) -> tuple[TrainState, dict]:
@@ -136,6 +137,11 @@ class Trainer:
             raise ValueError(f"batch size {size} is not divisible by the {num_devices} devices of the 'data' axis")
         return jax.device_put(batch, self._batch_sharding)
 
+    def lower(self, state: TrainState, batch: dict) -> jax.stages.Lowered:
+        """The step lowered for these shapes (ahead of time): ``.compile()`` it to
+        time compilation, or read its ``cost_analysis()``."""
+        return self._step_fn.lower(state, self.shard_batch(batch))
+
     def step(self, state: TrainState, batch: dict) -> tuple[TrainState, dict]:
         """One optimisation step on a host batch; donates ``state``."""
         return self._step_fn(state, self.shard_batch(batch))
@@ -162,7 +168,8 @@ class Trainer:
         self._best_value = float(value)
         self._best.save(step, args=ocp.args.StandardSave(params), force=True)
         self._best.wait_until_finished()
-        record.write_text(json.dumps({"step": int(step), "value": float(value)}))
+        if jax.process_index() == 0:
+            record.write_text(json.dumps({"step": int(step), "value": float(value)}))
         return True
 
     def restore_best(self, params_template):

@@ -1,0 +1,1 @@
+"""Peer implementations the benchmarks time seqvi against (PyTorch, Pyro)."""
