@@ -32,3 +32,24 @@ def kl_diag_gaussians(
     var_ratio = jnp.square(scale_q / scale_p)
     mahal = jnp.square((mean_q - mean_p) / scale_p)
     return 0.5 * jnp.sum(var_ratio + mahal - 1.0 - jnp.log(var_ratio), axis=-1)
+
+
+def kl_gaussian_mog_dvar(
+    mean: jax.Array, scale: jax.Array, log_weights: jax.Array, means: jax.Array, scales: jax.Array
+) -> jax.Array:
+    """The variational approximation D_var of KL(f || g) for a diagonal Gaussian
+    f = N(mean, scale^2) [D] and a mixture g = sum_i pi_i N(means_i, scales_i^2)
+    ([K, D] components, log pi_i = ``log_weights`` [K], normalised here)
+    (Hershey & Olsen 2007; VMED):
+
+      D_var(f || g) = -log sum_i pi_i exp(-KL(f || g_i)).
+
+    It is an upper bound on KL(f || g) (the log-sum-exp over i is concave in the
+    mixture), and exact for one component.
+    """
+    if means.shape != scales.shape or means.shape[-1] != mean.shape[-1] or log_weights.shape != means.shape[:-1]:
+        raise ValueError(f"expected means and scales [K, {mean.shape[-1]}] and log_weights [K], got "
+                         f"{means.shape}, {scales.shape} and {log_weights.shape}")
+    kls = kl_diag_gaussians(mean[..., None, :], scale[..., None, :], means, scales)  # [K]
+    log_pi = jax.nn.log_softmax(log_weights, axis=-1)
+    return -jax.nn.logsumexp(log_pi - kls, axis=-1)

@@ -196,3 +196,27 @@ def test_kvae_trains_and_imputes_against_a_baseline(tmp_path):
     assert all(0.0 <= v <= 1.0 for v in row.values())
     for name in ("imputation.png", "example.png", "trajectories.png", "generations.gif"):
         assert (tmp_path / "out" / name).stat().st_size > 500
+
+
+@pytest.mark.slow
+def test_train_resume_and_evaluate_dialogue(tmp_path):
+    workdir = tmp_path / "seq2seq"
+    tiny = ["--config=experiments/configs/seq2seq.py:chatterbot,attention", f"--workdir={workdir}",
+            "--config.num_steps=4", "--config.eval_every=4", "--config.log_every=2", "--config.batch_size=4",
+            "--config.model.embed_dim=8", "--config.model.hidden_dim=8", "--config.max_context=6",
+            "--config.max_response=6", "--config.vocab_size=60"]
+    first = _run("experiments/train_dialogue.py", *tiny, "--stop_at=2")
+    assert "vocabulary 60" in first and "step 2/4" in first
+    second = _run("experiments/train_dialogue.py", *tiny)
+    assert "resumed from checkpoint at step 2" in second and "eval at step 4" in second
+    out = _run("experiments/evaluate_dialogue.py", f"--workdir={workdir}", "--method=sample", "--num_samples=2",
+               "--max_pairs=6", "--show=1")
+    result = json.loads((workdir / "eval_test.json").read_text())
+    assert result["num_pairs"] == 6 and result["responses_per_context"] == 2
+    assert 0.0 <= result["bleu1"] <= 1.0 and 0.0 <= result["distinct2"] <= 1.0 and result["perplexity"] > 1.0
+    assert "test bleu4:" in out and "context:" in out
+    samples = (workdir / "samples_test.txt").read_text()
+    assert samples.count("response:") == 12
+    _run("experiments/evaluate_dialogue.py", f"--workdir={workdir}", "--method=beam", "--beam_size=2",
+         "--max_pairs=3", f"--embeddings={ROOT.parent / 'shared' / 'data' / 'glove' / 'glove.6B.50d.subset.txt'}")
+    assert json.loads((workdir / "eval_test.json").read_text())["method"] == "beam"

@@ -320,3 +320,26 @@ def encode_pairs(pairs_: Sequence[tuple[str, str]], vocab: Vocabulary, max_conte
         r_out[i, : len(r) + 1] = r + [EOS_ID]
         r_len[i] = len(r) + 1
     return Batch(ctx, ctx_len, r_in, r_out, r_len)
+
+
+class DialogueSchedule:
+    """Shuffled training batches of pairs as fixed-shape id arrays (one compiled
+    step for the whole run); ``batch(step)`` is deterministic: epoch e permutes the
+    pairs with ``default_rng([seed, e])``. The last batch of an epoch is filled with
+    pairs from the start of the permutation."""
+
+    def __init__(self, pairs_: Sequence[tuple[str, str]], vocab: Vocabulary, batch_size: int, max_context: int,
+                 max_response: int, seed: int = 0):
+        if not pairs_:
+            raise ValueError("DialogueSchedule needs at least one pair")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.encoded = encode_pairs(pairs_, vocab, max_context, max_response)
+        self.batch_size, self.seed = batch_size, seed
+        self.batches_per_epoch = -(-len(pairs_) // batch_size)
+
+    def batch(self, step: int) -> dict[str, np.ndarray]:
+        epoch, index = divmod(step, self.batches_per_epoch)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.encoded.context))
+        rows = np.take(order, np.arange(index * self.batch_size, (index + 1) * self.batch_size), mode="wrap")
+        return {k: v[rows] for k, v in self.encoded._asdict().items()}

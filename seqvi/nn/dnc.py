@@ -18,13 +18,19 @@ One step, given the interface of a controller (``Interface``):
               r_r = M^T w^r_r
 
 Strengths are oneplus(x) = 1 + softplus(x); gates sigmoid; read modes softmax.
-Everything is for one memory (no batch axis): ``vmap`` for batches.
+Everything is for one memory (no batch axis): ``vmap`` for batches. ``DNCCell``
+wraps the memory with an LSTM controller as a Flax cell for ``lax.scan``.
 """
 
+import itertools
 from typing import NamedTuple
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from seqvi.nn.mlp import ConcatDense
+from seqvi.nn.rnn import LSTMCell
 
 EPS = 1e-6
 
@@ -74,7 +80,7 @@ def parse_interface(vector: jax.Array, word_size: int, num_reads: int) -> Interf
         raise ValueError(f"an interface for word size {w} and {r} read heads has {interface_size(w, r)} "
                          f"entries, got {vector.shape[-1]}")
     sizes = [r * w, r, w, 1, w, w, r, 1, 1, 3 * r]
-    parts = jnp.split(vector, list(jnp.cumsum(jnp.asarray(sizes))[:-1]), axis=-1)
+    parts = jnp.split(vector, list(itertools.accumulate(sizes))[:-1], axis=-1)
     keys, strengths, wkey, wstrength, erase, wvec, free, alloc, wgate, modes = parts
     return Interface(
         read_keys=keys.reshape(r, w),
@@ -156,3 +162,31 @@ def step(state: MemoryState, iface: Interface) -> tuple[MemoryState, jax.Array]:
     read_weights = read_weighting(memory, link, state.read_weights, iface)
     reads = read_weights @ memory
     return MemoryState(memory, usage, link, precedence, read_weights, write_weights), reads
+
+
+class DNCCell(nn.Module):
+    """A DNC step: an LSTM controller over [x_t, r_{t-1}] emits the interface (one
+    linear layer) and an output; the memory is written then read; the cell's output
+    is W [h_t, r_t]. The carry is (LSTM carry, ``MemoryState``, reads [R, W])."""
+
+    num_slots: int
+    word_size: int
+    num_reads: int
+    controller_size: int
+    output_size: int
+
+    @nn.nowrap
+    def zero_carry(self, dtype=jnp.float32):
+        z = jnp.zeros((self.controller_size,), dtype)
+        return ((z, z),
+                initial_state(self.num_slots, self.word_size, self.num_reads, dtype),
+                jnp.zeros((self.num_reads, self.word_size), dtype))
+
+    @nn.compact
+    def __call__(self, carry, x: jax.Array):
+        controller, memory, reads = carry
+        controller, h = LSTMCell(self.controller_size, name="controller")(controller, x, reads.reshape(-1))
+        vector = nn.Dense(interface_size(self.word_size, self.num_reads), name="interface")(h)
+        memory, reads = step(memory, parse_interface(vector, self.word_size, self.num_reads))
+        out = ConcatDense(self.output_size, name="output")(h, reads.reshape(-1))
+        return (controller, memory, reads), out

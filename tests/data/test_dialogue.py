@@ -166,3 +166,16 @@ def test_tfds_builder_matches_the_resplit(tmp_path, cornell_dir):
     code = "import sys, seqvi.data.tfds_dialogue; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_dialogue_schedule_is_deterministic_with_fixed_shapes():
+    pairs = [(f"context {i}", f"response {i}") for i in range(10)]
+    vocab = Vocabulary.build([tokenize(u) for p in pairs for u in p], max_size=40)
+    schedule = dialogue.DialogueSchedule(pairs, vocab, batch_size=4, max_context=3, max_response=3, seed=1)
+    assert schedule.batches_per_epoch == 3
+    epoch = [schedule.batch(s) for s in range(3)]
+    assert all(b["context"].shape == (4, 3) and b["response_in"].shape == (4, 4) for b in epoch)
+    seen = {tuple(row) for b in epoch for row in b["context"]}
+    assert len(seen) == 10  # every pair in the epoch (the last batch wraps around)
+    np.testing.assert_array_equal(schedule.batch(1)["context"], epoch[1]["context"])
+    assert not np.array_equal(schedule.batch(3)["context"], epoch[0]["context"])  # a new epoch, a new order

@@ -1,0 +1,128 @@
+"""Sequence-to-sequence models for dialogue: an LSTM encoder-decoder (Sutskever et
+al. 2014), optionally with attention (Luong et al. 2015, 'general' score), as pure
+functions that the CVAE, VMED and LocalGAN reuse.
+
+For a context c_{1:L} (token ids, right-padded, ``length`` valid) and a response
+w_{1:n}:
+
+  encoder   e_s = LSTM(e_{s-1}, E c_s), s <= length; the decoder starts from the
+            encoder's carry at s = length
+  decoder   h_t = LSTM(h_{t-1}, E w_{t-1}), w_0 = <go>
+  attention a_t = softmax_s(h_t^T W_a e_s) over s <= length,  u_t = sum_s a_ts e_s,
+            o_t = tanh(W_c [u_t, h_t])            (without attention: o_t = h_t)
+  output    p(w_t | w_{<t}, c) = softmax(W_o o_t)
+
+The training loss is the negative log-likelihood per response token (``<eos>``
+included), a ratio of sums over the batch, with teacher forcing: the decoder
+reads <go> w_1 .. w_n and predicts w_1 .. w_n <eos> (``seqvi.data.dialogue.Batch``).
+One embedding matrix E serves encoder and decoder.
+"""
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from seqvi.models import parts
+from seqvi.nn import LSTMCell
+from seqvi.nn.mlp import ConcatDense
+
+
+class Encoded(NamedTuple):
+    states: jax.Array  # [L, H] encoder outputs (zero past the length)
+    mask: jax.Array  # [L] bool, True for valid context positions
+    carry: Any  # the encoder's LSTM carry at the last valid position
+
+
+def masked_lstm_scan(cell: LSTMCell, params, inputs: jax.Array, length: jax.Array) -> tuple[Any, jax.Array]:
+    """Run ``cell`` over inputs [L, D]; steps s >= length leave the carry alone and
+    output zeros. Returns (carry at the last valid step, outputs [L, H])."""
+
+    def body(carry, inp):
+        s, x = inp
+        new, h = cell.apply(params, carry, x)
+        valid = s < length
+        carry = jax.tree.map(lambda a, b: jnp.where(valid, a, b), new, carry)
+        return carry, jnp.where(valid, h, 0.0)
+
+    return jax.lax.scan(body, cell.zero_carry(inputs.dtype), (jnp.arange(inputs.shape[0]), inputs))
+
+
+@dataclasses.dataclass(frozen=True)
+class Seq2Seq:
+    """Attributes: vocab_size; embed_dim; hidden_dim (both LSTMs); attention."""
+
+    vocab_size: int
+    embed_dim: int = 64
+    hidden_dim: int = 128
+    attention: bool = False
+
+    def __post_init__(self):
+        parts.check_config(type(self).__name__, {n: getattr(self, n) for n in ("vocab_size", "embed_dim", "hidden_dim")})
+
+    @property
+    def nets(self) -> dict[str, nn.Module]:
+        nets = {
+            "embed": nn.Embed(self.vocab_size, self.embed_dim),
+            "encoder": LSTMCell(self.hidden_dim),
+            "decoder": LSTMCell(self.hidden_dim),
+            "output": nn.Dense(self.vocab_size),
+        }
+        if self.attention:
+            nets["score"] = nn.Dense(self.hidden_dim, use_bias=False)
+            nets["combine"] = ConcatDense(self.hidden_dim)
+        return nets
+
+    def init(self, key: jax.Array) -> dict:
+        h, e = self.hidden_dim, self.embed_dim
+        carry = self.nets["encoder"].zero_carry()
+        example = {"embed": (jnp.zeros((1,), jnp.int32),), "encoder": (carry, jnp.zeros(e)),
+                   "decoder": (carry, jnp.zeros(e)), "output": (jnp.zeros(h),), "score": (jnp.zeros(h),),
+                   "combine": (jnp.zeros(h), jnp.zeros(h))}
+        return parts.init_nets(self.nets, example, key)
+
+    def _apply(self, params, name, *args):
+        return self.nets[name].apply(params[name], *args)
+
+    # ---- pure functions for one sequence -------------------------------------------
+    def encode(self, params, context: jax.Array, length: jax.Array) -> Encoded:
+        """Encoder states of one context [L] of token ids with ``length`` valid."""
+        carry, states = masked_lstm_scan(self.nets["encoder"], params["encoder"],
+                                         self._apply(params, "embed", context), length)
+        return Encoded(states, jnp.arange(context.shape[0]) < length, carry)
+
+    def decoder_output(self, params, h: jax.Array, encoded: Encoded) -> jax.Array:
+        """o_t: the attentional hidden state (or h_t without attention)."""
+        if not self.attention:
+            return h
+        scores = encoded.states @ self._apply(params, "score", h)  # [L]: e_s^T W_a h
+        weights = jax.nn.softmax(jnp.where(encoded.mask, scores, -jnp.inf))
+        return jnp.tanh(self._apply(params, "combine", weights @ encoded.states, h))
+
+    def decode_step(self, params, carry, token: jax.Array, encoded: Encoded) -> tuple[Any, jax.Array]:
+        """One decoder step from the previous token: (next carry, logits [V])."""
+        carry, h = self._apply(params, "decoder", carry, self._apply(params, "embed", token))
+        return carry, self._apply(params, "output", self.decoder_output(params, h, encoded))
+
+    def response_log_probs(self, params, context, context_length, response_in, response_out,
+                           response_length) -> jax.Array:
+        """log p(w_t | w_{<t}, c) per response step [Lr + 1], zero past the length."""
+        encoded = self.encode(params, context, context_length)
+
+        def body(carry, token):
+            return self.decode_step(params, carry, token, encoded)
+
+        _, logits = jax.lax.scan(body, encoded.carry, response_in)
+        log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), response_out[:, None], axis=-1)[:, 0]
+        return jnp.where(jnp.arange(response_out.shape[0]) < response_length, log_p, 0.0)
+
+    def loss(self, params, batch: dict, key: jax.Array, **unused) -> tuple[jax.Array, dict]:
+        """Negative log-likelihood per response token (ratio of sums), and perplexity."""
+        del key, unused
+        log_p = jax.vmap(lambda c, cl, ri, ro, rl: self.response_log_probs(params, c, cl, ri, ro, rl))(
+            batch["context"], batch["context_length"], batch["response_in"], batch["response_out"],
+            batch["response_length"])
+        nll = -log_p.sum() / batch["response_length"].sum()
+        return nll, {"nll_per_token": nll, "perplexity": jnp.exp(nll)}
