@@ -1,5 +1,6 @@
-"""Evaluate a trained dialogue model: test NLL per token and perplexity, then
-responses to the test contexts scored against the references.
+"""Evaluate a trained dialogue model: its loss per test token (the NLL; for VMED
+the negative ELBO, an upper bound on it) and exp of it (perplexity, or a bound on
+it), then responses to the test contexts scored against the references.
 
   python experiments/evaluate_dialogue.py --workdir=runs/seq2seq --num_samples=10 \
       [--embeddings=path/to/glove.txt]
@@ -43,8 +44,9 @@ def main(argv):
     workdir = pathlib.Path(_WORKDIR.value)
     config, splits, vocab, model, params = dx.load_trained(workdir)
     pairs = splits[_SPLIT.value][: _MAX_PAIRS.value or None]
-    nll = dx.eval_nll(model, params, pairs, vocab, config)
-    print(f"{_SPLIT.value}: NLL per token {nll:.4f}, perplexity {np.exp(nll):.2f} ({len(pairs)} pairs)", flush=True)
+    nll = dx.eval_loss(model, params, pairs, vocab, config)
+    what = "negative ELBO" if config.model.name == "vmed" else "NLL"
+    print(f"{_SPLIT.value}: {what} per token {nll:.4f}, exp {np.exp(nll):.2f} ({len(pairs)} pairs)", flush=True)
     num = _NUM_SAMPLES.value if _METHOD.value == "sample" else 1
     generated = dx.responses(model, params, [c for c, _ in pairs], vocab, config, method=_METHOD.value,
                              key=jax.random.key(config.seed + 2), num_samples=num, temperature=_TEMPERATURE.value,
@@ -65,7 +67,8 @@ def main(argv):
     everything = [hyp for hyps in generated for hyp in hyps]
     result = {name: float(np.mean(v)) for name, v in scores.items()}
     result.update(distinct1=metrics.distinct(everything, 1), distinct2=metrics.distinct(everything, 2),
-                  ent4=metrics.ngram_entropy(everything, 4), nll_per_token=nll, perplexity=float(np.exp(nll)),
+                  ent4=metrics.ngram_entropy(everything, 4), loss_per_token=nll, loss_kind=what,
+                  perplexity=float(np.exp(nll)),
                   num_pairs=len(pairs), responses_per_context=num, method=_METHOD.value,
                   embeddings=_EMBEDDINGS.value or "word2vec trained on the training pairs")
     for name in ("bleu1", "bleu4", "a_glove", "greedy", "extrema", "distinct1", "distinct2", "ent4"):

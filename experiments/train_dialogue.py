@@ -45,10 +45,10 @@ def main(argv):
     state = trainer.restore_or_init(params)
     schedule = dialogue.DialogueSchedule(splits["train"], vocab, config.batch_size, config.max_context,
                                          config.max_response, seed=config.seed)
-    metric = f"{config.eval.split}_neg_nll_per_token"
+    metric = f"{config.eval.split}_neg_loss_per_token"
 
     def eval_fn(p):  # higher is better for the trainer's best-parameter record
-        return {metric: -dx.eval_nll(model, p, splits[config.eval.split], vocab, config)}
+        return {metric: -dx.eval_loss(model, p, splits[config.eval.split], vocab, config)}
 
     trainer.fit(state, schedule.batch, config.num_steps, log_every=config.log_every,
                 eval_fn=eval_fn if config.eval_every else None, eval_every=config.eval_every,

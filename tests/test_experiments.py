@@ -220,3 +220,18 @@ def test_train_resume_and_evaluate_dialogue(tmp_path):
     _run("experiments/evaluate_dialogue.py", f"--workdir={workdir}", "--method=beam", "--beam_size=2",
          "--max_pairs=3", f"--embeddings={ROOT.parent / 'shared' / 'data' / 'glove' / 'glove.6B.50d.subset.txt'}")
     assert json.loads((workdir / "eval_test.json").read_text())["method"] == "beam"
+
+
+@pytest.mark.slow
+def test_vmed_trains_with_annealing_and_evaluates(tmp_path):
+    workdir = tmp_path / "vmed"
+    out = _run("experiments/train_dialogue.py", "--config=experiments/configs/vmed.py", f"--workdir={workdir}",
+               "--config.num_steps=2", "--config.kl_anneal_steps=2", "--config.eval_every=2", "--config.log_every=1",
+               "--config.batch_size=2", "--config.model.embed_dim=8", "--config.model.hidden_dim=8",
+               "--config.model.num_slots=4", "--config.model.num_reads=3", "--config.model.latent_dim=2",
+               "--config.max_context=5", "--config.max_response=5", "--config.vocab_size=40")
+    assert "kl_weight" in out and "eval at step 2" in out
+    out = _run("experiments/evaluate_dialogue.py", f"--workdir={workdir}", "--method=sample", "--num_samples=2",
+               "--max_pairs=3", "--show=1")
+    result = json.loads((workdir / "eval_test.json").read_text())
+    assert result["loss_kind"] == "negative ELBO" and "negative ELBO per token" in out

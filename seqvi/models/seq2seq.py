@@ -93,6 +93,11 @@ class Seq2Seq:
                                          self._apply(params, "embed", context), length)
         return Encoded(states, jnp.arange(context.shape[0]) < length, carry)
 
+    def start(self, params, encoded: Encoded, key: jax.Array) -> Any:
+        """The decoder's first carry: the encoder's (the key is for models that sample)."""
+        del params, key
+        return encoded.carry
+
     def decoder_output(self, params, h: jax.Array, encoded: Encoded) -> jax.Array:
         """o_t: the attentional hidden state (or h_t without attention)."""
         if not self.attention:

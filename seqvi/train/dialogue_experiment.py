@@ -17,9 +17,10 @@ import numpy as np
 from seqvi.data import dialogue
 from seqvi.models import decoding
 from seqvi.models.seq2seq import Seq2Seq
+from seqvi.models.vmed import VMED, DNCSeq2Seq
 from seqvi.train import experiment
 
-DIALOGUE_MODELS = {"seq2seq": Seq2Seq}
+DIALOGUE_MODELS = {"seq2seq": Seq2Seq, "dnc": DNCSeq2Seq, "vmed": VMED}
 DIALOGUE_DATA = {"chatterbot": "", "cornell": "../shared/data/cornell_parlai_partial"}
 
 
@@ -72,8 +73,10 @@ def build_model(config, vocab: dialogue.Vocabulary):
     return DIALOGUE_MODELS[config.model.name](vocab_size=len(vocab), **kwargs)
 
 
-def eval_nll(model, params, pairs, vocab, config) -> float:
-    """Negative log-likelihood per response token over ``pairs`` (ratio of sums)."""
+def eval_loss(model, params, pairs, vocab, config) -> float:
+    """The model's loss per response token over ``pairs`` (ratio of sums, KL weight
+    1): the negative log-likelihood for Seq2Seq and the DNC encoder-decoder, the
+    negative ELBO (an upper bound on it, one z-sample per step) for VMED."""
     batch = dialogue.encode_pairs(pairs, vocab, config.max_context, config.max_response)
     size = config.eval.batch_size
     loss = jax.jit(lambda p, b: model.loss(p, b, jax.random.key(0))[0] * b["response_length"].sum())
@@ -101,12 +104,15 @@ def responses(model, params, contexts, vocab, config, *, method: str = "greedy",
         def step(carry, token):
             return model.decode_step(params, carry, token, encoded)
 
+        k_latent, k_words = jax.random.split(k)  # latent draws (VMED), word draws
         if method == "greedy":
-            return decoding.greedy(step, encoded.carry, length)[None]
+            return decoding.greedy(step, model.start(params, encoded, k_latent), length)[None]
         if method == "beam":
-            return decoding.beam_search(step, encoded.carry, beam_size, length)[0][:1]
-        keys = jax.random.split(k, num_samples)
-        return jax.vmap(lambda kk: decoding.sample(step, encoded.carry, kk, length, temperature))(keys)
+            return decoding.beam_search(step, model.start(params, encoded, k_latent), beam_size, length)[0][:1]
+        keys = jax.random.split(k_words, num_samples)
+        latent = jax.random.split(k_latent, num_samples)
+        return jax.vmap(lambda kl, kw: decoding.sample(step, model.start(params, encoded, kl), kw, length,
+                                                       temperature))(latent, keys)
 
     if method not in ("greedy", "sample", "beam"):
         raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")

@@ -119,10 +119,10 @@ def test_sampling_follows_the_softmax_and_temperature():
         decoding.sample(table_step(table), (), keys[0], 3, temperature=-1.0)
 
 
-def test_eval_nll_is_the_loss_over_all_pairs(model, data):
+def test_eval_loss_is_the_loss_over_all_pairs(model, data):
     import ml_collections
 
-    from seqvi.train.dialogue_experiment import eval_nll
+    from seqvi.train.dialogue_experiment import eval_loss
 
     m, params = model
     vocab, batch = data
@@ -130,4 +130,4 @@ def test_eval_nll_is_the_loss_over_all_pairs(model, data):
     pairs = PAIRS * 2 + PAIRS[:1]  # 5 pairs: batches of 3 with a padded tail
     full = dialogue.encode_pairs(pairs, vocab, 6, 7)
     expected = float(m.loss(params, {k: jnp.asarray(v) for k, v in full._asdict().items()}, jax.random.key(0))[0])
-    assert eval_nll(m, params, pairs, vocab, config) == pytest.approx(expected, rel=1e-5)
+    assert eval_loss(m, params, pairs, vocab, config) == pytest.approx(expected, rel=1e-5)

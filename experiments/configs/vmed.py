@@ -1,0 +1,24 @@
+"""VMED (variational memory encoder-decoder) and its memory baseline, for dialogue.
+
+  --config=experiments/configs/vmed.py                   VMED, K = 4 modes, chatterbot
+  --config=experiments/configs/vmed.py:cornell           ../shared/data/cornell_parlai_partial
+  --config=experiments/configs/vmed.py:cornell,dnc       the DNC encoder-decoder (no latent)
+  --config.model.num_reads=K                             K modes (read heads), 1..4 in the paper
+
+Train with experiments/train_dialogue.py.
+"""
+
+from seqvi.train.dialogue_experiment import dialogue_config
+
+
+def get_config(argument: str = "chatterbot"):
+    dataset, _, variant = argument.partition(",")
+    if variant not in ("", "dnc"):
+        raise ValueError(f"the variant after the dataset must be 'dnc' or nothing, got {variant!r}")
+    sizes = dict(embed_dim=64, hidden_dim=128, num_slots=16, num_reads=4)
+    if variant == "dnc":
+        c = dialogue_config(dataset, dict(name="dnc", word_size=32, **sizes))
+    else:
+        c = dialogue_config(dataset, dict(name="vmed", latent_dim=16, **sizes))
+        c.kl_anneal_steps = c.num_steps // 2  # beta rises from 0 to 1 over the first half
+    return c

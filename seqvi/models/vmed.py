@@ -1,0 +1,202 @@
+"""Memory-augmented dialogue models: the DNC encoder-decoder and VMED, the
+variational memory encoder-decoder (Le et al. 2018), as pure functions.
+
+DNC encoder-decoder: a DNC (``seqvi.nn.dnc.DNCCell``: LSTM controller, memory
+of N slots of width W, K read heads) reads the context, writing its memory; a
+second DNC cell, with its own weights, starts from the encoder's controller state
+and memory and keeps writing and reading while it decodes:
+
+  (h_t, M_t, r_t), o_t = DNC_dec((h_{t-1}, M_{t-1}, r_{t-1}), E y_{t-1}),
+  p(y_t | y_{<t}, c) = softmax(W_o o_t).
+
+VMED adds a latent z_t per decoding step whose prior is a mixture with one mode
+per read head: read vector r_t^i = [mu_t^i, s_t^i] (W = 2 Z), sigma_t^i =
+softplus(s_t^i) + 1e-4, and mode weights the normalised maximum read weights
+pi_t^i = max_j w_t^{r,i}[j] / sum_k max_j w_t^{r,k}[j]:
+
+  p(z_t | M_t) = sum_i pi_t^i N(mu_t^i, sigma_t^i^2)
+  q(z_t | r_t, y_{<=t}) = N(mu_q, sigma_q^2) from [r_t, u_t], u_t = LSTM_U(u_{t-1}, E y_t)
+  p(y_t | .) = softmax(W_o [o_t, z_t])
+
+and is trained on the objective of the paper's equation (6),
+sum_t [log p(y_t | .) - beta D_var(q(z_t) || p(z_t))] per response token, with
+D_var = -log sum_i pi^i exp(-KL(q || N(mu^i, sigma^i^2))) (``seqvi.dist``) and
+beta the KL annealing weight. With K = 1 the mixture is one Gaussian and D_var
+its exact KL. At generation z_t is drawn from the prior.
+"""
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from seqvi import dist
+from seqvi.models import parts
+from seqvi.nn import DiagGaussianHead, LSTMCell
+from seqvi.nn.dnc import DNCCell
+from seqvi.nn.mlp import ConcatDense
+
+
+class MemoryEncoded(NamedTuple):
+    carry: Any  # the encoder DNC's carry (controller, memory, reads) after the context
+
+
+def _masked_scan(cell: nn.Module, params, inputs: jax.Array, length: jax.Array, carry0):
+    def body(carry, inp):
+        s, x = inp
+        new, _ = cell.apply(params, carry, x)
+        return jax.tree.map(lambda a, b: jnp.where(s < length, a, b), new, carry), None
+
+    carry, _ = jax.lax.scan(body, carry0, (jnp.arange(inputs.shape[0]), inputs))
+    return carry
+
+
+@dataclasses.dataclass(frozen=True)
+class DNCSeq2Seq:
+    """Attributes: vocab_size; embed_dim; hidden_dim (controllers); num_slots N;
+    word_size W; num_reads K."""
+
+    vocab_size: int
+    embed_dim: int = 64
+    hidden_dim: int = 128
+    num_slots: int = 16
+    word_size: int = 32
+    num_reads: int = 4
+
+    def __post_init__(self):
+        sizes = ("vocab_size", "embed_dim", "hidden_dim", "num_slots", "word_size", "num_reads")
+        parts.check_config(type(self).__name__, {n: getattr(self, n) for n in sizes})
+
+    def _cell(self) -> DNCCell:
+        return DNCCell(self.num_slots, self.word_size, self.num_reads, self.hidden_dim, self.hidden_dim)
+
+    @property
+    def nets(self) -> dict[str, nn.Module]:
+        return {"embed": nn.Embed(self.vocab_size, self.embed_dim), "encoder": self._cell(),
+                "decoder": self._cell(), "output": ConcatDense(self.vocab_size)}
+
+    def _example_inputs(self) -> dict:
+        carry, e = self._cell().zero_carry(), jnp.zeros(self.embed_dim)
+        return {"embed": (jnp.zeros((1,), jnp.int32),), "encoder": (carry, e), "decoder": (carry, e),
+                "output": (jnp.zeros(self.hidden_dim),)}
+
+    def init(self, key: jax.Array) -> dict:
+        return parts.init_nets(self.nets, self._example_inputs(), key)
+
+    def _apply(self, params, name, *args):
+        return self.nets[name].apply(params[name], *args)
+
+    def encode(self, params, context: jax.Array, length: jax.Array) -> MemoryEncoded:
+        inputs = self._apply(params, "embed", context)
+        return MemoryEncoded(_masked_scan(self.nets["encoder"], params["encoder"], inputs, length,
+                                          self._cell().zero_carry(inputs.dtype)))
+
+    def start(self, params, encoded: MemoryEncoded, key: jax.Array) -> Any:
+        """The decoder's first carry (the key is for models that sample)."""
+        del params, key
+        return encoded.carry
+
+    def _dnc_step(self, params, carry, token):
+        return self._apply(params, "decoder", carry, self._apply(params, "embed", token))
+
+    def decode_step(self, params, carry, token: jax.Array, encoded: MemoryEncoded) -> tuple[Any, jax.Array]:
+        del encoded  # everything the decoder needs is in its memory
+        carry, out = self._dnc_step(params, carry, token)
+        return carry, self._apply(params, "output", out)
+
+    def response_terms(self, params, context, context_length, response_in, response_out, key,
+                       kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
+        """(log p(y_t | .) [Lr + 1], KL_t [Lr + 1]) with teacher forcing; no latent, no KL."""
+        del key, kl_weight
+        encoded = self.encode(params, context, context_length)
+        _, logits = jax.lax.scan(lambda c, tok: self.decode_step(params, c, tok, encoded), encoded.carry, response_in)
+        log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), response_out[:, None], axis=-1)[:, 0]
+        return log_p, jnp.zeros_like(log_p)
+
+    def loss(self, params, batch: dict, key: jax.Array, kl_weight=1.0, **unused) -> tuple[jax.Array, dict]:
+        """-(sum_t log p(y_t | .) - beta KL_t) per response token (ratio of sums)."""
+        del unused
+        keys = jax.random.split(key, batch["context"].shape[0])
+        log_p, kl = jax.vmap(lambda c, cl, ri, ro, k: self.response_terms(params, c, cl, ri, ro, k, kl_weight))(
+            batch["context"], batch["context_length"], batch["response_in"], batch["response_out"], keys)
+        mask = jnp.arange(log_p.shape[1])[None, :] < batch["response_length"][:, None]
+        tokens = batch["response_length"].sum()
+        nll = -jnp.where(mask, log_p, 0.0).sum() / tokens
+        kl = jnp.where(mask, kl, 0.0).sum() / tokens
+        return nll + kl_weight * kl, {"nll_per_token": nll, "kl_per_token": kl, "perplexity": jnp.exp(nll)}
+
+
+@dataclasses.dataclass(frozen=True)
+class VMED(DNCSeq2Seq):
+    """VMED with ``num_reads`` = K mixture modes and latent size ``latent_dim``
+    (the word size is 2 * latent_dim: each read vector holds a mode's mean and scale)."""
+
+    latent_dim: int = 16
+    word_size: int = 0  # derived: 2 * latent_dim
+
+    def __post_init__(self):
+        if self.word_size not in (0, 2 * self.latent_dim):
+            raise ValueError(f"VMED.word_size is 2 * latent_dim = {2 * self.latent_dim} (a mode's mean and scale); "
+                             f"leave it out, got {self.word_size}")
+        object.__setattr__(self, "word_size", 2 * self.latent_dim)
+        super().__post_init__()
+
+    @property
+    def nets(self) -> dict[str, nn.Module]:
+        return dict(super().nets, response_rnn=LSTMCell(self.hidden_dim),
+                    posterior=DiagGaussianHead(self.latent_dim, hidden=(self.hidden_dim,)))
+
+    def _example_inputs(self) -> dict:
+        z, h = jnp.zeros(self.latent_dim), jnp.zeros(self.hidden_dim)
+        reads = jnp.zeros(self.num_reads * self.word_size)
+        return dict(super()._example_inputs(), output=(h, z),
+                    response_rnn=(LSTMCell(self.hidden_dim).zero_carry(), jnp.zeros(self.embed_dim)),
+                    posterior=(reads, h))
+
+    def prior(self, memory_carry) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """(log pi [K], means [K, Z], scales [K, Z]) of p(z_t | M_t) from the carry."""
+        _, state, reads = memory_carry
+        means, raw = jnp.split(reads, 2, axis=-1)
+        peak = jnp.max(state.read_weights, axis=-1)  # [K]
+        log_pi = jnp.log(peak + 1e-8) - jnp.log(jnp.sum(peak + 1e-8))
+        return log_pi, means, jax.nn.softplus(raw) + 1e-4
+
+    def start(self, params, encoded: MemoryEncoded, key: jax.Array) -> Any:
+        return (encoded.carry, key, jnp.zeros((), jnp.int32))
+
+    def decode_step(self, params, carry, token: jax.Array, encoded: MemoryEncoded) -> tuple[Any, jax.Array]:
+        """Generation: z_t from the prior mixture (the key and step ride in the carry)."""
+        del encoded
+        memory_carry, key, t = carry
+        memory_carry, out = self._dnc_step(params, memory_carry, token)
+        log_pi, means, scales = self.prior(memory_carry)
+        k_mode, k_z = jax.random.split(jax.random.fold_in(key, t))
+        mode = jax.random.categorical(k_mode, log_pi)
+        z = means[mode] + scales[mode] * jax.random.normal(k_z, means.shape[-1:])
+        return (memory_carry, key, t + 1), self._apply(params, "output", out, z)
+
+    def response_terms(self, params, context, context_length, response_in, response_out, key,
+                       kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
+        """(log p(y_t | z_t, .), D_var(q(z_t) || p(z_t))) per step, z_t ~ q."""
+        del kl_weight
+        encoded = self.encode(params, context, context_length)
+        rnn = self.nets["response_rnn"]
+        # u_t summarises the ground truth y_{<=t} (response_out[t] is y_t).
+        _, u = jax.lax.scan(lambda c, y: rnn.apply(params["response_rnn"], c, self._apply(params, "embed", y)),
+                            rnn.zero_carry(), response_out)
+
+        def body(carry, inp):
+            token, target, u_t, k = inp
+            carry, out = self._dnc_step(params, carry, token)
+            log_pi, means, scales = self.prior(carry)
+            q_mean, q_scale = self._apply(params, "posterior", carry[2].reshape(-1), u_t)
+            z = q_mean + q_scale * jax.random.normal(k, q_mean.shape)
+            logits = self._apply(params, "output", out, z)
+            log_p = jax.nn.log_softmax(logits)[target]
+            return carry, (log_p, dist.kl_gaussian_mog_dvar(q_mean, q_scale, log_pi, means, scales))
+
+        keys = jax.random.split(key, response_in.shape[0])
+        _, (log_p, kl) = jax.lax.scan(body, encoded.carry, (response_in, response_out, u, keys))
+        return log_p, kl
