@@ -235,3 +235,24 @@ def test_vmed_trains_with_annealing_and_evaluates(tmp_path):
                "--max_pairs=3", "--show=1")
     result = json.loads((workdir / "eval_test.json").read_text())
     assert result["loss_kind"] == "negative ELBO" and "negative ELBO per token" in out
+
+
+@pytest.mark.parametrize("config, name", [
+    ("seq2seq.py:chatterbot", "seq2seq"), ("seq2seq.py:cornell,attention", "seq2seq"), ("vmed.py:cornell", "vmed"),
+    ("vmed.py:chatterbot,dnc", "dnc"), ("cvae.py:cornell", "cvae"), ("cvae.py:chatterbot,vlstm", "vlstm")])
+def test_dialogue_configs_build_their_models(config, name):
+    import importlib.util
+
+    from seqvi.data.dialogue import SPECIALS, Vocabulary
+    from seqvi.train import dialogue_experiment as dx
+
+    file, _, argument = config.partition(":")
+    spec = importlib.util.spec_from_file_location("cfg", ROOT / "experiments" / "configs" / file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    c = module.get_config(argument)
+    assert c.model.name == name and c.dataset == argument.partition(",")[0]
+    model = dx.build_model(c, Vocabulary(SPECIALS + ("a", "b")))
+    assert model.vocab_size == 6
+    with pytest.raises(ValueError, match="variant"):
+        module.get_config(argument.partition(",")[0] + ",nonsense")

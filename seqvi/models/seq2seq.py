@@ -111,9 +111,10 @@ class Seq2Seq:
         carry, h = self._apply(params, "decoder", carry, self._apply(params, "embed", token))
         return carry, self._apply(params, "output", self.decoder_output(params, h, encoded))
 
-    def response_log_probs(self, params, context, context_length, response_in, response_out,
-                           response_length) -> jax.Array:
-        """log p(w_t | w_{<t}, c) per response step [Lr + 1], zero past the length."""
+    def response_terms(self, params, context, context_length, response_in, response_out, response_length, key,
+                       kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
+        """(log p(w_t | w_{<t}, c) [Lr + 1], zero KL terms) with teacher forcing."""
+        del response_length, key, kl_weight  # padded steps are masked by the loss
         encoded = self.encode(params, context, context_length)
 
         def body(carry, token):
@@ -121,13 +122,24 @@ class Seq2Seq:
 
         _, logits = jax.lax.scan(body, encoded.carry, response_in)
         log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), response_out[:, None], axis=-1)[:, 0]
-        return jnp.where(jnp.arange(response_out.shape[0]) < response_length, log_p, 0.0)
+        return log_p, jnp.zeros_like(log_p)
 
-    def loss(self, params, batch: dict, key: jax.Array, **unused) -> tuple[jax.Array, dict]:
+    def loss(self, params, batch: dict, key: jax.Array, kl_weight=1.0, **unused) -> tuple[jax.Array, dict]:
         """Negative log-likelihood per response token (ratio of sums), and perplexity."""
-        del key, unused
-        log_p = jax.vmap(lambda c, cl, ri, ro, rl: self.response_log_probs(params, c, cl, ri, ro, rl))(
-            batch["context"], batch["context_length"], batch["response_in"], batch["response_out"],
-            batch["response_length"])
-        nll = -log_p.sum() / batch["response_length"].sum()
-        return nll, {"nll_per_token": nll, "perplexity": jnp.exp(nll)}
+        del unused
+        return response_loss(self, params, batch, key, kl_weight)
+
+
+def response_loss(model, params, batch: dict, key: jax.Array, kl_weight=1.0) -> tuple[jax.Array, dict]:
+    """-(sum_t log p(y_t | .) - beta sum_t KL_t) / (number of response tokens), over a
+    batch, from ``model.response_terms`` (per-step log-likelihoods and KL terms of one
+    pair); steps past a response's length count for nothing."""
+    keys = jax.random.split(key, batch["context"].shape[0])
+    log_p, kl = jax.vmap(lambda c, cl, ri, ro, rl, k: model.response_terms(params, c, cl, ri, ro, rl, k, kl_weight))(
+        batch["context"], batch["context_length"], batch["response_in"], batch["response_out"],
+        batch["response_length"], keys)
+    mask = jnp.arange(log_p.shape[1])[None, :] < batch["response_length"][:, None]
+    tokens = batch["response_length"].sum()
+    nll = -jnp.where(mask, log_p, 0.0).sum() / tokens
+    kl = jnp.where(mask, kl, 0.0).sum() / tokens
+    return nll + kl_weight * kl, {"nll_per_token": nll, "kl_per_token": kl, "perplexity": jnp.exp(nll)}

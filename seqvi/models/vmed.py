@@ -36,6 +36,7 @@ from seqvi import dist
 from seqvi.models import parts
 from seqvi.nn import DiagGaussianHead, LSTMCell
 from seqvi.nn.dnc import DNCCell
+from seqvi.models.seq2seq import response_loss
 from seqvi.nn.mlp import ConcatDense
 
 
@@ -106,10 +107,10 @@ class DNCSeq2Seq:
         carry, out = self._dnc_step(params, carry, token)
         return carry, self._apply(params, "output", out)
 
-    def response_terms(self, params, context, context_length, response_in, response_out, key,
+    def response_terms(self, params, context, context_length, response_in, response_out, response_length, key,
                        kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
         """(log p(y_t | .) [Lr + 1], KL_t [Lr + 1]) with teacher forcing; no latent, no KL."""
-        del key, kl_weight
+        del response_length, key, kl_weight  # padded steps are masked by the loss
         encoded = self.encode(params, context, context_length)
         _, logits = jax.lax.scan(lambda c, tok: self.decode_step(params, c, tok, encoded), encoded.carry, response_in)
         log_p = jnp.take_along_axis(jax.nn.log_softmax(logits), response_out[:, None], axis=-1)[:, 0]
@@ -118,14 +119,7 @@ class DNCSeq2Seq:
     def loss(self, params, batch: dict, key: jax.Array, kl_weight=1.0, **unused) -> tuple[jax.Array, dict]:
         """-(sum_t log p(y_t | .) - beta KL_t) per response token (ratio of sums)."""
         del unused
-        keys = jax.random.split(key, batch["context"].shape[0])
-        log_p, kl = jax.vmap(lambda c, cl, ri, ro, k: self.response_terms(params, c, cl, ri, ro, k, kl_weight))(
-            batch["context"], batch["context_length"], batch["response_in"], batch["response_out"], keys)
-        mask = jnp.arange(log_p.shape[1])[None, :] < batch["response_length"][:, None]
-        tokens = batch["response_length"].sum()
-        nll = -jnp.where(mask, log_p, 0.0).sum() / tokens
-        kl = jnp.where(mask, kl, 0.0).sum() / tokens
-        return nll + kl_weight * kl, {"nll_per_token": nll, "kl_per_token": kl, "perplexity": jnp.exp(nll)}
+        return response_loss(self, params, batch, key, kl_weight)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,10 +171,10 @@ class VMED(DNCSeq2Seq):
         z = means[mode] + scales[mode] * jax.random.normal(k_z, means.shape[-1:])
         return (memory_carry, key, t + 1), self._apply(params, "output", out, z)
 
-    def response_terms(self, params, context, context_length, response_in, response_out, key,
+    def response_terms(self, params, context, context_length, response_in, response_out, response_length, key,
                        kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
         """(log p(y_t | z_t, .), D_var(q(z_t) || p(z_t))) per step, z_t ~ q."""
-        del kl_weight
+        del response_length, kl_weight
         encoded = self.encode(params, context, context_length)
         rnn = self.nets["response_rnn"]
         # u_t summarises the ground truth y_{<=t} (response_out[t] is y_t).

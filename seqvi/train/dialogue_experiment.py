@@ -16,11 +16,12 @@ import numpy as np
 
 from seqvi.data import dialogue
 from seqvi.models import decoding
+from seqvi.models.cvae import CVAE, VLSTM
 from seqvi.models.seq2seq import Seq2Seq
 from seqvi.models.vmed import VMED, DNCSeq2Seq
 from seqvi.train import experiment
 
-DIALOGUE_MODELS = {"seq2seq": Seq2Seq, "dnc": DNCSeq2Seq, "vmed": VMED}
+DIALOGUE_MODELS = {"seq2seq": Seq2Seq, "dnc": DNCSeq2Seq, "vmed": VMED, "cvae": CVAE, "vlstm": VLSTM}
 DIALOGUE_DATA = {"chatterbot": "", "cornell": "../shared/data/cornell_parlai_partial"}
 
 

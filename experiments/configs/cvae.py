@@ -1,0 +1,20 @@
+"""The latent-variable dialogue baselines: CVAE (one latent per response) and
+VLSTM (a latent per step), with KL annealing over the first half of training.
+
+  --config=experiments/configs/cvae.py                 CVAE, chatterbot
+  --config=experiments/configs/cvae.py:cornell         ../shared/data/cornell_parlai_partial
+  --config=experiments/configs/cvae.py:cornell,vlstm   VLSTM
+
+Train with experiments/train_dialogue.py.
+"""
+
+from seqvi.train.dialogue_experiment import dialogue_config
+
+
+def get_config(argument: str = "chatterbot"):
+    dataset, _, variant = argument.partition(",")
+    if variant not in ("", "vlstm"):
+        raise ValueError(f"the variant after the dataset must be 'vlstm' or nothing, got {variant!r}")
+    c = dialogue_config(dataset, dict(name=variant or "cvae", embed_dim=64, hidden_dim=128, latent_dim=32))
+    c.kl_anneal_steps = c.num_steps // 2
+    return c
