@@ -15,6 +15,7 @@ NOTEBOOKS = {
     "model_zoo.ipynb": ["VAE-RNN", "error in the gap", "noisy input"],
     "kvae_bouncing_ball.ipynb": ["parameters", "KVAE smoothing", "blank frames"],
     "vhrnn_system_identification.ipynb": ["parameters", "mean KL in the 5 steps after a boundary"],
+    "vmed_dialogue.ipynb": ["VMED (K=3)", "Seq2Seq+attention:", "BLEU-4", "context:"],
 }
 
 
