@@ -22,18 +22,22 @@ and is trained on the objective of the paper's equation (6),
 sum_t [log p(y_t | .) - beta D_var(q(z_t) || p(z_t))] per response token, with
 D_var = -log sum_i pi^i exp(-KL(q || N(mu^i, sigma^i^2))) (``seqvi.dist``) and
 beta the KL annealing weight. With K = 1 the mixture is one Gaussian and D_var
-its exact KL. At generation z_t is drawn from the prior.
+its exact KL. At generation z_t is drawn from the prior. ``VMEDSteps`` exposes
+the decoder as a StepModel, for ELBO, IWAE and FIVO with the exact mixture density.
 """
 
 import dataclasses
 from typing import Any, NamedTuple
 
+import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from seqvi import dist
+from seqvi.data.dialogue import GO_ID
 from seqvi.models import parts
+from seqvi.models.base import StepModel, StepOutput
 from seqvi.nn import DiagGaussianHead, LSTMCell
 from seqvi.nn.dnc import DNCCell
 from seqvi.models.seq2seq import response_loss
@@ -194,3 +198,74 @@ class VMED(DNCSeq2Seq):
         keys = jax.random.split(key, response_in.shape[0])
         _, (log_p, kl) = jax.lax.scan(body, encoded.carry, (response_in, response_out, u, keys))
         return log_p, kl
+
+
+class _DecoderState(NamedTuple):
+    carry: Any  # the decoder DNC's carry (controller, memory, reads)
+    token: jax.Array  # [] the previous word y_{t-1}
+
+
+@dataclasses.dataclass(frozen=True)
+class VMEDSteps(StepModel):
+    """VMED's decoder as a StepModel over its latent sequence z_{1:T}, so that
+    ELBO, IWAE and FIVO (``seqvi.bounds``) apply to it; beyond the paper.
+
+    One sequence is one response: x_t is the one-hot [V] of y_t (<eos> included),
+    ``length`` the number of scored steps, and ``inputs`` a dict with the context
+    ids repeated on every step, {'context': [T, Lc], 'context_length': [T]}
+    (``step_inputs`` builds it). ``context`` encodes the dialogue context into the
+    memory and runs the posterior's LSTM over y. Per step, with the previous word:
+
+      prior     p(z_t | .) = the memory's mixture (exact log density, not D_var)
+      proposal  q(z_t | r_t, u_t) = VMED's posterior
+      emission  p(y_t | z_t, .) = softmax(W_o [o_t, z_t])
+      update    the DNC step with y_t, next time
+    """
+
+    model: VMED
+
+    def initial_state(self, params) -> _DecoderState:
+        del params
+        return _DecoderState(self.model._cell().zero_carry(), jnp.asarray(GO_ID, jnp.int32))
+
+    def context(self, params, xs, length, inputs=None):
+        """Per step: the encoder's memory (used at t = 0), whether t = 0, and u_t."""
+        del length
+        if inputs is None or set(inputs) != {"context", "context_length"}:
+            raise ValueError("VMEDSteps needs inputs {'context': [T, Lc], 'context_length': [T]} (step_inputs)")
+        m = self.model
+        encoded = m.encode(params, inputs["context"][0], inputs["context_length"][0])
+        tokens = jnp.argmax(xs, -1)
+        rnn = m.nets["response_rnn"]
+        _, u = jax.lax.scan(lambda c, y: rnn.apply(params["response_rnn"], c, m._apply(params, "embed", y)),
+                            rnn.zero_carry(), tokens)
+        steps = xs.shape[0]
+        start = jax.tree.map(lambda a: jnp.broadcast_to(a, (steps,) + a.shape), encoded.carry)
+        return {"start": start, "first": jnp.arange(steps) == 0, "u": u}
+
+    def _read(self, params, state: _DecoderState, ctx_t):
+        carry = jax.tree.map(lambda a, b: jnp.where(ctx_t["first"], a, b), ctx_t["start"], state.carry)
+        return self.model._dnc_step(params, carry, state.token)
+
+    def _prior(self, carry) -> distrax.Distribution:
+        log_pi, means, scales = self.model.prior(carry)
+        return distrax.MixtureSameFamily(distrax.Categorical(logits=log_pi),
+                                         distrax.MultivariateNormalDiag(means, scales))
+
+    def step(self, params, state, key, x_t, ctx_t) -> StepOutput:
+        m = self.model
+        carry, out = self._read(params, state, ctx_t)
+        q_mean, q_scale = m._apply(params, "posterior", carry[2].reshape(-1), ctx_t["u"])
+        z, log_qz = dist.diag_gaussian(q_mean, q_scale).sample_and_log_prob(seed=key)
+        log_pz = self._prior(carry).log_prob(z)
+        log_px = jnp.sum(x_t * jax.nn.log_softmax(m._apply(params, "output", out, z)))
+        return StepOutput(_DecoderState(carry, jnp.argmax(x_t).astype(jnp.int32)), log_px, log_pz, log_qz)
+
+
+def step_inputs(batch: dict, vocab_size: int) -> dict:
+    """A dialogue batch (``seqvi.data.dialogue.Batch`` fields) as the bounds' batch
+    for ``VMEDSteps``: xs [B, T, V] one-hot responses, lengths, and inputs."""
+    steps = batch["response_out"].shape[1]
+    tile = lambda a: jnp.repeat(jnp.asarray(a)[:, None], steps, axis=1)  # noqa: E731
+    return {"xs": jax.nn.one_hot(batch["response_out"], vocab_size), "lengths": jnp.asarray(batch["response_length"]),
+            "inputs": {"context": tile(batch["context"]), "context_length": tile(batch["context_length"])}}

@@ -1,6 +1,8 @@
 """The DNC encoder-decoder, VMED, CVAE and VLSTM: a training step with gradients
 everywhere, masking, generation; VMED's one-mode prior and its D_var at K = 1."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -92,3 +94,48 @@ def test_vmed_config_errors():
         VMED(vocab_size=10, latent_dim=3, word_size=5)
     with pytest.raises(ValueError, match="num_reads must be a positive int"):
         VMED(vocab_size=10, num_reads=0)
+
+
+@pytest.fixture(scope="module")
+def steps_problem(batch):
+    from seqvi.models.vmed import VMEDSteps, step_inputs
+
+    data, vocab_size = batch
+    vmed = VMED(vocab_size=vocab_size, latent_dim=3, **SIZES)
+    return VMEDSteps(vmed), vmed.init(jax.random.key(0)), step_inputs(data, vocab_size)
+
+
+def test_vmed_steps_bound_identities_and_training(steps_problem):
+    from seqvi import bounds
+
+    model, params, data = steps_problem
+    one = jax.tree.map(lambda a: a[0], data)
+    key = jax.random.key(4)
+    run = functools.partial(jax.jit, static_argnames=("num_particles",))
+    elbo = run(lambda p, num_particles: bounds.elbo(model, p, one["xs"], one["lengths"], key, inputs=one["inputs"],
+                                                    num_particles=num_particles).bound)
+    iwae = run(lambda p, num_particles: bounds.iwae(model, p, one["xs"], one["lengths"], key, inputs=one["inputs"],
+                                                    num_particles=num_particles).bound)
+    fivo_never = jax.jit(lambda p: bounds.fivo(model, p, one["xs"], one["lengths"], key, inputs=one["inputs"],
+                                              num_particles=4, ess_threshold=0.0).bound)
+    assert float(iwae(params, num_particles=1)) == pytest.approx(float(elbo(params, num_particles=1)), rel=1e-5)
+    assert float(fivo_never(params)) == pytest.approx(float(iwae(params, num_particles=4)), rel=1e-5)
+    loss = bounds.batch_loss(bounds.get_bound("fivo", num_particles=3), model)
+    (value, _), grads = jax.jit(jax.value_and_grad(loss, has_aux=True))(params, data, key)
+    assert np.isfinite(float(value))
+    for name in ("encoder", "decoder", "posterior", "response_rnn", "output", "embed"):
+        assert float(sum(jnp.abs(g).sum() for g in jax.tree.leaves(grads[name]))) > 0, name
+
+
+def test_vmed_steps_prior_is_the_exact_mixture(steps_problem):
+    model, params, data = steps_problem
+    one = jax.tree.map(lambda a: a[0], data)
+    ctx = model.context(params, one["xs"], one["lengths"], one["inputs"])
+    ctx_0 = jax.tree.map(lambda a: a[0], ctx)
+    carry, _ = model._read(params, model.initial_state(params), ctx_0)
+    log_pi, means, scales = model.model.prior(carry)
+    z = jnp.asarray([0.3, -0.2, 0.1])
+    by_hand = jax.nn.logsumexp(log_pi + jax.vmap(lambda m, s: dist.diag_gaussian(m, s).log_prob(z))(means, scales))
+    assert float(model._prior(carry).log_prob(z)) == pytest.approx(float(by_hand), rel=1e-5)
+    with pytest.raises(ValueError, match="needs inputs"):
+        model.context(params, one["xs"], one["lengths"], None)
