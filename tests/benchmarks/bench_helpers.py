@@ -1,0 +1,32 @@
+"""Helpers of the benchmark smoke tests: run a script at --quick sizes, check its rows, build the report."""
+
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+KEYS = {"name", "seqvi_seconds", "peer", "peer_seconds", "ratio", "sizes", "device"}
+
+
+def run_quick(script: str, out_dir) -> list[dict]:
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick", f"--out_dir={out_dir}"],
+                   check=True, cwd=ROOT, timeout=900)
+    rows = json.loads((out_dir / f"{script}.json").read_text())
+    for r in rows:
+        assert set(r) == KEYS
+        assert r["seqvi_seconds"] > 0 and r["peer_seconds"] > 0
+        assert r["ratio"] == pytest.approx(r["peer_seconds"] / r["seqvi_seconds"])
+    return rows
+
+
+def report(results_dir) -> str:
+    docs = results_dir / "docs"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "report.py"), f"--results_dir={results_dir}",
+                    f"--docs_dir={docs}"], check=True, cwd=ROOT, timeout=300)
+    return (docs / "performance.md").read_text()
+
+
