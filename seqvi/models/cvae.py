@@ -32,7 +32,7 @@ import jax.numpy as jnp
 from seqvi import dist
 from seqvi.models import parts
 from seqvi.models.seq2seq import Encoded, masked_lstm_scan, response_loss
-from seqvi.nn import DiagGaussianHead, LSTMCell
+from seqvi.nn import DiagGaussianHead, LSTMCell, scan_rnn
 from seqvi.nn.mlp import ConcatDense
 
 
@@ -151,9 +151,7 @@ class VLSTM(_LatentDialogue):
                        kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
         del response_length, kl_weight
         encoded = self.encode(params, context, context_length)
-        rnn = self.nets["response_rnn"]
-        _, u = jax.lax.scan(lambda c, y: rnn.apply(params["response_rnn"], c, self._apply(params, "embed", y)),
-                            rnn.zero_carry(), response_out)
+        u = scan_rnn(self.nets["response_rnn"], params["response_rnn"], self._apply(params, "embed", response_out))
 
         def body(lstm, inp):
             token, target, u_t, k = inp

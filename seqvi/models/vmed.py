@@ -38,7 +38,7 @@ from seqvi import dist
 from seqvi.data.dialogue import GO_ID
 from seqvi.models import parts
 from seqvi.models.base import StepModel, StepOutput
-from seqvi.nn import DiagGaussianHead, LSTMCell
+from seqvi.nn import DiagGaussianHead, LSTMCell, scan_rnn
 from seqvi.nn.dnc import DNCCell
 from seqvi.models.seq2seq import response_loss
 from seqvi.nn.mlp import ConcatDense
@@ -180,10 +180,8 @@ class VMED(DNCSeq2Seq):
         """(log p(y_t | z_t, .), D_var(q(z_t) || p(z_t))) per step, z_t ~ q."""
         del response_length, kl_weight
         encoded = self.encode(params, context, context_length)
-        rnn = self.nets["response_rnn"]
         # u_t summarises the ground truth y_{<=t} (response_out[t] is y_t).
-        _, u = jax.lax.scan(lambda c, y: rnn.apply(params["response_rnn"], c, self._apply(params, "embed", y)),
-                            rnn.zero_carry(), response_out)
+        u = scan_rnn(self.nets["response_rnn"], params["response_rnn"], self._apply(params, "embed", response_out))
 
         def body(carry, inp):
             token, target, u_t, k = inp
@@ -235,10 +233,7 @@ class VMEDSteps(StepModel):
             raise ValueError("VMEDSteps needs inputs {'context': [T, Lc], 'context_length': [T]} (step_inputs)")
         m = self.model
         encoded = m.encode(params, inputs["context"][0], inputs["context_length"][0])
-        tokens = jnp.argmax(xs, -1)
-        rnn = m.nets["response_rnn"]
-        _, u = jax.lax.scan(lambda c, y: rnn.apply(params["response_rnn"], c, m._apply(params, "embed", y)),
-                            rnn.zero_carry(), tokens)
+        u = scan_rnn(m.nets["response_rnn"], params["response_rnn"], m._apply(params, "embed", jnp.argmax(xs, -1)))
         steps = xs.shape[0]
         start = jax.tree.map(lambda a: jnp.broadcast_to(a, (steps,) + a.shape), encoded.carry)
         return {"start": start, "first": jnp.arange(steps) == 0, "u": u}
