@@ -76,6 +76,13 @@ def table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _save(fig, path: pathlib.Path) -> bool:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def kalman_crossover(rows: list[dict]) -> list[str]:
     """Where seqvi's parallel (associative-scan) Kalman pass overtakes its sequential one."""
     lines = []
@@ -117,10 +124,7 @@ def kalman_figure(rows: list[dict], path: pathlib.Path) -> bool:
         ax.set_xlabel("T (time steps)")
         ax.set_ylabel("ms per call")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def scaling_figure(rows: list[dict], path: pathlib.Path) -> bool:
@@ -143,10 +147,7 @@ def scaling_figure(rows: list[dict], path: pathlib.Path) -> bool:
         more = mem.get_legend_handles_labels()
         ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="upper left")
         ax.set_title(f"VRNN-FIVO train step vs {knob}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 def peers_figure(rows: list[dict], path: pathlib.Path) -> bool:
@@ -164,10 +165,7 @@ def peers_figure(rows: list[dict], path: pathlib.Path) -> bool:
     ax.set_yscale("log")
     ax.set_ylabel("ms per train step")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save(fig, path)
 
 
 # results file stem -> (figure function, caption)

@@ -90,7 +90,8 @@ def run(
         after each move and before resampling (for example filtered means).
       axis_name: the mesh axis the particles are sharded over (inside
         ``shard_map``); ``num_particles`` is then the count per shard. The
-        diagnostics' ancestors, final states and log-weights are this shard's.
+        diagnostics' ancestors, final states and log-weights, and what
+        ``trace_fn`` receives, are this shard's.
     """
     _check_sequence(xs, num_particles, ess_threshold)
     n = num_particles
