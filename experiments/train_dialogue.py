@@ -41,7 +41,7 @@ def main(argv):
     print(f"{config.model.name}: {num_params(params)} parameters; vocabulary {len(vocab)}; pairs "
           + ", ".join(f"{s} {len(p)}" for s, p in splits.items()), flush=True)
     experiment.save_config(config, workdir)
-    trainer = experiment.build_trainer(config, model, workdir)
+    trainer = dx.build_trainer(config, model, workdir)
     state = trainer.restore_or_init(params)
     schedule = dialogue.DialogueSchedule(splits["train"], vocab, config.batch_size, config.max_context,
                                          config.max_response, seed=config.seed)

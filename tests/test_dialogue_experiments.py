@@ -1,6 +1,6 @@
 """The dialogue binaries end to end on the embedded chatterbot conversations at
-tiny sizes: train, resume, evaluate (sampling, beam, a GloVe file); VMED with KL
-annealing; every dialogue config builds its model."""
+tiny sizes: train, resume, evaluate (sampling, beam, a GloVe file); VMED trained
+with FIVO and KL annealing; every dialogue config builds its model."""
 
 import json
 import subprocess
@@ -42,18 +42,30 @@ def test_train_resume_and_evaluate_dialogue(tmp_path):
 
 
 @pytest.mark.slow
-def test_vmed_trains_with_annealing_and_evaluates(tmp_path):
+def test_vmed_trains_with_fivo_and_annealing_and_evaluates(tmp_path):
     workdir = tmp_path / "vmed"
     out = _run("experiments/train_dialogue.py", "--config=experiments/configs/vmed.py", f"--workdir={workdir}",
-               "--config.num_steps=2", "--config.kl_anneal_steps=2", "--config.eval_every=2", "--config.log_every=1",
+               "--config.bound=fivo", "--config.num_particles=2", "--config.num_steps=2", "--config.eval_every=2", "--config.log_every=1",
                "--config.batch_size=2", "--config.model.embed_dim=8", "--config.model.hidden_dim=8",
                "--config.model.num_slots=4", "--config.model.num_reads=3", "--config.model.latent_dim=2",
                "--config.max_context=5", "--config.max_response=5", "--config.vocab_size=40")
-    assert "kl_weight" in out and "eval at step 2" in out
+    assert "kl_weight" in out and "resample_rate" in out and "eval at step 2" in out
     out = _run("experiments/evaluate_dialogue.py", f"--workdir={workdir}", "--method=sample", "--num_samples=2",
-               "--max_pairs=3", "--show=1")
+               "--max_pairs=3", "--show=1", "--num_particles=3")
     result = json.loads((workdir / "eval_test.json").read_text())
-    assert result["loss_kind"] == "negative ELBO" and "negative ELBO per token" in out
+    assert result["loss_kind"] == "negative ELBO" and "negative ELBO per token" in out and "FIVO(3)" in out
+    assert set(result["step_bounds"]) == {"elbo", "iwae", "fivo"} and result["step_bounds_particles"] == 3
+    assert all(-50.0 < v < 0.0 for v in result["step_bounds"].values())
+
+
+def test_bounds_other_than_own_need_vmed():
+    from seqvi.data.dialogue import SPECIALS, Vocabulary
+    from seqvi.train import dialogue_experiment as dx
+
+    config = dx.dialogue_config("chatterbot", dict(name="seq2seq", embed_dim=4, hidden_dim=4))
+    config.bound = "iwae"
+    with pytest.raises(ValueError, match="needs the VMED model"):
+        dx.training_loss(config, dx.build_model(config, Vocabulary(SPECIALS + ("a",))))
 
 
 @pytest.mark.parametrize("config, name", [
@@ -73,5 +85,8 @@ def test_dialogue_configs_build_their_models(config, name):
     assert c.model.name == name and c.dataset == argument.partition(",")[0]
     model = dx.build_model(c, Vocabulary(SPECIALS + ("a", "b")))
     assert model.vocab_size == 6
+    if c.kl_anneal_steps:  # annealing covers the first half of whatever num_steps becomes
+        c.num_steps = 10
+        assert c.kl_anneal_steps == 5
     with pytest.raises(ValueError, match="variant"):
         module.get_config(argument.partition(",")[0] + ",nonsense")

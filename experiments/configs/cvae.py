@@ -16,5 +16,5 @@ def get_config(argument: str = "chatterbot"):
     if variant not in ("", "vlstm"):
         raise ValueError(f"the variant after the dataset must be 'vlstm' or nothing, got {variant!r}")
     c = dialogue_config(dataset, dict(name=variant or "cvae", embed_dim=64, hidden_dim=128, latent_dim=32))
-    c.kl_anneal_steps = c.num_steps // 2
+    c.kl_anneal_steps = c.get_ref("num_steps") // 2
     return c

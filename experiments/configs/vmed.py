@@ -20,5 +20,5 @@ def get_config(argument: str = "chatterbot"):
         c = dialogue_config(dataset, dict(name="dnc", word_size=32, **sizes))
     else:
         c = dialogue_config(dataset, dict(name="vmed", latent_dim=16, **sizes))
-        c.kl_anneal_steps = c.num_steps // 2  # beta rises from 0 to 1 over the first half
+        c.kl_anneal_steps = c.get_ref("num_steps") // 2  # beta rises from 0 to 1 over the first half
     return c

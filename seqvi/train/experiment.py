@@ -171,7 +171,8 @@ def training_loss(config: ml_collections.ConfigDict, model):
     return bounds.batch_loss(training_bound(config), model)
 
 
-def build_trainer(config: ml_collections.ConfigDict, model, workdir) -> Trainer:
+def build_trainer(config: ml_collections.ConfigDict, model, workdir, loss=None) -> Trainer:
+    """The config's trainer; ``loss`` (default ``training_loss(config, model)``)."""
     optimizer = make_optimizer(
         config.learning_rate,
         config.num_steps,
@@ -182,7 +183,7 @@ def build_trainer(config: ml_collections.ConfigDict, model, workdir) -> Trainer:
         frozen_steps=config.get("frozen_steps", 0),
     )
     return Trainer(
-        training_loss(config, model),
+        training_loss(config, model) if loss is None else loss,
         optimizer,
         workdir,
         seed=config.seed,
