@@ -3,10 +3,8 @@ positions with the Kalman filter and RTS smoother, imputing a stretch of
 missing observations (the worked example of the thesis, section 3.4).
 Run: python notebooks/make_ball_tracking.py"""
 
-import pathlib
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from notebook_writer import write
 
 cells = [
     new_markdown_cell(
@@ -86,7 +84,4 @@ cells = [
         "ax.set_xlabel('t'); ax.legend(); fig.tight_layout()"
     ),
 ]
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-path = pathlib.Path(__file__).with_name("ball_tracking.ipynb")
-nbformat.write(nb, path)
-print(f"wrote {path}")
+write(cells, "ball_tracking.ipynb")

@@ -1,10 +1,8 @@
 """Writes notebooks/kvae_bouncing_ball.ipynb (generated so its source stays
 reviewable as Python). Run: python notebooks/make_kvae_notebook.py"""
 
-import pathlib
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from notebook_writer import write
 
 cells = [
     new_markdown_cell(
@@ -75,7 +73,4 @@ cells = [
         "Image(str(plot.save_trajectories(list(videos), [f'generated {i}' for i in range(6)], f'{out}/generated.png')))"
     ),
 ]
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-path = pathlib.Path(__file__).with_name("kvae_bouncing_ball.ipynb")
-nbformat.write(nb, path)
-print(f"wrote {path}")
+write(cells, "kvae_bouncing_ball.ipynb")

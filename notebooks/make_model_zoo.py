@@ -1,10 +1,8 @@
 """Writes notebooks/model_zoo.ipynb (generated so its source stays reviewable as
 Python). Run: python notebooks/make_model_zoo.py"""
 
-import pathlib
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from notebook_writer import write
 
 cells = [
     new_markdown_cell(
@@ -125,7 +123,4 @@ cells = [
         "fig.tight_layout()"
     ),
 ]
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-path = pathlib.Path(__file__).with_name("model_zoo.ipynb")
-nbformat.write(nb, path)
-print(f"wrote {path}")
+write(cells, "model_zoo.ipynb")

@@ -1,10 +1,8 @@
 """Writes notebooks/vrnn_quickstart.ipynb (the notebook is generated so its source
 stays reviewable as Python). Run: python notebooks/make_quickstart.py"""
 
-import pathlib
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from notebook_writer import write
 
 cells = [
     new_markdown_cell(
@@ -64,7 +62,4 @@ cells = [
         "plot.piano_roll(ax, np.vstack([prefix, np.asarray(cont)]), 'given | sampled', start_marker=16)"
     ),
 ]
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-path = pathlib.Path(__file__).with_name("vrnn_quickstart.ipynb")
-nbformat.write(nb, path)
-print(f"wrote {path}")
+write(cells, "vrnn_quickstart.ipynb")

@@ -1,10 +1,8 @@
 """Writes notebooks/vhrnn_system_identification.ipynb (generated so its source
 stays reviewable as Python). Run: python notebooks/make_vhrnn_notebook.py"""
 
-import pathlib
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from notebook_writer import write
 
 cells = [
     new_markdown_cell(
@@ -81,7 +79,4 @@ cells = [
         "from IPython.display import Image; Image(str(path))"
     ),
 ]
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-path = pathlib.Path(__file__).with_name("vhrnn_system_identification.ipynb")
-nbformat.write(nb, path)
-print(f"wrote {path}")
+write(cells, "vhrnn_system_identification.ipynb")

@@ -1,10 +1,8 @@
 """Writes notebooks/vmed_dialogue.ipynb (generated so its source stays reviewable
 as Python). Run: python notebooks/make_vmed_notebook.py"""
 
-import pathlib
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from notebook_writer import write
 
 cells = [
     new_markdown_cell(
@@ -95,7 +93,4 @@ cells = [
         "fig.tight_layout()"
     ),
 ]
-nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-path = pathlib.Path(__file__).with_name("vmed_dialogue.ipynb")
-nbformat.write(nb, path)
-print(f"wrote {path}")
+write(cells, "vmed_dialogue.ipynb")

@@ -107,17 +107,17 @@ def step_bounds(model: VMED, params, pairs, vocab, config, num_particles: int) -
     """{'elbo', 'iwae', 'fivo'}: the bounds of ``VMEDSteps(model)`` per response
     token over ``pairs`` (ratio of sums; the exact mixture prior; IWAE and FIVO
     with ``num_particles``, FIVO resampling systematically at ESS < N/2)."""
-    batch = dialogue.encode_pairs(pairs, vocab, config.max_context, config.max_response)
     steps = VMEDSteps(model)
     fns = {"elbo": bounds.get_bound("elbo"), "iwae": bounds.get_bound("iwae", num_particles=num_particles),
            "fivo": bounds.get_bound("fivo", num_particles=num_particles)}
+    batch = dialogue.encode_pairs(pairs, vocab, config.max_context, config.max_response)
     size = config.eval.batch_size
     totals = {name: 0.0 for name in fns}
     for start in range(0, len(pairs), size):
         part = {k: np.asarray(v)[start:start + size] for k, v in batch._asdict().items()}
-        key = jax.random.key(start)
+        inputs, key = step_inputs(part, model.vocab_size), jax.random.key(start)
         for name, fn in fns.items():
-            totals[name] += float(_bound_sum(fn, steps, params, step_inputs(part, model.vocab_size), key))
+            totals[name] += float(_bound_sum(fn, steps, params, inputs, key))
     tokens = int(np.asarray(batch.response_length).sum())
     return {name: total / tokens for name, total in totals.items()}
 

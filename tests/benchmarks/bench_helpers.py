@@ -1,5 +1,6 @@
-"""Helpers of the benchmark smoke tests: run a script at --quick sizes, check its rows, build the report."""
-
+"""Helpers of the benchmark smoke tests: run a script at tiny sizes (``--quick``),
+check its rows are well formed, build the report from them. The timings
+themselves are measured by `make bench`, never asserted by the tests."""
 
 import json
 import subprocess
@@ -28,5 +29,3 @@ def report(results_dir) -> str:
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "report.py"), f"--results_dir={results_dir}",
                     f"--docs_dir={docs}"], check=True, cwd=ROOT, timeout=300)
     return (docs / "performance.md").read_text()
-
-

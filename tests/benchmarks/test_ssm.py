@@ -1,8 +1,4 @@
-"""The benchmark scripts run end to end at tiny sizes (``--quick``) and write
-well-formed rows; the report builds from them. The timings themselves are
-measured by `make bench`, never asserted here. The PyTorch and Pyro peers are
-installed by `make bench` only (requirements-bench.lock), so the two scripts that
-need them are skipped, with that reason, where they are absent."""
+"""benchmarks/ssm.py at --quick sizes: the Kalman and particle-filter rows."""
 
 import pytest
 
