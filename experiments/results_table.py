@@ -5,6 +5,8 @@
   python experiments/results_table.py --zoo runs/zoo      model-zoo runs of run_zoo.sh
                                                           (docs/figures/zoo_valid_curves.png)
   python experiments/results_table.py --vhrnn runs/vhrnn  synthetic-suite runs of run_vhrnn.sh
+  python experiments/results_table.py --runs DIR...        any polyphonic runs, one row each
+                                                          (sizes, weight decay, best step)
 """
 
 import json
@@ -41,6 +43,27 @@ def main(runs: str) -> None:
             k = rows["fivo"]["num_particles"]
             cells = " | ".join(f"{rows[b]['per_step']:.3f}" for b in ("elbo", "iwae", "fivo"))
             print(f"| {name} | {bound.upper()} | {size} | {cells} | {k} | {config.num_steps} |")
+
+
+def runs_table(dirs: list[str]) -> None:
+    """One row per training workdir with an eval_test.json: its model sizes, weight
+    decay, steps, the step of its validation-best parameters, and the test bounds."""
+    print("| run | latent / RNN / MLP | params | weight decay | steps | best at | test ELBO(1) | "
+          "test IWAE(K) | test FIVO(K) | K |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for wd in map(pathlib.Path, dirs):
+        path = wd / "eval_test.json"
+        if not path.exists():
+            continue
+        rows = {r["bound"]: r for r in json.loads(path.read_text())["results"]}
+        config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
+        size = num_params(experiment.build_model(config, NUM_PITCHES).init(jax.random.key(0)))
+        m = config.model
+        best = json.loads((wd / "best.json").read_text())["step"] if (wd / "best.json").exists() else ""
+        cells = " | ".join(f"{rows[b]['per_step']:.3f}" if b in rows else "" for b in ("elbo", "iwae", "fivo"))
+        k = rows.get("fivo", rows.get("iwae", {})).get("num_particles", "")
+        print(f"| {wd.name} | {m.latent_dim} / {m.rnn_dim} / {m.hidden_dim} | {size} | "
+              f"{config.get('weight_decay', 0.0):g} | {config.num_steps} | {best} | {cells} | {k} |")
 
 
 def plot_valid_curves(runs: str, series: list[tuple[str, str]], path: str, ylabel: str) -> None:
@@ -162,7 +185,9 @@ def vhrnn(runs: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--vhrnn":
+    if len(sys.argv) > 1 and sys.argv[1] == "--runs":
+        runs_table(sys.argv[2:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--vhrnn":
         vhrnn(sys.argv[2] if len(sys.argv) > 2 else "runs/vhrnn")
     elif len(sys.argv) > 1 and sys.argv[1] == "--zoo":
         runs_dir = sys.argv[2] if len(sys.argv) > 2 else "runs/zoo"

@@ -196,3 +196,22 @@ def test_kvae_trains_and_imputes_against_a_baseline(tmp_path):
     assert all(0.0 <= v <= 1.0 for v in row.values())
     for name in ("imputation.png", "example.png", "trajectories.png", "generations.gif"):
         assert (tmp_path / "out" / name).stat().st_size > 500
+
+
+def test_zoo_projection_recovers_a_known_budget_curve(tmp_path):
+    """Runs whose test ELBO follows f(S) = -4.5 - 40 S^-0.5 exactly: the script's fit
+    finds a = -4.5 and the budget at which f reaches SRNN's published -4.74 on JSB."""
+    for steps in (375, 750, 1500, 3000):
+        wd = tmp_path / str(steps) / "srnn-jsb"
+        wd.mkdir(parents=True)
+        (wd / "config.json").write_text(json.dumps({"num_steps": steps}))
+        result = {"bound": "elbo", "per_step": -4.5 - 40.0 * steps**-0.5}
+        (wd / "eval_test.json").write_text(json.dumps({"results": [result]}))
+    figure = tmp_path / "projection.png"
+    out = _run("experiments/zoo_projection.py", *(str(p) for p in sorted(tmp_path.glob("[0-9]*"))),
+               f"--figure={figure}")
+    row = next(line for line in out.splitlines() if line.startswith("| SRNN (smooth, Res_q) | JSB"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[3] == "-4.50, 0.50" and float(cells[4]) < 1e-3
+    assert float(cells[7]) == pytest.approx((40 / 0.24) ** 2, rel=0.02)  # S* = (b / (a - published))^(1/c)
+    assert figure.stat().st_size > 0

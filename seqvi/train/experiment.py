@@ -68,6 +68,7 @@ def polyphonic_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
     c.lr_decay = "cosine"
     c.warmup_steps = 100
     c.clip_norm = 10.0
+    c.weight_decay = 0.0  # > 0: AdamW's decoupled decay
     c.num_steps = 4000
     c.seed = 0
     c.log_every = 100
@@ -181,6 +182,7 @@ def build_trainer(config: ml_collections.ConfigDict, model, workdir, loss=None) 
         decay=config.lr_decay,
         frozen=tuple(config.get("frozen", ())),
         frozen_steps=config.get("frozen_steps", 0),
+        weight_decay=config.get("weight_decay", 0.0),
     )
     return Trainer(
         training_loss(config, model) if loss is None else loss,

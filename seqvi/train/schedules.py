@@ -52,10 +52,13 @@ def make_optimizer(
     decay: str = "constant",
     frozen: tuple[str, ...] = (),
     frozen_steps: int = 0,
+    weight_decay: float = 0.0,
 ) -> optax.GradientTransformation:
     """Adam after global-norm clipping of the gradient (``clip_norm=None``: no
     clipping). The top-level parameter groups named in ``frozen`` get zero
-    gradients (so Adam leaves them unchanged) for the first ``frozen_steps`` steps."""
+    gradients (so Adam leaves them unchanged) for the first ``frozen_steps`` steps.
+    ``weight_decay`` > 0 makes it AdamW: after Adam's step, every parameter also
+    moves by -lr(step) * weight_decay * theta (decoupled decay)."""
     schedule = learning_rate_schedule(learning_rate, num_steps, warmup_steps, decay)
     parts = []
     if frozen and frozen_steps > 0:
@@ -63,6 +66,10 @@ def make_optimizer(
         parts.append(optax.masked(zero_until(frozen_steps), mask))
     if clip_norm:
         parts.append(optax.clip_by_global_norm(clip_norm))
+    if weight_decay < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if weight_decay > 0:
+        return optax.chain(*parts, optax.adamw(schedule, weight_decay=weight_decay))
     return optax.chain(*parts, optax.adam(schedule))
 
 
