@@ -48,7 +48,7 @@ def main(runs: str) -> None:
 def runs_table(dirs: list[str]) -> None:
     """One row per training workdir with an eval_test.json: its model sizes, weight
     decay, steps, the step of its validation-best parameters, and the test bounds."""
-    print("| run | latent / RNN / MLP | params | weight decay | steps | best at | test ELBO(1) | "
+    print("| run | model sizes | params | weight decay | steps | best at | test ELBO(1) | "
           "test IWAE(K) | test FIVO(K) | K |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for wd in map(pathlib.Path, dirs):
@@ -58,11 +58,11 @@ def runs_table(dirs: list[str]) -> None:
         rows = {r["bound"]: r for r in json.loads(path.read_text())["results"]}
         config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
         size = num_params(experiment.build_model(config, NUM_PITCHES).init(jax.random.key(0)))
-        m = config.model
+        sizes = ", ".join(f"{k[:-4]} {v}" for k, v in config.model.items() if k.endswith("_dim"))
         best = json.loads((wd / "best.json").read_text())["step"] if (wd / "best.json").exists() else ""
         cells = " | ".join(f"{rows[b]['per_step']:.3f}" if b in rows else "" for b in ("elbo", "iwae", "fivo"))
         k = rows.get("fivo", rows.get("iwae", {})).get("num_particles", "")
-        print(f"| {wd.name} | {m.latent_dim} / {m.rnn_dim} / {m.hidden_dim} | {size} | "
+        print(f"| {wd.parent.name}/{wd.name} | {config.model.name}: {sizes} | {size} | "
               f"{config.get('weight_decay', 0.0):g} | {config.num_steps} | {best} | {cells} | {k} |")
 
 
