@@ -58,18 +58,20 @@ def make_optimizer(
     clipping). The top-level parameter groups named in ``frozen`` get zero
     gradients (so Adam leaves them unchanged) for the first ``frozen_steps`` steps.
     ``weight_decay`` > 0 makes it AdamW: after Adam's step, every parameter also
-    moves by -lr(step) * weight_decay * theta (decoupled decay)."""
-    schedule = learning_rate_schedule(learning_rate, num_steps, warmup_steps, decay)
-    parts = []
-    if frozen and frozen_steps > 0:
-        mask = lambda params: {k: jax.tree.map(lambda _: k in frozen, v) for k, v in params.items()}  # noqa: E731
-        parts.append(optax.masked(zero_until(frozen_steps), mask))
-    if clip_norm:
-        parts.append(optax.clip_by_global_norm(clip_norm))
+    moves by -lr(step) * weight_decay * theta (decoupled decay); frozen groups do not
+    decay while they are frozen."""
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-    if weight_decay > 0:
-        return optax.chain(*parts, optax.adamw(schedule, weight_decay=weight_decay))
+    schedule = learning_rate_schedule(learning_rate, num_steps, warmup_steps, decay)
+    freeze = []
+    if frozen and frozen_steps > 0:
+        mask = lambda params: {k: jax.tree.map(lambda _: k in frozen, v) for k, v in params.items()}  # noqa: E731
+        freeze = [optax.masked(zero_until(frozen_steps), mask)]
+    parts = list(freeze)
+    if clip_norm:
+        parts.append(optax.clip_by_global_norm(clip_norm))
+    if weight_decay > 0:  # the decay is in the update, so the frozen groups' updates are zeroed again
+        return optax.chain(*parts, optax.adamw(schedule, weight_decay=weight_decay), *freeze)
     return optax.chain(*parts, optax.adam(schedule))
 
 

@@ -30,3 +30,16 @@ def test_weight_decay_is_decoupled_from_the_gradient():
         np.testing.assert_allclose(params["w"] + updates["w"], expected, rtol=1e-6)
     with pytest.raises(ValueError, match="weight_decay must be >= 0"):
         make_optimizer(0.1, 10, weight_decay=-1.0)
+
+
+def test_frozen_groups_do_not_decay_while_frozen():
+    params = {"alpha": jnp.array([1.0]), "rest": jnp.array([1.0])}
+    zero = jax.tree.map(jnp.zeros_like, params)
+    optimizer = make_optimizer(0.1, 10, clip_norm=None, frozen=("alpha",), frozen_steps=1, weight_decay=0.5)
+    state = optimizer.init(params)
+    moved = []
+    for _ in range(2):
+        updates, state = optimizer.update(zero, state, params)
+        moved.append({k: float(v[0]) for k, v in updates.items()})
+    np.testing.assert_allclose([moved[0]["alpha"], moved[0]["rest"]], [0.0, -0.05], atol=1e-7)
+    np.testing.assert_allclose(moved[1]["alpha"], -0.05, rtol=1e-6)  # frozen for the first step only
