@@ -25,6 +25,16 @@ DATA = [("jsb", "JSB"), ("nottingham", "Nottingham"), ("piano_midi", "Piano-midi
 TRAINED = ["elbo", "iwae", "fivo"]
 
 
+def read_run(wd: pathlib.Path, data_dim: int = NUM_PITCHES):
+    """(config, parameter count, {bound: result row of eval_test.json}) of a workdir
+    (the rows are {} when it has no test evaluation)."""
+    config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
+    size = num_params(experiment.build_model(config, data_dim).init(jax.random.key(0)))
+    path = wd / "eval_test.json"
+    rows = {r["bound"]: r for r in json.loads(path.read_text())["results"]} if path.exists() else {}
+    return config, size, rows
+
+
 def main(runs: str) -> None:
     root = pathlib.Path(runs)
     print("| data | trained with | params | test ELBO(1) | test IWAE(K) | test FIVO(K) | K | steps trained |")
@@ -32,14 +42,10 @@ def main(runs: str) -> None:
     for key, name in DATA:
         for bound in TRAINED:
             wd = root / f"{key}_{bound}"
-            path = wd / "eval_test.json"
-            if not path.exists():
+            if not (wd / "eval_test.json").exists():
                 print(f"| {name} | {bound.upper()} | | not run | | | | |")
                 continue
-            rows = {r["bound"]: r for r in json.loads(path.read_text())["results"]}
-            config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
-            model = experiment.build_model(config, NUM_PITCHES)
-            size = num_params(model.init(jax.random.key(0)))
+            config, size, rows = read_run(wd)
             k = rows["fivo"]["num_particles"]
             cells = " | ".join(f"{rows[b]['per_step']:.3f}" for b in ("elbo", "iwae", "fivo"))
             print(f"| {name} | {bound.upper()} | {size} | {cells} | {k} | {config.num_steps} |")
@@ -52,12 +58,9 @@ def runs_table(dirs: list[str]) -> None:
           "test IWAE(K) | test FIVO(K) | K |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for wd in map(pathlib.Path, dirs):
-        path = wd / "eval_test.json"
-        if not path.exists():
+        if not (wd / "eval_test.json").exists():
             continue
-        rows = {r["bound"]: r for r in json.loads(path.read_text())["results"]}
-        config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
-        size = num_params(experiment.build_model(config, NUM_PITCHES).init(jax.random.key(0)))
+        config, size, rows = read_run(wd)
         sizes = ", ".join(f"{k[:-4]} {v}" for k, v in config.model.items() if k.endswith("_dim"))
         best = json.loads((wd / "best.json").read_text())["step"] if (wd / "best.json").exists() else ""
         cells = " | ".join(f"{rows[b]['per_step']:.3f}" if b in rows else "" for b in ("elbo", "iwae", "fivo"))
@@ -118,13 +121,10 @@ def zoo(runs: str) -> None:
             wd = root / f"{model_key}-{key}"
             published = PUBLISHED.get(model_key, {}).get(key)
             published = "" if published is None else f"{published:.2f}"
-            path = wd / "eval_test.json"
-            if not path.exists():
+            if not (wd / "eval_test.json").exists():
                 print(f"| {model_name} | {name} | | not run | | | | | {published} |")
                 continue
-            rows = {r["bound"]: r for r in json.loads(path.read_text())["results"]}
-            config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
-            size = num_params(experiment.build_model(config, NUM_PITCHES).init(jax.random.key(0)))
+            config, size, rows = read_run(wd)
             elbo = rows["elbo"]
             cells = [f"{elbo['per_step']:.3f}", f"{elbo['per_step_sequence_mean']:.3f}"]
             cells += [f"{rows[b]['per_step']:.3f}" if b in rows else "n/a" for b in ("iwae", "fivo")]
@@ -149,8 +149,7 @@ def vhrnn(runs: str) -> None:
         if not (wd / "config.json").exists():
             print(f"| {label} | | not run |" + " |" * len(SYNTHETIC_SPLITS) + " |")
             continue
-        config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
-        size = num_params(experiment.build_model(config, 2).init(jax.random.key(0)))
+        config, size, _ = read_run(wd, data_dim=2)
         cells, k = [], ""
         for split in SYNTHETIC_SPLITS:
             path = wd / f"eval_{split}.json"
@@ -174,13 +173,11 @@ def vhrnn(runs: str) -> None:
     print("|---|---|---|---|---|")
     for run, label in [("vrnn_jsb", "VRNN"), ("vhrnn_jsb", "VHRNN")]:
         wd = root / run
-        path = wd / "eval_test.json"
-        if not path.exists():
+        if not (wd / "eval_test.json").exists():
             print(f"| {label} | | not run | | |")
             continue
-        config = ml_collections.ConfigDict(json.loads((wd / "config.json").read_text()))
-        size = num_params(experiment.build_model(config, NUM_PITCHES).init(jax.random.key(0)))
-        row = json.loads(path.read_text())["results"][0]
+        config, size, rows = read_run(wd)
+        row = next(iter(rows.values()))
         print(f"| {label} | {size} | {config.num_steps} | {row['per_step']:.3f} | {row['num_particles']} |")
 
 
