@@ -69,7 +69,7 @@ def compile_seconds(name: str, argument: str) -> float:
     config = load_config(name, argument)
     b, t, d = batch_shape(config)
     model = experiment.build_model(config, d)
-    trainer = experiment.build_trainer(config, model, None)
+    trainer = experiment.build_trainer(config, model.objective(experiment.objective_options(config)), None)
     state = trainer.init_state(model.init(jax.random.key(0), jnp.full((d,), 0.1)))
     batch = {"xs": jnp.zeros((b, t, d)), "lengths": jnp.full((b,), t, jnp.int32)}
     start = time.perf_counter()

@@ -7,7 +7,7 @@ device count in its own process, since the count is fixed when JAX starts).
       one-device losses. Peer: the same step on one device.
   particle_sharded_fivo     FIVO with 100000 particles on one JSB window of
       T = 100 steps (the same VRNN, untrained), the particles sharded over a
-      'particles' mesh of D devices (``seqvi.smc.sharded.fivo``). Peer: ``bounds.fivo``
+      'particles' mesh of D devices (``seqvi.bounds.fivo`` with a mesh). Peer: ``bounds.fivo``
       on one device; same key, so log Z-hat must agree.
 
 Simulated devices share the host's cores, so they show that the programs are
@@ -60,7 +60,7 @@ def data_case(num_devices: int, quick: bool) -> dict:
 def particles_case(num_devices: int, num_particles: int, quick: bool) -> dict:
     from seqvi import bounds
     from seqvi.models import VRNN
-    from seqvi.smc import sharded
+    from seqvi import bounds as sharded
 
     cfg = CONFIGS["quick" if quick else "jsb"]
     xs, mean = common.jsb_windows(1, cfg["T"])

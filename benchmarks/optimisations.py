@@ -33,13 +33,13 @@ class ConcatInputVRNN(VRNN):
 
     def _proposal_params(self, params, state, ctx_t, phi_x, prior_mean=None):
         feats = [state[1], phi_x] + ([ctx_t] if self.proposal_type == "smoothing" else [])
-        mean, scale = self._apply(params, "proposal", jnp.concatenate(feats, -1))
+        mean, scale = self.apply_net(params, "proposal", jnp.concatenate(feats, -1))
         if self.residual_q:
             mean = (self._prior_params(params, state)[0] if prior_mean is None else prior_mean) + mean
         return mean, scale
 
     def _update(self, params, state, phi_z, phi_x):
-        carry, _ = self._apply(params, "rnn", state, jnp.concatenate([phi_x, phi_z], -1))
+        carry, _ = self.apply_net(params, "rnn", state, jnp.concatenate([phi_x, phi_z], -1))
         return carry
 
 

@@ -53,7 +53,8 @@ def main(argv):
         raise app.UsageError("--labels needs one label per workdir")
     runs = []
     for wd, label in zip(_WORKDIRS.value, labels):
-        config, _, model, params, which = experiment.load_trained(wd)
+        run, params, which = experiment.load_trained(wd)
+        config, model = run.config, run.model
         if config.get("dataset") != "synthetic":
             raise app.UsageError(f"{wd} was not trained on the synthetic suite")
         diag = jax.jit(jax.vmap(lambda x, n, k, m=model, p=params: step_diagnostics(m, p, x, n, k)))

@@ -16,7 +16,6 @@ import jax
 
 from seqvi.data import dialogue
 from seqvi.models.parts import num_params
-from seqvi.train import dialogue_experiment as dx
 from seqvi.train import experiment
 from seqvi.train.logging import read_metrics
 
@@ -30,7 +29,7 @@ METRICS = ["bleu1", "bleu4", "a_glove", "greedy", "extrema", "distinct1", "disti
 
 def _params(wd: pathlib.Path) -> int:
     config = experiment.load_config(wd)
-    model = dx.build_model(config, dialogue.Vocabulary.load(wd / "vocab.txt"))
+    model = experiment.build_model(config, len(dialogue.Vocabulary.load(wd / "vocab.txt")))
     return num_params(model.init(jax.random.key(0)))
 
 
@@ -63,7 +62,7 @@ def step_bounds(root: pathlib.Path) -> None:
             continue
         r = json.loads(path.read_text())
         config = experiment.load_config(root / run)
-        trained = "own (D_var)" if config.bound == "own" else config.bound.upper()
+        trained = "paper's (D_var)" if config.bound == "dvar" else config.bound.upper()
         b = r["step_bounds"]
         print(f"| {run} | {trained} | {config.num_steps} | {b['elbo']:.3f} | {b['iwae']:.3f} | {b['fivo']:.3f} "
               f"| {r['step_bounds_particles']} |")

@@ -21,7 +21,7 @@ from absl import app, flags, logging
 
 from seqvi import imputation, plot
 from seqvi.data.polyphonic import training_mean
-from seqvi.models.base import StepModel
+from seqvi.core import StepModel
 from seqvi.train import experiment
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
@@ -38,7 +38,8 @@ _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed.")
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    config, splits, model, params, which = experiment.load_trained(_WORKDIR.value, "best")
+    run, params, which = experiment.load_trained(_WORKDIR.value, "best")
+    config, splits, model = run.config, run.splits, run.model
     use_smc = isinstance(model, StepModel) and model.imputable
     can_reconstruct = hasattr(model, "reconstruct")
     if not (use_smc or can_reconstruct):

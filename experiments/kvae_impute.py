@@ -25,7 +25,7 @@ import numpy as np
 from absl import app, flags, logging
 
 from seqvi import imputation, plot
-from seqvi.models.base import StepModel
+from seqvi.core import StepModel
 from seqvi.train import experiment
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "KVAE training workdir.", required=True)
@@ -74,7 +74,8 @@ def kvae_imputers(model, params):
 
 def baseline_imputer(workdir, data_dim, environment):
     """(name, fn) for a StepModel trained on the same environment's frames (not inputs)."""
-    config, _, model, params, _ = experiment.load_trained(workdir)
+    run, params, _ = experiment.load_trained(workdir)
+    config, model = run.config, run.model
     if not isinstance(model, StepModel) or not model.imputable:
         raise app.UsageError(f"{workdir}: {config.model.name} cannot impute by SMC")
     if config.get("physics", {}).get("environment") != environment or model.data_dim != data_dim:
@@ -94,7 +95,8 @@ def baseline_imputer(workdir, data_dim, environment):
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    config, splits, model, params, which = experiment.load_trained(_WORKDIR.value)
+    run, params, which = experiment.load_trained(_WORKDIR.value)
+    config, splits, model = run.config, run.splits, run.model
     if config.model.name != "kvae":
         raise app.UsageError(f"{_WORKDIR.value} holds a {config.model.name}, not a KVAE")
     rows = jnp.asarray(np.stack(splits["test"][: _NUM.value]))
@@ -130,7 +132,7 @@ def main(argv):
     plot.save_frame_grid(example, ["truth"] + list(imputers), out / "example.png", missing=~mask[0])
     gen_inputs = None if inputs is None else inputs[: _GENERATIONS.value]
     keys = jax.random.split(jax.random.fold_in(key, 7), _GENERATIONS.value)
-    one = lambda k, u: model.generate(params, k, num_steps, u)[0]  # noqa: E731
+    one = lambda k, u: model.generate(params, k, num_steps, inputs=u, emission_mode="mean")[0]  # noqa: E731
     generate = jax.vmap(one, in_axes=(0, None if gen_inputs is None else 0))
     videos = np.asarray(generate(keys, gen_inputs)).reshape(-1, num_steps, side, side)
     plot.save_trajectories(list(videos), [f"generation {i}" for i in range(len(videos))], out / "trajectories.png")

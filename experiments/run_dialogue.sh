@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The VMED paper's Cornell comparison on our re-split: the baselines and VMED with
-# K = 1..4 modes, each trained with experiments/train_dialogue.py at its config's
-# Cornell defaults, then scored on the test split with evaluate_dialogue.py:
+# K = 1..4 modes, each trained with experiments/train.py at its config's
+# Cornell defaults, then scored on the test split with evaluate.py:
 # greedy decoding for the deterministic models; for the latent-variable ones
 # (CVAE, VLSTM, VMED) 10 responses per context, each from its own latent draw
 # decoded greedily, every score averaged over the 10.
@@ -32,11 +32,12 @@ for run in "${todo[@]}"; do
     *) echo "unknown run $run" >&2; exit 2 ;;
   esac
   wd=$runs/$run
-  $py experiments/train_dialogue.py "${args[@]}" --workdir=$wd
+  $py experiments/train.py "${args[@]}" --config.data_path=${SEQVI_DATA:-../shared/data}/cornell_parlai_partial \
+    --workdir=$wd
   [ -f "$wd/eval_test.json" ] && continue
   case $run in
     seq2seq*|dnc) eval=(--method=greedy) ;;
     *) eval=(--method=sample --temperature=0 --num_samples=10) ;;
   esac
-  $py experiments/evaluate_dialogue.py --workdir=$wd --split=test "${eval[@]}" --show=0
+  $py experiments/evaluate.py --workdir=$wd --split=test "${eval[@]}" --show=0
 done

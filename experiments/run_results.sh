@@ -10,6 +10,13 @@ steps=${1:-4000}
 runs=${2:-runs/results}
 shift $(( $# < 2 ? $# : 2 ))
 py=${PYTHON:-.venv/bin/python}
+data_dir=${SEQVI_DATA:-../shared/data}  # the benchmark data (not shipped with seqvi)
+data_path() {  # --config.data_path of a polyphonic set (none for the embedded JSB chorales)
+  case $1 in
+    nottingham) echo --config.data_path=$data_dir/polyphonic/Nottingham.mat ;;
+    piano_midi) echo --config.data_path=$data_dir/polyphonic/Piano_midi.mat ;;
+  esac
+}
 todo=("$@")
 [ ${#todo[@]} -gt 0 ] || todo=(jsb_fivo nottingham_fivo piano_midi_fivo jsb_iwae jsb_elbo \
   nottingham_iwae nottingham_elbo piano_midi_iwae piano_midi_elbo)
@@ -18,7 +25,7 @@ for run in "${todo[@]}"; do
   bound=${run##*_}
   wd=$runs/$run
   [ -f "$wd/eval_test.json" ] && continue
-  $py experiments/train.py --config=experiments/configs/vrnn.py:$data --config.bound=$bound \
+  $py experiments/train.py --config=experiments/configs/vrnn.py:$data --config.bound=$bound $(data_path $data) \
     --config.num_steps=$steps --config.eval_every=$((steps / 4)) --workdir=$wd
   $py experiments/evaluate.py --workdir=$wd --split=test --num_particles=16
 done

@@ -11,6 +11,13 @@ steps=${1:-3000}
 runs=${2:-runs/zoo}
 shift $(( $# < 2 ? $# : 2 ))
 py=${PYTHON:-.venv/bin/python}
+data_dir=${SEQVI_DATA:-../shared/data}  # the benchmark data (not shipped with seqvi)
+data_path() {  # --config.data_path of a polyphonic set (none for the embedded JSB chorales)
+  case $1 in
+    nottingham) echo --config.data_path=$data_dir/polyphonic/Nottingham.mat ;;
+    piano_midi) echo --config.data_path=$data_dir/polyphonic/Piano_midi.mat ;;
+  esac
+}
 todo=("$@")
 if [ ${#todo[@]} -eq 0 ]; then
   for model in srnn dmm vae_rnn vrae vosp; do
@@ -22,7 +29,7 @@ for run in "${todo[@]}"; do
   data=${run#*-}
   wd=$runs/$run
   [ -f "$wd/eval_test.json" ] && continue
-  $py experiments/train.py --config=experiments/configs/$model.py:$data \
+  $py experiments/train.py --config=experiments/configs/$model.py:$data $(data_path $data) \
     --config.num_steps=$steps --config.eval_every=$((steps / 4)) --workdir=$wd
   $py experiments/evaluate.py --workdir=$wd --split=test --num_particles=16
 done

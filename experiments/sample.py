@@ -10,7 +10,8 @@ import jax
 import numpy as np
 from absl import app, flags, logging
 
-from seqvi import plot
+from seqvi import plot, smc
+from seqvi.core import StepModel
 from seqvi.train import experiment
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
@@ -23,7 +24,8 @@ _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed.")
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    config, splits, model, params, which = experiment.load_trained(_WORKDIR.value, "best")
+    run, params, which = experiment.load_trained(_WORKDIR.value, "best")
+    config, splits, model = run.config, run.splits, run.model
     out = pathlib.Path(_WORKDIR.value) / "samples"
     keys = jax.random.split(jax.random.key(_SEED.value), 2 * _NUM.value)
     generate = jax.jit(lambda p, k: model.generate(p, k, _STEPS.value)[0])
@@ -35,10 +37,10 @@ def main(argv):
         markers.append(None)
         plot.roll_to_midi(roll, out / f"sample_{i}.mid")
     tests = splits["test"]
-    num_continuations = _NUM.value if hasattr(model, "continue_sequence") else 0  # VRAE: no sequential state
+    num_continuations = _NUM.value if isinstance(model, StepModel) else 0  # VRAE: no sequential state
     for i in range(num_continuations):
         prefix = tests[i % len(tests)][: _PREFIX.value].astype(np.float32)
-        cont = model.continue_sequence(params, keys[_NUM.value + i], prefix, prefix.shape[0], _STEPS.value)
+        cont = smc.continue_sequence(model, params, keys[_NUM.value + i], prefix, prefix.shape[0], _STEPS.value)
         roll = np.vstack([prefix, np.asarray(cont)])
         rolls.append(roll)
         titles.append(f"test sequence {i}: {prefix.shape[0]} given steps, then sampled")

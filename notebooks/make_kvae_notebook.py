@@ -41,7 +41,7 @@ cells = [
         "params = model.init(jax.random.key(0), rows(train).mean((0, 1)))\n"
         "print(f'{num_params(params)} parameters')\n"
         "optimizer = make_optimizer(1e-3, STEPS, frozen=('alpha',), frozen_steps=STEPS // 4)\n"
-        "trainer = Trainer(model.loss, optimizer, None)\n"
+        "trainer = Trainer(model.objective(), optimizer, None)\n"
         "schedule = BatchSchedule(list(rows(train)), 32, seed=0, pad_multiple=spec.num_steps)\n"
         "start = time.time()\n"
         "params = trainer.fit(trainer.init_state(params), schedule.batch, STEPS, log_every=max(STEPS // 5, 1)).params\n"
@@ -68,7 +68,7 @@ cells = [
     new_markdown_cell("**Generation** from the prior: z_1 ~ p(z_1), then the LGSSM with the matrices the LSTM picks."),
     new_code_cell(
         "keys = jax.random.split(jax.random.key(3), 6)\n"
-        "videos = jax.vmap(lambda k: model.generate(params, k, 20)[0])(keys)\n"
+        "videos = jax.vmap(lambda k: model.generate(params, k, 20, emission_mode='mean')[0])(keys)\n"
         "videos = np.asarray(videos).reshape(6, 20, 32, 32)\n"
         "Image(str(plot.save_trajectories(list(videos), [f'generated {i}' for i in range(6)], f'{out}/generated.png')))"
     ),

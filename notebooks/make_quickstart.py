@@ -14,7 +14,7 @@ cells = [
     new_code_cell(
         "import os\n"
         "import jax, jax.numpy as jnp, numpy as np\n"
-        "from seqvi import bounds, plot\n"
+        "from seqvi import bounds, plot, smc\n"
         "from seqvi.data import embedded_jsb_path, load_polyphonic, training_mean\n"
         "from seqvi.data.batching import BatchSchedule, pad_batch\n"
         "from seqvi.models import VRNN\n"
@@ -56,7 +56,7 @@ cells = [
     new_markdown_cell("A continuation: 16 steps of a validation chorale, then the model's own music."),
     new_code_cell(
         "prefix = splits['valid'][0][:16].astype(np.float32)\n"
-        "cont = model.continue_sequence(params, jax.random.key(2), prefix, 16, 48)\n"
+        "cont = smc.continue_sequence(model, params, jax.random.key(2), prefix, 16, 48)\n"
         "import matplotlib.pyplot as plt\n"
         "fig, ax = plt.subplots(figsize=(10, 3))\n"
         "plot.piano_roll(ax, np.vstack([prefix, np.asarray(cont)]), 'given | sampled', start_marker=16)"

@@ -1,8 +1,16 @@
 """seqvi: deep latent-variable sequence models and their inference in JAX/Flax.
 
-Subpackages: ``nn`` (Flax networks), ``smc`` (resampling and the particle engine),
-``bounds`` (ELBO, IWAE, FIVO), ``models`` (StepModels and their own losses),
-``data`` (readers, TFDS builders, batching), ``train`` (trainer, checkpoints).
+Subpackages and modules: ``core`` (the contracts: StepModel, SequenceModel,
+Objective), ``smc`` (resampling and the particle engine), ``bounds`` (ELBO,
+IWAE, FIVO and the bound objectives), ``ssm`` (Kalman filtering and smoothing,
+EM, EKF/UKF, particle filters), ``models`` (the model zoo and its registry),
+``nn`` (Flax networks), ``data`` (readers, TFDS builders, batching), ``train``
+(the pipeline, trainer, evaluation), ``imputation``, ``metrics``, ``plot``.
 """
 
+from seqvi import bounds, core, smc
+from seqvi.core import Objective, ObjectiveOptions, SequenceModel, StepModel, StepOutput
+
 __version__ = "0.1.0"
+
+__all__ = ["bounds", "core", "smc", "Objective", "ObjectiveOptions", "SequenceModel", "StepModel", "StepOutput"]

@@ -14,6 +14,11 @@ expectation, and IWAE with one particle is the ELBO. Each function returns a
 on padded steps) and the engine's diagnostics. ``batch_loss`` turns any of them
 into the trainer's ``loss(params, batch, key) -> (loss, metrics)``.
 
+``fivo`` given a ``mesh`` shards one sequence's particles over a device axis
+(``shard_map``): each device moves N / S particles, the log-weights are
+all-gathered every step, and the result equals the one-device FIVO with the
+same key up to floating-point summation order.
+
 ``elbo`` and ``iwae`` also take a ``SequenceModel`` (a whole-sequence posterior,
 such as STORN's VRAE): the ELBO then uses the model's exact KL, and IWAE the
 importance weights of whole-sequence samples, with per-step increments
@@ -21,16 +26,19 @@ log mean_n exp(sum_{s<=t} log w_s^n) differenced over t (what the SMC engine
 reports when it never resamples).
 """
 
+import dataclasses
 import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 
-from seqvi.models.base import SequenceModel, SequenceTerms, StepModel
-from seqvi.smc.resampling import effective_sample_size
+from seqvi.core import Objective, SequenceModel, SequenceTerms, StepModel
 from seqvi.smc import smc
-from seqvi.smc.resampling import get_resampler
+from seqvi.smc.resampling import effective_sample_size, get_resampler
 
 
 class BoundResult(NamedTuple):
@@ -59,6 +67,7 @@ def elbo(
     objective is sum_t [log p(x_t|.) - beta max(KL_t, lambda)].
     """
     if isinstance(model, SequenceModel):
+        smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
         terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
         r = _sequence_diagnostics(terms, terms.log_px + terms.log_pz - terms.log_qz)
         r = r._replace(kl=terms.kl)
@@ -85,6 +94,7 @@ def iwae(
 ) -> BoundResult:
     """IWAE: log (1/N) sum_i prod_t w_t^i (SMC that never resamples)."""
     if isinstance(model, SequenceModel):
+        smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
         terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
         r = _sequence_diagnostics(terms, terms.log_px + kl_weight * (terms.log_pz - terms.log_qz))
         return BoundResult(r.log_z, r.log_z_increments, r)
@@ -106,27 +116,46 @@ def fivo(
     ess_threshold: float = 0.5,
     inputs: Any = None,
     kl_weight: float | jax.Array = 1.0,
+    mesh: Mesh | None = None,
+    axis: str = "particles",
 ) -> BoundResult:
     """FIVO: log Z-hat of SMC resampling with ``resampling`` whenever
-    ESS / N < ``ess_threshold``; gradients skip the ancestor indices."""
+    ESS / N < ``ess_threshold``; gradients skip the ancestor indices.
+
+    With ``mesh``, the ``num_particles`` (divisible by ``mesh.shape[axis]``) are
+    sharded over ``mesh[axis]`` (see ``particle_mesh``); the diagnostics'
+    ancestors [T, N], final states and final log-weights come back sharded along
+    their particle axis, the rest replicated."""
     if not isinstance(model, StepModel):
         raise TypeError(
             f"fivo needs a StepModel with sequential importance weights; {type(model).__name__} "
             "scores x_t with the whole latent sequence: use elbo or iwae"
         )
-    r = smc.run(
-        model,
-        params,
-        xs,
-        length,
-        key,
-        num_particles=num_particles,
-        resampler=get_resampler(resampling),
-        ess_threshold=ess_threshold,
-        inputs=inputs,
-        kl_weight=kl_weight,
-    )
-    return BoundResult(r.log_z, r.log_z_increments, r)
+    resampler = get_resampler(resampling)
+    if mesh is None:
+        r = smc.run(model, params, xs, length, key, num_particles=num_particles, resampler=resampler,
+                    ess_threshold=ess_threshold, inputs=inputs, kl_weight=kl_weight)
+        return BoundResult(r.log_z, r.log_z_increments, r)
+    shards = mesh.shape[axis]
+    if num_particles % shards:
+        raise ValueError(f"num_particles={num_particles} is not divisible by the {shards} devices of axis {axis!r}")
+
+    def per_shard(params, xs, length, key, inputs):
+        r = smc.run(model, params, xs, length, key, num_particles=num_particles // shards, resampler=resampler,
+                    ess_threshold=ess_threshold, inputs=inputs, kl_weight=kl_weight, axis_name=axis)
+        return BoundResult(r.log_z, r.log_z_increments, r)
+
+    replicated, sharded = P(), P(axis)
+    specs = {name: replicated for name in smc.SMCResult._fields}
+    specs.update(ancestors=P(None, axis), final_states=sharded, final_log_weights=sharded, trace=None)
+    out_specs = BoundResult(replicated, replicated, smc.SMCResult(**specs))
+    run = jax.shard_map(per_shard, mesh=mesh, in_specs=(replicated,) * 5, out_specs=out_specs, check_vma=False)
+    return run(params, xs, length, key, inputs)
+
+
+def particle_mesh(devices=None, axis: str = "particles") -> Mesh:
+    """A 1-D mesh over ``devices`` (default: all) named ``axis``, for ``fivo(mesh=...)``."""
+    return Mesh(np.asarray(jax.devices() if devices is None else devices), (axis,))
 
 
 def _sequence_diagnostics(terms: SequenceTerms, log_w: jax.Array) -> smc.SMCResult:
@@ -135,9 +164,10 @@ def _sequence_diagnostics(terms: SequenceTerms, log_w: jax.Array) -> smc.SMCResu
     n, num_steps = log_w.shape
     cumulative = jnp.cumsum(log_w, axis=1)
     log_z_path = jax.nn.logsumexp(cumulative, axis=0) - jnp.log(n)
+    previous = jnp.concatenate([jnp.zeros((1,), log_z_path.dtype), log_z_path[:-1]])
     return smc.SMCResult(
         log_z=log_z_path[-1],
-        log_z_increments=jnp.diff(log_z_path, prepend=jnp.zeros((1,), log_z_path.dtype)),
+        log_z_increments=jnp.where(jnp.isneginf(previous), 0.0, log_z_path - previous),  # 0 once -inf, not NaN
         ess=jax.vmap(effective_sample_size, in_axes=1)(cumulative),
         resampled=jnp.zeros((num_steps,), bool),
         ancestors=jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (num_steps, n)),
@@ -184,11 +214,13 @@ def batch_loss(
     """The trainer's loss: -(sum_b bound_b) / (sum_b length_b), the negative
     bound per time step as a ratio of sums over the batch.
 
-    Returns ``loss(params, batch, key, **kwargs) -> (loss, metrics)`` where
-    kwargs (for example kl_weight) are passed to ``bound_fn``.
+    Returns ``loss(params, batch, key, step=None, **kwargs) -> (loss, metrics)``
+    where kwargs (for example kl_weight) are passed to ``bound_fn``; ``step`` is
+    accepted for the trainer and unused (annealing is ``seqvi.models.objectives``'s).
     """
 
-    def loss(params, batch, key, **kwargs):
+    def loss(params, batch, key, step=None, **kwargs):
+        del step
         r = batch_bounds(bound_fn, model, params, batch, key, **kwargs)
         num_steps = batch["lengths"].sum()
         total = r.bound.sum()
@@ -201,3 +233,106 @@ def batch_loss(
         return -total / num_steps, metrics
 
     return loss
+
+
+def kl_weight_schedule(anneal_steps: int, start: float = 0.0) -> Callable[[jax.Array], jax.Array]:
+    """beta(step) rising linearly from ``start`` to 1 over ``anneal_steps`` (1 if 0)."""
+    if anneal_steps <= 0:
+        return lambda step: jnp.asarray(1.0)
+    return lambda step: jnp.minimum(1.0, start + (1.0 - start) * step / anneal_steps)
+
+
+@dataclasses.dataclass(frozen=True)
+class BoundObjective(Objective):
+    """A StepModel (or SequenceModel) trained on a bound: the loss is the negative
+    bound per time step over the batch (a ratio of sums, ``batch_loss``), with the
+    KL term weighted by beta(step) when ``kl_anneal_steps`` > 0 (linear from
+    ``kl_anneal_start`` to 1). Batches: {'xs': [B, T, D], 'lengths': [B],
+    optional 'inputs': [B, T, ...]}.
+
+    Evaluation reports ``eval_bound`` with ``eval_num_particles`` particles per
+    time step (``<bound><K>_per_step``, total over the split / scored steps),
+    per sequence, and the mean over sequences of bound / length.
+    """
+
+    model: Any
+    bound: str = "fivo"
+    num_particles: int = 4
+    resampling: str = "systematic"
+    ess_threshold: float = 0.5
+    free_bits: float = 0.0
+    kl_anneal_steps: int = 0
+    kl_anneal_start: float = 0.0
+    eval_bound: str | None = None  # default: the training bound
+    eval_num_particles: int = 16
+
+    def __post_init__(self):
+        if self.bound not in BOUNDS:
+            raise ValueError(f"bound must be one of {sorted(BOUNDS)}, got {self.bound!r}")
+        if self.bound == "fivo" and not isinstance(self.model, StepModel):
+            raise ValueError(f"bound 'fivo' needs a StepModel; {type(self.model).__name__} trains with 'elbo' or "
+                             "'iwae'")
+        if not isinstance(self.num_particles, int) or self.num_particles < 1:
+            raise ValueError(f"num_particles must be a positive int, got {self.num_particles!r}")
+        if self.free_bits and self.bound != "elbo":
+            raise ValueError(f"free_bits applies to the 'elbo' bound only, got bound {self.bound!r}")
+
+    def _bound_fn(self, name: str, num_particles: int, training: bool):
+        if name == "elbo":
+            options = {"free_bits": self.free_bits} if training else {}
+            if not training and num_particles != 1:
+                options["num_particles"] = num_particles
+            return get_bound("elbo", **options)
+        options = {"num_particles": num_particles}
+        if name == "fivo":
+            options.update(resampling=self.resampling, ess_threshold=self.ess_threshold)
+        return get_bound(name, **options)
+
+    def loss(self, params, batch, key, step):
+        loss_fn = batch_loss(self._bound_fn(self.bound, self.num_particles, True), self.model)
+        batch = self.model.bound_batch(batch)
+        if self.kl_anneal_steps <= 0:
+            return loss_fn(params, batch, key)
+        beta = kl_weight_schedule(self.kl_anneal_steps, self.kl_anneal_start)(step)
+        loss, metrics = loss_fn(params, batch, key, kl_weight=beta)
+        return loss, dict(metrics, kl_weight=beta)
+
+    @property
+    def eval_name(self) -> str:
+        """The bound the evaluation reports ('elbo', 'iwae' or 'fivo')."""
+        return self.eval_bound or self.bound
+
+    @property
+    def _eval_particles(self) -> int:
+        return self.eval_num_particles
+
+    def eval_terms(self, params, batch, key):
+        bound_fn = self._bound_fn(self.eval_name, self._eval_particles, False)
+        batch = self.model.bound_batch(batch)
+        values = batch_bounds(bound_fn, self.model, params, batch, key).bound
+        lengths = batch["lengths"]
+        real = lengths > 0
+        return {"bound": jnp.where(real, values, 0.0), "num_steps": lengths, "num_sequences": real.astype(jnp.int32),
+                "ratio": jnp.where(real, values / jnp.maximum(lengths, 1), 0.0)}
+
+    @property
+    def label(self) -> str:
+        """'FIVO(16)', 'ELBO(1)'... the bound and its particles."""
+        return f"{self.eval_name.upper()}({self._eval_particles})"
+
+    @property
+    def target(self) -> str:
+        return f"{self.eval_name}{self._eval_particles}_per_step"
+
+    def summarise(self, sums):
+        name = f"{self.eval_name}{self._eval_particles}"
+        return {f"{name}_per_step": sums["bound"] / sums["num_steps"],
+                f"{name}_per_sequence": sums["bound"] / sums["num_sequences"],
+                f"{name}_per_step_sequence_mean": sums["ratio"] / sums["num_sequences"],
+                "num_steps": sums["num_steps"], "num_sequences": sums["num_sequences"]}
+
+    def evaluation_objectives(self, num_particles):
+        """ELBO(1), IWAE(K) and, for a StepModel, FIVO(K) on the same parameters."""
+        names = ("elbo", "iwae", "fivo") if isinstance(self.model, StepModel) else ("elbo", "iwae")
+        return [dataclasses.replace(self, eval_bound=n, eval_num_particles=1 if n == "elbo" else num_particles)
+                for n in names]

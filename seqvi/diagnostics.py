@@ -17,7 +17,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from seqvi.models.base import StepModel
+from seqvi.core import StepModel
 
 
 class StepDiagnostics(NamedTuple):

@@ -16,6 +16,13 @@
 
 The recognition networks that run in ``context`` see the missing steps filled
 with the training mean; they only shape proposals, so the SMC weights stay exact.
+
+Validation: shapes eagerly; ``length`` in [0, T] and xs finite on the observed
+valid steps (missing steps and padding may hold anything, NaN included) eagerly
+when concrete, as ``checkify`` debug checks when traced. With every step missing
+the log-likelihood is 0 and the samples come from the model; when every
+particle's weight is zero it is -inf, the log-weights are all -inf and
+``Imputation.mean`` is NaN.
 """
 
 import dataclasses
@@ -24,18 +31,37 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from seqvi.models.base import StepModel, StepOutput
+from seqvi.core import StepModel, StepOutput
 from seqvi.smc import smc
 from seqvi.smc.resampling import get_resampler
 
 
-def _check_mask(xs: jax.Array, observed: jax.Array) -> jax.Array:
-    if xs.ndim != 2:
-        raise ValueError(f"xs must be one sequence [T, D], got shape {xs.shape}")
+def _check_mask(xs: jax.Array, observed: jax.Array, length: Any) -> jax.Array:
+    """Validate (see the module docstring) and return ``observed`` as bool [T]."""
+    from jax.experimental import checkify  # only for traced values
+
+    if jnp.ndim(xs) != 2 or jnp.shape(xs)[0] < 1:
+        raise ValueError(f"xs must be one sequence [T, D] with T >= 1, got shape {jnp.shape(xs)}")
     observed = jnp.asarray(observed)
     if observed.shape != xs.shape[:1]:
         raise ValueError(f"observed must be a [T] mask of time steps (T={xs.shape[0]}), got shape {observed.shape}")
-    return observed.astype(bool)
+    if jnp.ndim(length) != 0 or not jnp.issubdtype(jnp.result_type(length), jnp.integer):
+        raise ValueError(f"length must be a scalar int, got {length!r}")
+    observed = observed.astype(bool)
+    num_steps = xs.shape[0]
+    checks = [
+        ((length >= 0) & (length <= num_steps), f"length must lie in [0, T] = [0, {num_steps}], got {{v}}", length),
+    ]
+    if jnp.issubdtype(xs.dtype, jnp.inexact):
+        bad = ~jnp.all(jnp.isfinite(xs), axis=1) & observed & (jnp.arange(num_steps) < length)
+        checks.append((~jnp.any(bad), "xs must be finite on its observed valid steps, but step {v} "
+                       "(0-based) holds NaN or inf (mark it False in observed)", jnp.argmax(bad)))
+    for ok, message, value in checks:
+        if isinstance(ok, jax.core.Tracer):
+            checkify.check(ok, message, v=value, debug=True)
+        elif not ok:
+            raise ValueError(message.format(v=int(value)))
+    return observed
 
 
 def fill_missing(params: dict, xs: jax.Array, observed: jax.Array) -> jax.Array:
@@ -86,8 +112,10 @@ class Imputation(NamedTuple):
     log_likelihood: jax.Array  # [] log Z-hat, an estimate of log p(x_obs)
 
     def mean(self) -> jax.Array:
-        """[T, D] the weighted mean of the samples (posterior predictive mean)."""
-        return jnp.einsum("n,ntd->td", jnp.exp(self.log_weights), self.samples)
+        """[T, D] the weighted mean of the samples (posterior predictive mean); NaN
+        when every weight is zero (log_likelihood = -inf)."""
+        mean = jnp.einsum("n,ntd->td", jnp.exp(self.log_weights), self.samples)
+        return jnp.where(jnp.isneginf(self.log_likelihood), jnp.nan, mean)
 
 
 def smc_impute(
@@ -112,14 +140,16 @@ def smc_impute(
             f"{type(model).__name__} computes parts of its generative model from x in context(), "
             "so missing steps cannot be sampled per particle; see its docstring"
         )
-    observed = _check_mask(xs, observed)
+    observed = _check_mask(xs, observed, length)
     wrapped = _Conditioned(model, xs.shape[0], xs.shape[1])
+    # The missing steps are never scored; filling them keeps NaN there out of the engine and its gradients.
     r = smc.run(
-        wrapped, params, xs, length, key,
+        wrapped, params, fill_missing(params, xs, observed), length, key,
         num_particles=num_particles, resampler=get_resampler(resampling),
         ess_threshold=ess_threshold, inputs=(observed, inputs),
     )
-    log_w = r.final_log_weights - jax.nn.logsumexp(r.final_log_weights)
+    lse = jax.nn.logsumexp(r.final_log_weights)
+    log_w = jnp.where(jnp.isneginf(lse), r.final_log_weights, r.final_log_weights - lse)
     return Imputation(r.final_states[1], log_w, r.log_z)
 
 
@@ -130,7 +160,10 @@ def iterative_impute(
     observed, else model.reconstruct(x^(k)). Returns x^(num_iterations) [T, D]."""
     if not hasattr(model, "reconstruct"):
         raise TypeError(f"{type(model).__name__} has no reconstruct(); use smc_impute for StepModels")
-    observed = _check_mask(xs, observed)
+    if not isinstance(num_iterations, int) or num_iterations < 0:
+        raise ValueError(f"num_iterations must be a non-negative int, got {num_iterations!r}")
+    observed = _check_mask(xs, observed, length)
+    xs = fill_missing(params, xs, observed)
 
     def body(_, current):
         return jnp.where(observed[:, None], xs, model.reconstruct(params, current, length))

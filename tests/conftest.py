@@ -5,6 +5,7 @@ optimisation is turned down here (before JAX starts): it changes code
 generation, not results.
 """
 
+import gc
 import os
 import pathlib
 
@@ -15,6 +16,17 @@ import pytest  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_code():
+    """Drop XLA's compiled executables after each test module. Each holds a few
+    memory mappings, and a worker that runs many modules reached the kernel's
+    vm.max_map_count (65530: 60419 mappings were seen in one worker) and crashed
+    inside the compiler with a segmentation fault."""
+    yield
+    jax.clear_caches()
+    gc.collect()
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def test_first_step_by_hand(setup):
     qm, qs = model._proposal_params(params, state, xs[0])
     np.testing.assert_allclose(out.kl[0], dist.kl_diag_gaussians(qm, qs, pm, ps), rtol=1e-5)
     mean, scale = model.nets["emission"].apply(
-        params["emission"], jnp.concatenate([model._apply(params, "phi_z", pm), state[0][1]]),
+        params["emission"], jnp.concatenate([model.apply_net(params, "phi_z", pm), state[0][1]]),
         model.hyper_input_of(pm, state[0][1]),
     )
     np.testing.assert_allclose(out.prediction[0], mean, rtol=1e-5)

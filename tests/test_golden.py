@@ -10,7 +10,10 @@ Recorded at commit 49e1628 (before the one-contract refactor) into
   fixed data for every model.
 
 Floats are compared with relative tolerance 1e-5 (float32 sums in another
-order). Re-record only when a change is meant to move a number, and say so:
+order). Re-record only when a change is meant to move a number, and say so.
+Re-recorded since: vmed.py:cornell, when the tokenizer began to undo ParlAI
+escapes and HTML entities (6 of 55,222 Cornell utterances changed, so the
+vocabulary and the first losses moved by 3e-4 relative):
 
     SEQVI_RECORD_GOLDEN=1 python -m pytest tests/test_golden.py
 """
@@ -71,33 +74,18 @@ def _load_config(name: str, argument: str, overrides: dict):
 
 def first_losses(config, num_steps: int = 3) -> list[float]:
     """The training losses of the first ``num_steps`` steps of ``config`` (no workdir)."""
-    from seqvi.data import dialogue
-    from seqvi.train import dialogue_experiment as dx
     from seqvi.train import experiment
 
-    if config.model.name in dx.DIALOGUE_MODELS:
-        splits = dx.load_dialogue(config)
-        vocab = dx.build_vocab(config, splits["train"])
-        model = dx.build_model(config, vocab)
-        params = model.init(jax.random.key(config.seed))
-        trainer = dx.build_trainer(config, model, None)
-        batch_at = dialogue.DialogueSchedule(splits["train"], vocab, config.batch_size, config.max_context,
-                                             config.max_response, seed=config.seed).batch
-    else:
-        splits = experiment.load_splits(config)
-        model = experiment.build_model(config, splits["train"][0].shape[1])
-        params = experiment.init_params(config, model, splits["train"])
-        trainer = experiment.build_trainer(config, model, None)
-        batch_at = experiment.train_schedule(config, splits["train"]).batch
+    run = experiment.prepare(config)
     try:
-        state = trainer.init_state(params)
+        state = run.trainer.init_state(run.params)
         losses = []
         for step in range(num_steps):
-            state, metrics = trainer.step(state, batch_at(step))
+            state, metrics = run.trainer.step(state, run.batch_at(step))
             losses.append(float(metrics["loss"]))
         return losses
     finally:
-        trainer.close()
+        run.trainer.close()
 
 
 def _recorded() -> dict:
@@ -128,7 +116,7 @@ D, T, LENGTH = 5, 8, 6
 
 
 def _step_models():
-    from seqvi.models.dssm import DMM
+    from seqvi.models.dmm import DMM
     from seqvi.models.srnn import SRNN
     from seqvi.models.storn import VOSP, VRAE
     from seqvi.models.vae_rnn import VAERNN
@@ -168,18 +156,22 @@ def _sequence(emission_type: str) -> jax.Array:
 @pytest.mark.parametrize("name", STEP_MODELS)
 def test_bounds_of_fixed_parameters(name):
     from seqvi import bounds
+    from seqvi.core import StepModel
 
     model = _step_models()[name]
     xs = _sequence(model.emission_type)
     params = model.init(jax.random.key(1), xs[:LENGTH].mean(0))
     key = jax.random.key(2)
-    values = {
-        "elbo": float(bounds.elbo(model, params, xs, LENGTH, key).bound),
-        "iwae4": float(bounds.iwae(model, params, xs, LENGTH, key, num_particles=4).bound),
-    }
-    if name not in ("vrae", "vrae_wiener_gaussian"):
-        values["fivo4"] = float(bounds.fivo(model, params, xs, LENGTH, key, num_particles=4).bound)
-    _check_or_record(f"bounds/{name}", values)
+
+    @jax.jit  # one compilation for the three bounds
+    def all_bounds(params):
+        out = {"elbo": bounds.elbo(model, params, xs, LENGTH, key).bound,
+               "iwae4": bounds.iwae(model, params, xs, LENGTH, key, num_particles=4).bound}
+        if isinstance(model, StepModel):
+            out["fivo4"] = bounds.fivo(model, params, xs, LENGTH, key, num_particles=4).bound
+        return out
+
+    _check_or_record(f"bounds/{name}", {k: float(v) for k, v in all_bounds(params).items()})
 
 
 def test_kvae_elbo_of_fixed_parameters():

@@ -2,6 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 
 from seqvi import imputation
 from seqvi.models.linear_gaussian import LinearGaussian, joint_log_likelihood, random_params
@@ -71,3 +72,70 @@ def test_corruption_and_error_fraction():
     np.testing.assert_allclose(imputation.incorrect_fraction(xs, noisy, where), noisy[:10].mean(), rtol=1e-6)
     with pytest.raises(ValueError, match="flip_prob"):
         imputation.corrupt_binary(jax.random.key(0), xs, 1.5)
+
+
+# Issue 18: T = 1, length 1 inside padding, every step missing (Kind 1); values checked
+# eagerly and under jit (Kind 3).
+
+@pytest.mark.parametrize("num_steps, length", [(1, 1), (T, 1)], ids=["T=1", "length=1_of_6"])
+def test_smc_imputation_of_one_step_is_unbiased(x64, num_steps, length):
+    model = LinearGaussian()
+    params = random_params(jax.random.key(0), 2, 2, jnp.float64)
+    xs, _ = model.generate(params, jax.random.key(1), num_steps)
+    xs = xs.at[length:].set(jnp.nan)  # padding may hold anything
+    observed = np.ones(num_steps, bool)
+    exact = float(joint_log_likelihood(params, xs[:1]))
+    run = jax.jit(jax.vmap(lambda k: imputation.smc_impute(model, params, xs, observed, length, k, num_particles=4)))
+    result = run(jax.random.split(jax.random.key(2), 2000))
+    ratios = np.exp(np.asarray(result.log_likelihood) - exact)
+    assert abs(ratios.mean() - 1.0) < 4 * ratios.std() / np.sqrt(ratios.size) + 1e-3
+    assert np.all(np.isfinite(np.asarray(result.samples)[:, :, :length]))
+
+
+def test_every_step_missing(x64):
+    """No observed step: log p(x_obs) = 0, equal weights, draws from the model."""
+    model = LinearGaussian()
+    params = random_params(jax.random.key(0), 2, 2, jnp.float64)
+    xs = jnp.full((T, 2), jnp.nan)
+    r = imputation.smc_impute(model, params, xs, np.zeros(T, bool), T, jax.random.key(3), num_particles=16)
+    assert float(r.log_likelihood) == 0.0
+    np.testing.assert_allclose(r.log_weights, -np.log(16.0))
+    assert np.all(np.isfinite(r.samples)) and np.asarray(r.samples).std() > 0.1
+    assert np.all(np.isfinite(r.mean()))
+
+
+def test_values_are_checked_eagerly_and_under_jit(x64):
+    model = LinearGaussian()
+    params = random_params(jax.random.key(0), 2, 2, jnp.float64)
+    xs, _ = model.generate(params, jax.random.key(1), T)
+    key = jax.random.key(2)
+    missing_nan = jnp.where(OBSERVED[:, None], xs, jnp.nan)
+    assert np.isfinite(float(imputation.smc_impute(model, params, missing_nan, OBSERVED, T, key,
+                                                   num_particles=4).log_likelihood))
+    with pytest.raises(ValueError, match=r"observed valid steps, but step 4 \(0-based\) holds NaN"):
+        imputation.smc_impute(model, params, xs.at[4, 0].set(jnp.nan), OBSERVED, T, key)
+    with pytest.raises(ValueError, match=r"length must lie in \[0, T\] = \[0, 6\], got 7"):
+        imputation.smc_impute(model, params, xs, OBSERVED, T + 1, key)
+    def run(x, n):
+        return imputation.smc_impute(model, params, x, OBSERVED, n, key, num_particles=4).log_likelihood
+
+    checked = checkify.checkify(jax.jit(run), errors=checkify.user_checks)
+    err, _ = checked(xs.at[4, 0].set(jnp.nan), jnp.asarray(T))
+    assert "step 4 (0-based) holds NaN" in err.get()
+    err, _ = checked(xs, jnp.asarray(T + 1))
+    assert "got 7" in err.get()
+    err, _ = checked(xs.at[4, 0].set(jnp.nan), jnp.asarray(4))  # past length: padding
+    assert err.get() is None
+
+
+@pytest.mark.parametrize("cls", [VRAE, VOSP])
+def test_iterative_imputation_ignores_nan_at_missing_steps(cls):
+    model = cls(4, latent_dim=2, rnn_dim=4, hidden_dim=4)
+    xs = (jax.random.uniform(jax.random.key(0), (T, 4)) < 0.5).astype(jnp.float32)
+    params = model.init(jax.random.key(1), xs.mean(0))
+    clean = imputation.iterative_impute(model, params, xs, OBSERVED, T, num_iterations=2)
+    dirty = imputation.iterative_impute(model, params, jnp.where(OBSERVED[:, None], xs, jnp.nan), OBSERVED, T,
+                                        num_iterations=2)
+    np.testing.assert_array_equal(dirty, clean)
+    with pytest.raises(ValueError, match="num_iterations"):
+        imputation.iterative_impute(model, params, xs, OBSERVED, T, num_iterations=-1)

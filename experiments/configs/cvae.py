@@ -2,13 +2,13 @@
 VLSTM (a latent per step), with KL annealing over the first half of training.
 
   --config=experiments/configs/cvae.py                 CVAE, chatterbot
-  --config=experiments/configs/cvae.py:cornell         ../shared/data/cornell_parlai_partial
+  --config=experiments/configs/cvae.py:cornell         --config.data_path=DIR (ParlAI Cornell valid.txt and test.txt, re-split)
   --config=experiments/configs/cvae.py:cornell,vlstm   VLSTM
 
-Train with experiments/train_dialogue.py.
+Train with experiments/train.py, evaluate with experiments/evaluate.py.
 """
 
-from seqvi.train.dialogue_experiment import dialogue_config
+from seqvi.train.experiment import dialogue_config
 
 
 def get_config(argument: str = "chatterbot"):
@@ -16,5 +16,6 @@ def get_config(argument: str = "chatterbot"):
     if variant not in ("", "vlstm"):
         raise ValueError(f"the variant after the dataset must be 'vlstm' or nothing, got {variant!r}")
     c = dialogue_config(dataset, dict(name=variant or "cvae", embed_dim=64, hidden_dim=128, latent_dim=32))
+    c.bound = "elbo"
     c.kl_anneal_steps = c.get_ref("num_steps") // 2
     return c

@@ -3,7 +3,7 @@ the paper's appendix).
 
   --config=experiments/configs/vhrnn.py             the synthetic suite (z = 4, h = 4)
   --config=experiments/configs/vhrnn.py:jsb         JSB chorales (embedded in seqvi)
-  --config=experiments/configs/vhrnn.py:nottingham  or :piano_midi (../shared/data)
+  --config=experiments/configs/vhrnn.py:nottingham  or :piano_midi (--config.data_path=FILE)
 
 The hypernetworks' input is --config.model.hyper_input=both|latent|hidden (the
 paper's ablation); the modulated cell --config.model.cell_type=lstm|gru.

@@ -1,8 +1,8 @@
 """VRNN trained with FIVO on polyphonic music or the VHRNN synthetic suite.
 
   --config=experiments/configs/vrnn.py            JSB chorales (embedded in seqvi)
-  --config=experiments/configs/vrnn.py:nottingham ../shared/data/polyphonic/Nottingham.mat
-  --config=experiments/configs/vrnn.py:piano_midi ../shared/data/polyphonic/Piano_midi.mat
+  --config=experiments/configs/vrnn.py:nottingham --config.data_path=.../Nottingham.mat
+  --config=experiments/configs/vrnn.py:piano_midi --config.data_path=.../Piano_midi.mat
   --config=experiments/configs/vrnn.py:synthetic  seqvi.data.synthetic (z = h = 8, Gaussian)
 
 The JSB default budget finishes in under 10 minutes on a 2-core CPU. Override

@@ -2,6 +2,11 @@
 the seeded re-split by conversation, and padded id arrays for the models.
 
 Tokenizer (``tokenize``), applied to every utterance:
+  0. Unescaping (``unescape``), in one left-to-right pass: the backslash escapes
+     ParlAI and Python-repr'd text carry, \\' -> ', \\" -> ", \\\\ -> \\, and
+     \\n, \\t, \\r -> a space; ParlAI's __PIPE__ -> |; then HTML entities
+     (``html.unescape``: &amp; -> &, &lt; -> <, &gt; -> >, &quot; -> ", &#39; -> ').
+     A backslash before any other character is kept (and is a token of its own).
   1. Unicode NFKC normalisation; curly quotes and apostrophes become ' and ";
      lower-casing.
   2. A word is a run of letters and digits, with apostrophes kept inside it
@@ -18,6 +23,9 @@ Sources of conversations (each a list of (context, response) pairs):
                        line or N = 1 starting a conversation, a line with no
                        reply making no pair) or key-value
                        ("text:...<TAB>labels:...", episode_done:True ending one);
+                       strict by default, with ``strict=False`` skipping
+                       malformed lines and reporting them (a warning, or
+                       ``read_parlai_with_report``);
   ``read_cornell``     the original Cornell Movie-Dialogs files movie_lines.txt and
                        movie_conversations.txt (consecutive lines make the pairs);
   ``read_aligned``     line-aligned inputs/targets files (one pair per conversation);
@@ -27,14 +35,16 @@ Sources of conversations (each a list of (context, response) pairs):
 Re-split (``resplit``): conversations are permuted with
 ``numpy.random.default_rng(seed)`` and cut into train/valid/test by the given
 fractions (default 0.8/0.1/0.1, counts rounded down for valid and test), so no
-conversation crosses splits. For the Cornell pairs of ../shared/data, the union is
+conversation crosses splits. For the ParlAI Cornell pairs (valid.txt and test.txt), the union is
 valid.txt's conversations followed by test.txt's, in file order (``cornell_resplit``).
 """
 
 import collections
+import html
 import pathlib
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -46,13 +56,33 @@ PAD_ID, GO_ID, EOS_ID, UNK_ID = range(4)
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|\.{2,}|[^\s]")
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "`": "'"})
+_ESCAPE = re.compile(r"\\(['\"\\ntr])")  # ParlAI's backslash escapes: \' \" \\ \n \t \r
 
 Conversation = list[tuple[str, str]]
 
 
+def unescape(text: str) -> str:
+    """``text`` with ParlAI's escapes and HTML entities undone, in this order:
+
+    - backslash escapes, one left-to-right pass: \\' -> ', \\" -> ", \\\\ -> \\,
+      \\n, \\t and \\r -> a space (so "\\\\n" is a backslash then "n"); a
+      backslash before any other character, or at the end, is kept;
+    - ParlAI's pipe escape __PIPE__ -> |;
+    - HTML entities with ``html.unescape`` (&amp; -> &, &lt; -> <, &gt; -> >,
+      &quot; -> ", &#39; -> ', and every other named or numeric entity), once:
+      "&amp;lt;" becomes "&lt;".
+    """
+    text = _ESCAPE.sub(lambda m: " " if m.group(1) in "ntr" else m.group(1), text)
+    return html.unescape(text.replace("__PIPE__", "|"))
+
+
 def tokenize(text: str) -> list[str]:
-    """The tokens of ``text`` under the rules of the module docstring."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    """The tokens of ``text`` under the rules of the module docstring: ``unescape``
+    (ParlAI backslash escapes \\' \\" \\\\ \\n \\t \\r, __PIPE__, then HTML entities
+    such as &amp; &lt; &gt; &quot; &#39;), NFKC, quote folding, lower-casing, then
+    words (apostrophes inside kept: "how\\'s" -> "how's"), dot runs and single
+    symbols. Never fails; an empty or blank ``text`` gives []."""
+    text = unicodedata.normalize("NFKC", unescape(text)).translate(_QUOTES).lower()
     return _TOKEN.findall(text)
 
 
@@ -68,6 +98,10 @@ class Vocabulary:
             raise ValueError(f"repeated tokens in the vocabulary: {duplicates[:5]}")
         self.tokens = tokens
         self._ids = {t: i for i, t in enumerate(tokens)}
+
+    # The special ids, for code that must not import this module (the models and
+    # decoders take them as arguments: go_id=vocab.go_id, ...).
+    pad_id, go_id, eos_id, unk_id = PAD_ID, GO_ID, EOS_ID, UNK_ID
 
     @classmethod
     def build(cls, utterances: Iterable[Sequence[str]], max_size: int, min_count: int = 1) -> "Vocabulary":
@@ -122,9 +156,22 @@ def _pair(context: str, response: str, where: str, skip_empty: bool) -> list[tup
     raise ValueError(f"{where}: empty utterance (context {context!r}, response {response!r})")
 
 
-def _fbdialog(lines: list[str], path, skip_empty: bool) -> list[Conversation]:
+def _malformed(path, number: int, expected: str, line: str) -> ValueError:
+    """The strict reader's error for line ``number`` of ``path``."""
+    return ValueError(f"{path}:{number}: expected {expected}, got {line[:80]!r} "
+                      f"(strict=False skips malformed lines and reports them)")
+
+
+_FBDIALOG = "'N utterance<TAB>reply' (N a turn number)"
+_KEY_VALUE = "'text:...<TAB>labels:...'"
+
+
+def _fbdialog(lines: list[str], path, skip_empty: bool, strict: bool) -> tuple[list[Conversation], list[int]]:
+    """(conversations, line numbers of skipped malformed lines) of fbdialog ``lines``;
+    a malformed line raises when ``strict``, else is skipped as if absent."""
     conversations: list[Conversation] = []
     current: Conversation = []
+    skipped: list[int] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             if current:
@@ -133,7 +180,10 @@ def _fbdialog(lines: list[str], path, skip_empty: bool) -> list[Conversation]:
             continue
         index, _, rest = line.partition(" ")
         if not index.isdigit():
-            raise ValueError(f"{path}:{number}: expected 'N utterance<TAB>reply', got {line[:80]!r}")
+            if strict:
+                raise _malformed(path, number, _FBDIALOG, line)
+            skipped.append(number)
+            continue
         if index == "1" and current:
             conversations.append(current)
             current = []
@@ -142,18 +192,24 @@ def _fbdialog(lines: list[str], path, skip_empty: bool) -> list[Conversation]:
             current += _pair(context, response, f"{path}:{number}", skip_empty)
     if current:
         conversations.append(current)
-    return conversations
+    return conversations, skipped
 
 
-def _key_value(lines: list[str], path, skip_empty: bool) -> list[Conversation]:
+def _key_value(lines: list[str], path, skip_empty: bool, strict: bool) -> tuple[list[Conversation], list[int]]:
+    """(conversations, line numbers of skipped malformed lines) of key-value
+    ``lines``; a malformed line raises when ``strict``, else is skipped."""
     conversations: list[Conversation] = []
     current: Conversation = []
+    skipped: list[int] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         fields = dict(f.split(":", 1) for f in line.split("\t") if ":" in f)
         if "text" not in fields or not ({"labels", "eval_labels"} & fields.keys()):
-            raise ValueError(f"{path}:{number}: expected 'text:...<TAB>labels:...', got {line[:80]!r}")
+            if strict:
+                raise _malformed(path, number, _KEY_VALUE, line)
+            skipped.append(number)
+            continue
         label = fields.get("labels", fields.get("eval_labels", "")).split("|")[0]
         current += _pair(fields["text"].replace("\\n", " "), label, f"{path}:{number}", skip_empty)
         if fields.get("episode_done", "").strip().lower() == "true" and current:
@@ -161,24 +217,70 @@ def _key_value(lines: list[str], path, skip_empty: bool) -> list[Conversation]:
             current = []
     if current:
         conversations.append(current)
-    return conversations
+    return conversations, skipped
 
 
-def read_parlai(path, skip_empty: bool = True) -> list[Conversation]:
-    """Conversations of a ParlAI text file (fbdialog or key-value format). Pairs
-    with an empty side (a handful in ParlAI's Cornell files) are dropped, or with
-    ``skip_empty=False`` raise a ValueError naming the line."""
+class ParlAIRead(NamedTuple):
+    """What ``read_parlai_with_report`` read from one file."""
+
+    conversations: list[Conversation]
+    skipped: tuple[int, ...]  # 1-based numbers of the malformed lines skipped (lenient mode only)
+    num_lines: int  # the file's non-blank lines
+
+
+class MalformedLinesWarning(UserWarning):
+    """``read_parlai(strict=False)`` skipped malformed lines of a ParlAI file."""
+
+
+def _parlai_format(lines: list[str]) -> str | None:
+    """'fbdialog' or 'key-value': the format of the first line that has either shape."""
+    for line in lines:
+        if re.match(r"^\d+ ", line):
+            return "fbdialog"
+        if line.startswith("text:") or "\ttext:" in line:
+            return "key-value"
+    return None
+
+
+def read_parlai_with_report(path, skip_empty: bool = True, strict: bool = True) -> ParlAIRead:
+    """The conversations of a ParlAI text file and the malformed lines skipped.
+
+    The format (fbdialog or key-value) is that of the first line shaped like
+    either. A malformed line (fbdialog: no turn number, e.g. "\\t Where are they ?";
+    key-value: no text or labels field) raises a ValueError naming the file and
+    line when ``strict`` (the default), and with ``strict=False`` is skipped as if
+    it were absent, its line number recorded in ``skipped``. Pairs with an empty
+    side are dropped, or with ``skip_empty=False`` raise a ValueError naming the
+    line. Raises FileNotFoundError for a missing file and ValueError when no line
+    has either format."""
     path = pathlib.Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no dialogue file at {path}")
     lines = path.read_text(encoding="utf-8").splitlines()
-    first = next((ln for ln in lines if ln.strip()), "")
-    if re.match(r"^\d+ ", first):
-        return _fbdialog(lines, path, skip_empty)
-    if first.startswith("text:") or "\ttext:" in first:
-        return _key_value(lines, path, skip_empty)
-    raise ValueError(f"{path}: unknown dialogue format: neither ParlAI fbdialog ('N utterance<TAB>reply') "
-                     f"nor ParlAI key-value ('text:...<TAB>labels:...'); first line {first[:80]!r}")
+    kind = _parlai_format(lines)
+    if kind is None:
+        first = next((ln for ln in lines if ln.strip()), "")
+        raise ValueError(f"{path}: unknown dialogue format: neither ParlAI fbdialog ('N utterance<TAB>reply') "
+                         f"nor ParlAI key-value ('text:...<TAB>labels:...'); first line {first[:80]!r}")
+    reader = _fbdialog if kind == "fbdialog" else _key_value
+    conversations, skipped = reader(lines, path, skip_empty, strict)
+    return ParlAIRead(conversations, tuple(skipped), sum(1 for ln in lines if ln.strip()))
+
+
+def read_parlai(path, skip_empty: bool = True, strict: bool = True) -> list[Conversation]:
+    """Conversations of a ParlAI text file (fbdialog or key-value format), as
+    ``read_parlai_with_report``: strict by default (a malformed line raises a
+    ValueError naming the file and line); with ``strict=False`` malformed lines
+    are skipped and, if any were, one ``MalformedLinesWarning`` says how many and
+    which (the first 10 line numbers). Pairs with an empty side (a handful in
+    ParlAI's Cornell files) are dropped, or with ``skip_empty=False`` raise."""
+    read = read_parlai_with_report(path, skip_empty, strict)
+    if read.skipped:
+        shown = ", ".join(map(str, read.skipped[:10])) + (", ..." if len(read.skipped) > 10 else "")
+        plural = "s" if len(read.skipped) > 1 else ""
+        warnings.warn(f"{path}: skipped {len(read.skipped)} malformed line{plural} of {read.num_lines} "
+                      f"non-blank (line{plural} {shown})", MalformedLinesWarning, stacklevel=2)
+    return read.conversations
 
 
 _CORNELL_SEP = " +++$+++ "

@@ -3,7 +3,7 @@ written as array_record (no TensorFlow).
 
   builder = CornellPairs(data_dir=..., file_format="array_record")
   builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir="../shared/data/cornell_parlai_partial"))
+      download_config=tfds.download.DownloadConfig(manual_dir="path/to/cornell_parlai_partial"))
   train = builder.as_data_source()["train"]   # train[i]: context, response (bytes), conversation
 
 The manual dir holds ParlAI fbdialog valid.txt and test.txt; their union is

@@ -1,16 +1,21 @@
 """Models. StepModels (one particle's move per time step; every bound applies):
 VRNN, VAE-RNN, SRNN, DMM, VOSP, VHRNN. SequenceModels (a whole-sequence posterior; ELBO
 and IWAE apply): VRAE. With its own loss (exact Kalman smoothing inside its
-ELBO): KVAE."""
+ELBO): KVAE. Dialogue (objectives per response token): Seq2Seq, DNCSeq2Seq, CVAE,
+VLSTM, VMED. ``registry.entries()`` lists every model by its config name."""
 
-from seqvi.models.base import SequenceModel, SequenceTerms, StepModel, StepOutput
-from seqvi.models.dssm import DMM
+from seqvi.core import SequenceModel, SequenceTerms, StepModel, StepOutput
+from seqvi.models import registry
+from seqvi.models.cvae import CVAE, VLSTM
+from seqvi.models.dmm import DMM
 from seqvi.models.kvae import KVAE
 from seqvi.models.parts import num_params
+from seqvi.models.seq2seq import Seq2Seq
 from seqvi.models.srnn import SRNN
 from seqvi.models.storn import VOSP, VRAE
 from seqvi.models.vae_rnn import VAERNN
 from seqvi.models.vhrnn import VHRNN
+from seqvi.models.vmed import VMED, DNCSeq2Seq, VMEDSteps
 from seqvi.models.vrnn import VRNN
 
 __all__ = [
@@ -26,5 +31,12 @@ __all__ = [
     "VRAE",
     "VHRNN",
     "KVAE",
+    "Seq2Seq",
+    "DNCSeq2Seq",
+    "CVAE",
+    "VLSTM",
+    "VMED",
+    "VMEDSteps",
+    "registry",
     "num_params",
 ]

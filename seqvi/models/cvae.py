@@ -23,7 +23,7 @@ the trainer's annealing.
 """
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
@@ -34,28 +34,36 @@ from seqvi.models import parts
 from seqvi.models.seq2seq import Encoded, masked_lstm_scan, response_loss
 from seqvi.nn import DiagGaussianHead, LSTMCell, scan_rnn
 from seqvi.nn.mlp import ConcatDense
+from seqvi.models.registry import register
+from seqvi.core import ObjectiveOptions
+from seqvi.models.objectives import ResponseObjective, check_bound
 
 
 @dataclasses.dataclass(frozen=True)
-class _LatentDialogue:
+class _LatentDialogue(parts.Networks):
     vocab_size: int
     embed_dim: int = 64
     hidden_dim: int = 128
     latent_dim: int = 32
 
+    loss_kind: ClassVar[str] = "negative ELBO"
+
+    def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="elbo")) -> ResponseObjective:
+        """The negative ELBO per response token ('elbo'), its KL annealed."""
+        check_bound(type(self).__name__, options.bound, ("elbo",))
+        return ResponseObjective(self, options.kl_anneal_steps)
+
     def __post_init__(self):
         sizes = ("vocab_size", "embed_dim", "hidden_dim", "latent_dim")
         parts.check_config(type(self).__name__, {n: getattr(self, n) for n in sizes})
 
-    def _apply(self, params, name, *args):
-        return self.nets[name].apply(params[name], *args)
 
     def init(self, key: jax.Array) -> dict:
         return parts.init_nets(self.nets, self._example_inputs(), key)
 
     def encode(self, params, context: jax.Array, length: jax.Array) -> Encoded:
         carry, states = masked_lstm_scan(self.nets["encoder"], params["encoder"],
-                                         self._apply(params, "embed", context), length)
+                                         self.apply_net(params, "embed", context), length)
         return Encoded(states, jnp.arange(context.shape[0]) < length, carry)
 
     def loss(self, params, batch: dict, key: jax.Array, kl_weight=1.0, **unused) -> tuple[jax.Array, dict]:
@@ -63,6 +71,8 @@ class _LatentDialogue:
         return response_loss(self, params, batch, key, kl_weight)
 
 
+@register("cvae", test_size=dict(embed_dim=6, hidden_dim=8, latent_dim=3), task="dialogue", data="tokens",
+          dim_arg="vocab_size")
 @dataclasses.dataclass(frozen=True)
 class CVAE(_LatentDialogue):
     """Attributes: vocab_size; embed_dim; hidden_dim (the three LSTMs); latent_dim."""
@@ -82,19 +92,19 @@ class CVAE(_LatentDialogue):
                 "decoder": (carry, e), "prior": (h,), "recognition": (h, h), "init": (h, z), "output": (h, z)}
 
     def _decoder_start(self, params, encoded: Encoded, z):
-        h0 = jnp.tanh(self._apply(params, "init", encoded.carry[1], z))
+        h0 = jnp.tanh(self.apply_net(params, "init", encoded.carry[1], z))
         return (jnp.zeros_like(h0), h0), z
 
     def start(self, params, encoded: Encoded, key: jax.Array) -> Any:
         """The decoder's first carry with z ~ p(z | c)."""
-        mean, scale = self._apply(params, "prior", encoded.carry[1])
+        mean, scale = self.apply_net(params, "prior", encoded.carry[1])
         return self._decoder_start(params, encoded, mean + scale * jax.random.normal(key, mean.shape))
 
     def decode_step(self, params, carry, token: jax.Array, encoded: Encoded) -> tuple[Any, jax.Array]:
         del encoded
         lstm, z = carry
-        lstm, h = self._apply(params, "decoder", lstm, self._apply(params, "embed", token))
-        return (lstm, z), self._apply(params, "output", h, z)
+        lstm, h = self.apply_net(params, "decoder", lstm, self.apply_net(params, "embed", token))
+        return (lstm, z), self.apply_net(params, "output", h, z)
 
     def response_terms(self, params, context, context_length, response_in, response_out, response_length, key,
                        kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
@@ -102,10 +112,10 @@ class CVAE(_LatentDialogue):
         del kl_weight
         encoded = self.encode(params, context, context_length)
         x, _ = masked_lstm_scan(self.nets["response_encoder"], params["response_encoder"],
-                                self._apply(params, "embed", response_out), response_length)
+                                self.apply_net(params, "embed", response_out), response_length)
         c = encoded.carry[1]
-        p_mean, p_scale = self._apply(params, "prior", c)
-        q_mean, q_scale = self._apply(params, "recognition", c, x[1])
+        p_mean, p_scale = self.apply_net(params, "prior", c)
+        q_mean, q_scale = self.apply_net(params, "recognition", c, x[1])
         z = q_mean + q_scale * jax.random.normal(key, q_mean.shape)
         carry = self._decoder_start(params, encoded, z)
         _, logits = jax.lax.scan(lambda cr, tok: self.decode_step(params, cr, tok, encoded), carry, response_in)
@@ -114,6 +124,8 @@ class CVAE(_LatentDialogue):
         return log_p, kl
 
 
+@register("vlstm", test_size=dict(embed_dim=6, hidden_dim=8, latent_dim=3), task="dialogue", data="tokens",
+          dim_arg="vocab_size")
 @dataclasses.dataclass(frozen=True)
 class VLSTM(_LatentDialogue):
     """Attributes: vocab_size; embed_dim; hidden_dim; latent_dim (per step)."""
@@ -132,8 +144,8 @@ class VLSTM(_LatentDialogue):
                 "decoder": (carry, e, z), "prior": (h,), "posterior": (h, h), "output": (h, z)}
 
     def _step(self, params, lstm, token, z):
-        lstm, h = self._apply(params, "decoder", lstm, self._apply(params, "embed", token), z)
-        return lstm, self._apply(params, "output", h, z)
+        lstm, h = self.apply_net(params, "decoder", lstm, self.apply_net(params, "embed", token), z)
+        return lstm, self.apply_net(params, "output", h, z)
 
     def start(self, params, encoded: Encoded, key: jax.Array) -> Any:
         return (encoded.carry, key, jnp.zeros((), jnp.int32))
@@ -142,7 +154,7 @@ class VLSTM(_LatentDialogue):
         """Generation: z_t ~ p(z_t | h_{t-1})."""
         del encoded
         lstm, key, t = carry
-        mean, scale = self._apply(params, "prior", lstm[1])
+        mean, scale = self.apply_net(params, "prior", lstm[1])
         z = mean + scale * jax.random.normal(jax.random.fold_in(key, t), mean.shape)
         lstm, logits = self._step(params, lstm, token, z)
         return (lstm, key, t + 1), logits
@@ -151,12 +163,12 @@ class VLSTM(_LatentDialogue):
                        kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
         del response_length, kl_weight
         encoded = self.encode(params, context, context_length)
-        u = scan_rnn(self.nets["response_rnn"], params["response_rnn"], self._apply(params, "embed", response_out))
+        u = scan_rnn(self.nets["response_rnn"], params["response_rnn"], self.apply_net(params, "embed", response_out))
 
         def body(lstm, inp):
             token, target, u_t, k = inp
-            p_mean, p_scale = self._apply(params, "prior", lstm[1])
-            q_mean, q_scale = self._apply(params, "posterior", lstm[1], u_t)
+            p_mean, p_scale = self.apply_net(params, "prior", lstm[1])
+            q_mean, q_scale = self.apply_net(params, "posterior", lstm[1], u_t)
             z = q_mean + q_scale * jax.random.normal(k, q_mean.shape)
             lstm, logits = self._step(params, lstm, token, z)
             return lstm, (jax.nn.log_softmax(logits)[target], dist.kl_diag_gaussians(q_mean, q_scale, p_mean, p_scale))

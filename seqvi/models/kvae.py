@@ -36,11 +36,15 @@ import jax
 import jax.numpy as jnp
 
 from seqvi import dist
+from seqvi.core import check_emission_mode
 from seqvi.models import parts
 from seqvi.nn import MLP, BernoulliHead, DiagGaussianHead, LSTMCell
 from seqvi.nn.conv import ConvEncoder, SubPixelDecoder
 from seqvi.nn.heads import logit
 from seqvi.ssm import gaussian, lgssm
+from seqvi.models.registry import register
+from seqvi.core import ObjectiveOptions
+from seqvi.models.objectives import OwnELBOObjective, check_bound
 
 NETWORKS = ("mlp", "conv")
 ESTIMATORS = ("sampled", "exact")
@@ -75,6 +79,8 @@ class Dynamics(NamedTuple):
     network_inputs: jax.Array  # [T, m]
 
 
+@register("kvae", test_size=dict(image_size=4, a_dim=2, z_dim=2, num_matrices=2, hidden_dim=6, alpha_rnn_dim=4),
+          dim_arg=None)
 @dataclasses.dataclass(frozen=True)
 class KVAE:
     """A KVAE for square binary frames of ``image_size`` pixels a side, flattened.
@@ -123,6 +129,12 @@ class KVAE:
     def data_dim(self) -> int:
         """H * W, the pixels of a frame."""
         return self.image_size * self.image_size
+
+    def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="elbo")) -> OwnELBOObjective:
+        """The KVAE's own ELBO (eq. 6.8; reconstruction weighted by ``recon_weight``
+        while training), the prior terms annealed over ``options.kl_anneal_steps``."""
+        check_bound("KVAE", options.bound, ("elbo",))
+        return OwnELBOObjective(self, options.kl_anneal_steps)
 
     @property
     def row_dim(self) -> int:
@@ -315,9 +327,13 @@ class KVAE:
         a_hat = jnp.einsum("tmn,tn->tm", dyn.emission_matrix, z)
         return jax.nn.sigmoid(self.decode(params, jnp.where(mask[:, None], a, a_hat)))
 
-    def generate(self, params, key, num_steps: int, inputs=None) -> tuple[jax.Array, jax.Array]:
-        """Sample (pixel probabilities [T, H * W], a [T, m]) from the prior: z_1 ~ p(z_1),
-        a_t ~ N(C_t z_t, R), alpha_{t+1} from the a drawn so far, z_{t+1} ~ p(z_{t+1} | z_t)."""
+    def generate(self, params, key, num_steps: int, *, inputs=None, emission_mode: str = "sample"
+                 ) -> tuple[jax.Array, jax.Array]:
+        """(frames [num_steps, H * W], a [num_steps, m]) from the prior: z_1 ~ p(z_1),
+        a_t ~ N(C_t z_t, R), alpha_{t+1} from the a drawn so far, z_{t+1} ~ p(z_{t+1} | z_t),
+        then binary pixels x_t ~ p(x_t | a_t) ('sample') or their probabilities ('mean').
+        ``inputs``: u [num_steps, k] (zeros if None)."""
+        check_emission_mode(emission_mode)
         net = self.nets["alpha"]
         u = jnp.zeros((num_steps, self.input_dim)) if inputs is None else inputs
         k0, key = jax.random.split(key)
@@ -338,5 +354,9 @@ class KVAE:
         u_next = jnp.concatenate([u[1:], u[-1:]])
         lstm0 = LSTMCell(self.alpha_rnn_dim).zero_carry()
         carry0 = (lstm0, net.apply(params["alpha"], lstm0, method="alpha"), z0)
-        _, a = jax.lax.scan(body, carry0, (jax.random.split(key, num_steps), u_next))
-        return jax.nn.sigmoid(self.decode(params, a)), a
+        k_scan, k_x = jax.random.split(key)
+        _, a = jax.lax.scan(body, carry0, (jax.random.split(k_scan, num_steps), u_next))
+        probs = jax.nn.sigmoid(self.decode(params, a))
+        if emission_mode == "mean":
+            return probs, a
+        return jax.random.bernoulli(k_x, probs).astype(probs.dtype), a

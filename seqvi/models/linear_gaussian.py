@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from seqvi import dist
-from seqvi.models.base import StepModel
+from seqvi.core import StepModel
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,15 @@ from seqvi.nn.heads import logit
 EMISSIONS = ("bernoulli", "gaussian")
 
 
+class Networks:
+    """Mixin of models whose parameters are {net name: Flax params} (``self.nets``
+    names the Flax modules): the one way a model applies one of its networks."""
+
+    def apply_net(self, params: dict, name: str, *args):
+        """``self.nets[name].apply(params[name], *args)``."""
+        return self.nets[name].apply(params[name], *args)
+
+
 def check_config(owner: str, positive: dict[str, Any], choices: dict[str, tuple[Any, tuple]] = ()) -> None:
     """Raise ValueError naming ``owner.field`` for a non-positive-int size or a
     value outside its allowed choices (``choices``: field -> (value, allowed))."""

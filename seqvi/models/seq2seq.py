@@ -19,7 +19,7 @@ One embedding matrix E serves encoder and decoder.
 """
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -28,6 +28,9 @@ import jax.numpy as jnp
 from seqvi.models import parts
 from seqvi.nn import LSTMCell
 from seqvi.nn.mlp import ConcatDense
+from seqvi.models.registry import register
+from seqvi.core import ObjectiveOptions
+from seqvi.models.objectives import ResponseObjective, check_bound
 
 
 class Encoded(NamedTuple):
@@ -50,8 +53,9 @@ def masked_lstm_scan(cell: LSTMCell, params, inputs: jax.Array, length: jax.Arra
     return jax.lax.scan(body, cell.zero_carry(inputs.dtype), (jnp.arange(inputs.shape[0]), inputs))
 
 
+@register("seq2seq", test_size=dict(embed_dim=6, hidden_dim=8), task="dialogue", data="tokens", dim_arg="vocab_size")
 @dataclasses.dataclass(frozen=True)
-class Seq2Seq:
+class Seq2Seq(parts.Networks):
     """Attributes: vocab_size; embed_dim; hidden_dim (both LSTMs); attention."""
 
     vocab_size: int
@@ -59,8 +63,15 @@ class Seq2Seq:
     hidden_dim: int = 128
     attention: bool = False
 
+    loss_kind: ClassVar[str] = "NLL"
+
     def __post_init__(self):
         parts.check_config(type(self).__name__, {n: getattr(self, n) for n in ("vocab_size", "embed_dim", "hidden_dim")})
+
+    def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="nll")) -> ResponseObjective:
+        """The negative log-likelihood per response token ('nll')."""
+        check_bound(type(self).__name__, options.bound, ("nll",))
+        return ResponseObjective(self, options.kl_anneal_steps)
 
     @property
     def nets(self) -> dict[str, nn.Module]:
@@ -83,14 +94,12 @@ class Seq2Seq:
                    "combine": (jnp.zeros(h), jnp.zeros(h))}
         return parts.init_nets(self.nets, example, key)
 
-    def _apply(self, params, name, *args):
-        return self.nets[name].apply(params[name], *args)
 
     # ---- pure functions for one sequence -------------------------------------------
     def encode(self, params, context: jax.Array, length: jax.Array) -> Encoded:
         """Encoder states of one context [L] of token ids with ``length`` valid."""
         carry, states = masked_lstm_scan(self.nets["encoder"], params["encoder"],
-                                         self._apply(params, "embed", context), length)
+                                         self.apply_net(params, "embed", context), length)
         return Encoded(states, jnp.arange(context.shape[0]) < length, carry)
 
     def start(self, params, encoded: Encoded, key: jax.Array) -> Any:
@@ -102,14 +111,14 @@ class Seq2Seq:
         """o_t: the attentional hidden state (or h_t without attention)."""
         if not self.attention:
             return h
-        scores = encoded.states @ self._apply(params, "score", h)  # [L]: e_s^T W_a h
+        scores = encoded.states @ self.apply_net(params, "score", h)  # [L]: e_s^T W_a h
         weights = jax.nn.softmax(jnp.where(encoded.mask, scores, -jnp.inf))
-        return jnp.tanh(self._apply(params, "combine", weights @ encoded.states, h))
+        return jnp.tanh(self.apply_net(params, "combine", weights @ encoded.states, h))
 
     def decode_step(self, params, carry, token: jax.Array, encoded: Encoded) -> tuple[Any, jax.Array]:
         """One decoder step from the previous token: (next carry, logits [V])."""
-        carry, h = self._apply(params, "decoder", carry, self._apply(params, "embed", token))
-        return carry, self._apply(params, "output", self.decoder_output(params, h, encoded))
+        carry, h = self.apply_net(params, "decoder", carry, self.apply_net(params, "embed", token))
+        return carry, self.apply_net(params, "output", self.decoder_output(params, h, encoded))
 
     def response_terms(self, params, context, context_length, response_in, response_out, response_length, key,
                        kl_weight=1.0) -> tuple[jax.Array, jax.Array]:

@@ -32,15 +32,18 @@ import jax.numpy as jnp
 
 from seqvi import dist
 from seqvi.models import parts
-from seqvi.models.base import StepModel, StepOutput
+from seqvi.core import StepModel, StepOutput, check_emission_mode
 from seqvi.models.parts import EMISSIONS, centre
 from seqvi.nn import MLP, DiagGaussianHead, GRUCell, reverse_scan_rnn, scan_rnn, shift_right
+from seqvi.models.objectives import TrainedByBounds
+from seqvi.models.registry import register
 
 POSTERIORS = ("smoothing", "filtering")
 
 
+@register("srnn", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4))
 @dataclasses.dataclass(frozen=True)
-class SRNN(StepModel):
+class SRNN(TrainedByBounds, parts.Networks, StepModel):
     """Attributes:
       data_dim: D. latent_dim: size of z_t. rnn_dim: units of both GRUs (d_t, a_t).
       hidden_dim: hidden width of the prior, posterior and emission MLPs.
@@ -95,8 +98,6 @@ class SRNN(StepModel):
         params = parts.init_nets(self.nets, example_inputs, key)
         return parts.with_constants(params, d, data_mean, self.emission_type)
 
-    def _apply(self, params, name, *args):
-        return self.nets[name].apply(params[name], *args)
 
     # ---- StepModel --------------------------------------------------------------
     def initial_state(self, params) -> jax.Array:
@@ -112,14 +113,14 @@ class SRNN(StepModel):
         if self.posterior_type == "smoothing":
             a = reverse_scan_rnn(self.nets["backward_rnn"], params["backward_rnn"], dx, length)
         else:
-            a = jax.vmap(lambda v: self._apply(params, "filter_net", v))(dx)
+            a = jax.vmap(lambda v: self.apply_net(params, "filter_net", v))(dx)
         return d, a
 
     def _prior_params(self, params, z_prev, ctx_t):
-        return self._apply(params, "prior", jnp.concatenate([z_prev, ctx_t[0]], -1))
+        return self.apply_net(params, "prior", jnp.concatenate([z_prev, ctx_t[0]], -1))
 
     def _posterior_params(self, params, z_prev, ctx_t, prior_mean):
-        mean, scale = self._apply(params, "posterior", jnp.concatenate([z_prev, ctx_t[1]], -1))
+        mean, scale = self.apply_net(params, "posterior", jnp.concatenate([z_prev, ctx_t[1]], -1))
         return (prior_mean + mean if self.residual_q else mean), scale
 
     def prior(self, params, state, ctx_t):
@@ -131,7 +132,7 @@ class SRNN(StepModel):
         return dist.diag_gaussian(*self._posterior_params(params, state, ctx_t, prior_mean))
 
     def emission(self, params, state, z_t, ctx_t):
-        out = self._apply(params, "emission", jnp.concatenate([z_t, ctx_t[0]], -1))
+        out = self.apply_net(params, "emission", jnp.concatenate([z_t, ctx_t[0]], -1))
         return parts.emission_distribution(self.emission_type, out)
 
     def update(self, params, state, z_t, x_t, ctx_t):
@@ -155,12 +156,11 @@ class SRNN(StepModel):
     # ---- generation ------------------------------------------------------------------
     def _generate_from(self, params, key, num_steps, z_prev, d_prev, x_prev, emission_mode):
         """Ancestral sampling where d_t = GRU(d_{t-1}, x_{t-1}) follows the sampled x."""
-        if emission_mode not in ("sample", "mean"):
-            raise ValueError(f"emission_mode must be 'sample' or 'mean', got {emission_mode!r}")
+        check_emission_mode(emission_mode)
 
         def body(carry, key):
             z_prev, d_prev, x_prev = carry
-            d, _ = self._apply(params, "forward_rnn", d_prev, centre(params, x_prev))
+            d, _ = self.apply_net(params, "forward_rnn", d_prev, centre(params, x_prev))
             kz, kx = jax.random.split(key)
             z = self.prior(params, z_prev, (d, None)).sample(seed=kz)
             px = self.emission(params, z_prev, z, (d, None))
@@ -170,25 +170,20 @@ class SRNN(StepModel):
         _, (xs, zs) = jax.lax.scan(body, (z_prev, d_prev, x_prev), jax.random.split(key, num_steps))
         return xs, zs
 
-    def generate(self, params, key, num_steps, state=None, ctx=None, emission_mode="sample"):
+    def generate(self, params, key, num_steps, *, inputs=None, emission_mode="sample", state=None):
         """x_{1:num_steps}, z_{1:num_steps} from the generative model (from z_0 = 0,
-        d_0 = 0, u_1 = 0 unless ``state`` = (z_prev, d_prev, x_prev) is given)."""
-        del ctx
+        d_0 = 0, u_1 = 0 unless ``state`` = (z_prev, d_prev, x_prev) is given).
+        The inputs u_t are the model's own x_{t-1}, so ``inputs`` must be None."""
+        if inputs is not None:
+            raise ValueError("SRNN's inputs are its own previous outputs; generate takes inputs=None")
         if state is None:
             x0 = jax.lax.stop_gradient(params["constants"]["input_mean"])  # centres to u_1 = 0
             state = (jnp.zeros(self.latent_dim), jnp.zeros(self.rnn_dim), x0)
         return self._generate_from(params, key, num_steps, *state, emission_mode)
 
-    def continue_sequence(self, params, key, prefix, length, num_steps, num_particles=16, emission_mode="sample"):
-        """As ``StepModel.continue_sequence``, carrying d_length and x_length into the
-        generation (the particle state alone is z_length)."""
-        from seqvi.smc import resampling, smc
-
-        k_filter, k_pick, k_gen = jax.random.split(key, 3)
-        r = smc.run(self, params, prefix, length, k_filter, num_particles=num_particles,
-                    resampler=resampling.systematic, ess_threshold=0.5)
-        z = r.final_states[jax.random.categorical(k_pick, r.final_log_weights)]
-        d, _ = self.context(params, prefix, length)
+    def continuation_state(self, params, state, xs, length):
+        """(z_length, d_length, x_length): the particle's z with the deterministic
+        state and the last observation, which the generation continues from."""
+        d, _ = self.context(params, xs, length)
         last = length - 1
-        xs, _ = self._generate_from(params, k_gen, num_steps, z, d[last], prefix[last], emission_mode)
-        return xs
+        return state, d[last], xs[last]

@@ -32,9 +32,11 @@ import jax.numpy as jnp
 
 from seqvi import dist
 from seqvi.models import parts
-from seqvi.models.base import SequenceModel, SequenceTerms, StepModel, StepOutput
+from seqvi.core import SequenceModel, SequenceTerms, StepModel, StepOutput, check_emission_mode
 from seqvi.models.parts import EMISSIONS, centre
 from seqvi.nn import DiagGaussianHead, LSTMCell, bidirectional_rnn, scan_rnn, shift_right
+from seqvi.models.objectives import TrainedByBounds
+from seqvi.models.registry import register
 
 PRIORS = ("standard_normal", "wiener")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -111,8 +113,9 @@ def _emission_value(px, mode: str) -> jax.Array:
 
 
 # ---- VRAE -----------------------------------------------------------------------------
+@register("vrae", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4))
 @dataclasses.dataclass(frozen=True)
-class VRAE(_StornConfig, SequenceModel):
+class VRAE(TrainedByBounds, parts.Networks, _StornConfig, SequenceModel):
     """Variational recurrent auto-encoder with bidirectional recognition and
     generating LSTMs of ``rnn_dim`` units each way."""
 
@@ -182,8 +185,12 @@ class VRAE(_StornConfig, SequenceModel):
         means, _ = self.posterior_params(params, xs, length)
         return _emission_value(self.likelihood(params, means, length), mode)
 
-    def generate(self, params, key, num_steps: int, emission_mode: str = "sample"):
-        """(xs [T, D], zs [T, Z]): z ~ prior, then x ~ p(x | z) ('sample') or its mean."""
+    def generate(self, params, key, num_steps: int, *, inputs=None, emission_mode: str = "sample"):
+        """(xs [num_steps, D], zs [num_steps, Z]): z ~ prior, then x ~ p(x | z)
+        ('sample') or its mean ('mean'). VRAE takes no inputs (``inputs`` must be None)."""
+        if inputs is not None:
+            raise ValueError("VRAE takes no inputs; generate with inputs=None")
+        check_emission_mode(emission_mode)
         kz, kx = jax.random.split(key)
         zs = sample_prior(self.prior_type, kz, num_steps, self.latent_dim)
         px = self.likelihood(params, zs, num_steps)
@@ -192,8 +199,9 @@ class VRAE(_StornConfig, SequenceModel):
 
 
 # ---- VOSP -----------------------------------------------------------------------------
+@register("vosp", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4, prior_type="wiener"))
 @dataclasses.dataclass(frozen=True)
-class VOSP(_StornConfig, StepModel):
+class VOSP(TrainedByBounds, parts.Networks, _StornConfig, StepModel):
     """Variational one-step predictor. State: (LSTM carry, z_{t-1}, centred x_{t-1})."""
 
     @property
@@ -217,8 +225,6 @@ class VOSP(_StornConfig, StepModel):
         params = parts.init_nets(self.nets, example_inputs, key)
         return parts.with_constants(params, self.data_dim, data_mean, self.emission_type)
 
-    def _apply(self, params, name, *args):
-        return self.nets[name].apply(params[name], *args)
 
     def initial_state(self, params):
         del params
@@ -235,14 +241,14 @@ class VOSP(_StornConfig, StepModel):
         return dist.diag_gaussian(mean, jnp.ones_like(z_prev))
 
     def proposal(self, params, state, ctx_t, x_t):
-        return dist.diag_gaussian(*self._apply(params, "posterior", ctx_t))
+        return dist.diag_gaussian(*self.apply_net(params, "posterior", ctx_t))
 
     def _generator(self, params, state, z_t):
-        carry, _ = self._apply(params, "generator", state[0], jnp.concatenate([state[2], z_t], -1))
+        carry, _ = self.apply_net(params, "generator", state[0], jnp.concatenate([state[2], z_t], -1))
         return carry
 
     def _emission(self, params, carry):
-        return parts.emission_distribution(self.emission_type, self._apply(params, "emission", LSTMCell.output(carry)))
+        return parts.emission_distribution(self.emission_type, self.apply_net(params, "emission", LSTMCell.output(carry)))
 
     def emission(self, params, state, z_t, ctx_t):
         return self._emission(params, self._generator(params, state, z_t))
@@ -262,7 +268,7 @@ class VOSP(_StornConfig, StepModel):
         """Online denoising [T, D]: z_t* = the mode of q(z_t | x_{1:t}), then the mean
         (or mode) of p(x_t | x_{<t}, z_{1:t}*), with the given x_{<t} as inputs."""
         del length
-        z_modes = jax.vmap(lambda c: self._apply(params, "posterior", c)[0])(self.context(params, xs, None))
+        z_modes = jax.vmap(lambda c: self.apply_net(params, "posterior", c)[0])(self.context(params, xs, None))
 
         def body(state, inp):
             z, x = inp

@@ -17,8 +17,10 @@ import dataclasses
 import jax.numpy as jnp
 
 from seqvi.models.vrnn import VRNN
+from seqvi.models.registry import register
 
 
+@register("vae_rnn", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4))
 @dataclasses.dataclass(frozen=True)
 class VAERNN(VRNN):
     def __post_init__(self):

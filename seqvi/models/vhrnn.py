@@ -26,17 +26,20 @@ import jax.numpy as jnp
 
 from seqvi import dist
 from seqvi.models import parts
-from seqvi.models.base import StepModel, StepOutput
+from seqvi.core import StepModel, StepOutput
 from seqvi.models.parts import EMISSIONS, centre
 from seqvi.nn import MLP, DiagGaussianHead
 from seqvi.nn.hyper import GateModulation, HyperEmission, HyperGRUCell, HyperLSTMCell, RecurrentHyperNetwork
+from seqvi.models.objectives import TrainedByBounds
+from seqvi.models.registry import register
 
 HYPER_INPUTS = ("both", "latent", "hidden")
 CELLS = ("lstm", "gru")
 
 
+@register("vhrnn", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4, hyper_dim=4, omega_hidden=5, cell_type="gru"))
 @dataclasses.dataclass(frozen=True)
-class VHRNN(StepModel):
+class VHRNN(TrainedByBounds, parts.Networks, StepModel):
     """A VHRNN for data of dimension ``data_dim``.
 
     Attributes:
@@ -105,8 +108,6 @@ class VHRNN(StepModel):
         params = parts.init_nets(nets, example_inputs, key)
         return parts.with_constants(params, d, data_mean, self.emission_type)
 
-    def _apply(self, params, name, *args):
-        return self.nets[name].apply(params[name], *args)
 
     def _hidden(self, state) -> jax.Array:
         return self.nets["rnn"].output(state[0])
@@ -125,15 +126,15 @@ class VHRNN(StepModel):
         return (self.nets["rnn"].zero_carry(), self.nets["theta"].zero_carry())
 
     def _prior_params(self, params, state):
-        return self._apply(params, "prior", self._hidden(state))
+        return self.apply_net(params, "prior", self._hidden(state))
 
     def prior(self, params, state, ctx_t):
         del ctx_t
         return dist.diag_gaussian(*self._prior_params(params, state))
 
     def _proposal_params(self, params, state, x_t):
-        feats = jnp.concatenate([self._hidden(state), self._apply(params, "phi_x", centre(params, x_t))], -1)
-        return self._apply(params, "proposal", feats)
+        feats = jnp.concatenate([self._hidden(state), self.apply_net(params, "phi_x", centre(params, x_t))], -1)
+        return self.apply_net(params, "proposal", feats)
 
     def proposal(self, params, state, ctx_t, x_t):
         del ctx_t
@@ -142,24 +143,24 @@ class VHRNN(StepModel):
     def _emission(self, params, state, z_t, phi_z):
         h_prev = self._hidden(state)
         y = jnp.concatenate([phi_z, h_prev], -1)
-        out = self._apply(params, "emission", y, self.hyper_input_of(z_t, h_prev))
+        out = self.apply_net(params, "emission", y, self.hyper_input_of(z_t, h_prev))
         return parts.emission_distribution(self.emission_type, out)
 
     def emission(self, params, state, z_t, ctx_t):
         del ctx_t
-        return self._emission(params, state, z_t, self._apply(params, "phi_z", z_t))
+        return self._emission(params, state, z_t, self.apply_net(params, "phi_z", z_t))
 
     def _update(self, params, state, z_t, phi_z, x_t):
         cell_carry, theta_carry = state
         v = self.hyper_input_of(z_t, self._hidden(state))
-        theta_carry, modulation = self._apply(params, "theta", theta_carry, v)
-        rnn_in = jnp.concatenate([self._apply(params, "phi_x", centre(params, x_t)), phi_z], -1)
-        cell_carry, _ = self._apply(params, "rnn", cell_carry, rnn_in, modulation)
+        theta_carry, modulation = self.apply_net(params, "theta", theta_carry, v)
+        rnn_in = jnp.concatenate([self.apply_net(params, "phi_x", centre(params, x_t)), phi_z], -1)
+        cell_carry, _ = self.apply_net(params, "rnn", cell_carry, rnn_in, modulation)
         return (cell_carry, theta_carry)
 
     def update(self, params, state, z_t, x_t, ctx_t):
         del ctx_t
-        return self._update(params, state, z_t, self._apply(params, "phi_z", z_t), x_t)
+        return self._update(params, state, z_t, self.apply_net(params, "phi_z", z_t), x_t)
 
     def step(self, params, state, key, x_t, ctx_t) -> StepOutput:
         """The generic step, computing phi_z(z_t) once."""
@@ -167,6 +168,6 @@ class VHRNN(StepModel):
         prior_mean, prior_scale = self._prior_params(params, state)
         z, log_qz = dist.diag_gaussian(*self._proposal_params(params, state, x_t)).sample_and_log_prob(seed=key)
         log_pz = dist.diag_gaussian(prior_mean, prior_scale).log_prob(z)
-        phi_z = self._apply(params, "phi_z", z)
+        phi_z = self.apply_net(params, "phi_z", z)
         log_px = self._emission(params, state, z, phi_z).log_prob(x_t)
         return StepOutput(self._update(params, state, z, phi_z, x_t), log_px, log_pz, log_qz)

@@ -27,7 +27,7 @@ the decoder as a StepModel, for ELBO, IWAE and FIVO with the exact mixture densi
 """
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import distrax
 import flax.linen as nn
@@ -35,13 +35,15 @@ import jax
 import jax.numpy as jnp
 
 from seqvi import dist
-from seqvi.data.dialogue import GO_ID
 from seqvi.models import parts
-from seqvi.models.base import StepModel, StepOutput
+from seqvi.core import StepModel, StepOutput
 from seqvi.nn import DiagGaussianHead, LSTMCell, scan_rnn
 from seqvi.nn.dnc import DNCCell
 from seqvi.models.seq2seq import response_loss
 from seqvi.nn.mlp import ConcatDense
+from seqvi.models.registry import register
+from seqvi.core import ObjectiveOptions
+from seqvi.models.objectives import ResponseObjective, TrainAndEvaluate, TrainedByBounds, check_bound
 
 
 class MemoryEncoded(NamedTuple):
@@ -58,8 +60,10 @@ def _masked_scan(cell: nn.Module, params, inputs: jax.Array, length: jax.Array, 
     return carry
 
 
+@register("dnc", test_size=dict(embed_dim=6, hidden_dim=8, num_slots=4, word_size=5, num_reads=2), task="dialogue",
+          data="tokens", dim_arg="vocab_size")
 @dataclasses.dataclass(frozen=True)
-class DNCSeq2Seq:
+class DNCSeq2Seq(parts.Networks):
     """Attributes: vocab_size; embed_dim; hidden_dim (controllers); num_slots N;
     word_size W; num_reads K."""
 
@@ -70,12 +74,25 @@ class DNCSeq2Seq:
     word_size: int = 32
     num_reads: int = 4
 
+    loss_kind: ClassVar[str] = "NLL"
+
+    def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="nll")) -> ResponseObjective:
+        """The negative log-likelihood per response token ('nll')."""
+        check_bound(type(self).__name__, options.bound, ("nll",))
+        return ResponseObjective(self, options.kl_anneal_steps)
+
     def __post_init__(self):
-        sizes = ("vocab_size", "embed_dim", "hidden_dim", "num_slots", "word_size", "num_reads")
-        parts.check_config(type(self).__name__, {n: getattr(self, n) for n in sizes})
+        sizes = ("vocab_size", "embed_dim", "hidden_dim", "num_slots", "num_reads")
+        parts.check_config(type(self).__name__, {n: getattr(self, n) for n in sizes}
+                           | {"memory_word_size": self.memory_word_size})
+
+    @property
+    def memory_word_size(self) -> int:
+        """W, the size of a memory word (and of a read vector)."""
+        return self.word_size
 
     def _cell(self) -> DNCCell:
-        return DNCCell(self.num_slots, self.word_size, self.num_reads, self.hidden_dim, self.hidden_dim)
+        return DNCCell(self.num_slots, self.memory_word_size, self.num_reads, self.hidden_dim, self.hidden_dim)
 
     @property
     def nets(self) -> dict[str, nn.Module]:
@@ -90,11 +107,9 @@ class DNCSeq2Seq:
     def init(self, key: jax.Array) -> dict:
         return parts.init_nets(self.nets, self._example_inputs(), key)
 
-    def _apply(self, params, name, *args):
-        return self.nets[name].apply(params[name], *args)
 
     def encode(self, params, context: jax.Array, length: jax.Array) -> MemoryEncoded:
-        inputs = self._apply(params, "embed", context)
+        inputs = self.apply_net(params, "embed", context)
         return MemoryEncoded(_masked_scan(self.nets["encoder"], params["encoder"], inputs, length,
                                           self._cell().zero_carry(inputs.dtype)))
 
@@ -104,12 +119,12 @@ class DNCSeq2Seq:
         return encoded.carry
 
     def _dnc_step(self, params, carry, token):
-        return self._apply(params, "decoder", carry, self._apply(params, "embed", token))
+        return self.apply_net(params, "decoder", carry, self.apply_net(params, "embed", token))
 
     def decode_step(self, params, carry, token: jax.Array, encoded: MemoryEncoded) -> tuple[Any, jax.Array]:
         del encoded  # everything the decoder needs is in its memory
         carry, out = self._dnc_step(params, carry, token)
-        return carry, self._apply(params, "output", out)
+        return carry, self.apply_net(params, "output", out)
 
     def response_terms(self, params, context, context_length, response_in, response_out, response_length, key,
                        kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
@@ -126,20 +141,43 @@ class DNCSeq2Seq:
         return response_loss(self, params, batch, key, kl_weight)
 
 
+@register("vmed", test_size=dict(embed_dim=6, hidden_dim=8, num_slots=4, num_reads=3, latent_dim=2), task="dialogue",
+          data="tokens", dim_arg="vocab_size")
 @dataclasses.dataclass(frozen=True)
 class VMED(DNCSeq2Seq):
     """VMED with ``num_reads`` = K mixture modes and latent size ``latent_dim``
     (the word size is 2 * latent_dim: each read vector holds a mode's mean and scale)."""
 
     latent_dim: int = 16
-    word_size: int = 0  # derived: 2 * latent_dim
+    word_size: int = 0  # not set: the memory word is 2 * latent_dim (memory_word_size)
+
+    loss_kind: ClassVar[str] = "negative ELBO"
+
+    def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="dvar")) -> TrainAndEvaluate:
+        """'dvar': the paper's loss per response token (eq. 6, the KL to the
+        mixture prior by D_var); 'elbo' / 'iwae' / 'fivo': that bound of the
+        decoder as a StepModel (``VMEDSteps``, the exact mixture density) with
+        ``options.num_particles``. Either way the evaluation (and the best
+        parameters) use the paper's loss per token, and the evaluation binary
+        also reports ELBO(1), IWAE(K) and FIVO(K) per token of ``VMEDSteps``."""
+        check_bound("VMED", options.bound, ("dvar", "elbo", "iwae", "fivo"))
+        paper = ResponseObjective(self, options.kl_anneal_steps)
+        steps = VMEDSteps(self)
+        train = paper if options.bound == "dvar" else TrainedByBounds.objective(steps, options)
+        evaluation = TrainedByBounds.objective(
+            steps, dataclasses.replace(options, bound="elbo", free_bits=0.0, kl_anneal_steps=0))
+        return TrainAndEvaluate(train, paper, extra=(evaluation,))
 
     def __post_init__(self):
         if self.word_size not in (0, 2 * self.latent_dim):
             raise ValueError(f"VMED.word_size is 2 * latent_dim = {2 * self.latent_dim} (a mode's mean and scale); "
                              f"leave it out, got {self.word_size}")
-        object.__setattr__(self, "word_size", 2 * self.latent_dim)
         super().__post_init__()
+
+    @property
+    def memory_word_size(self) -> int:
+        """2 * latent_dim: each read vector holds a mode's mean and scale."""
+        return 2 * self.latent_dim
 
     @property
     def nets(self) -> dict[str, nn.Module]:
@@ -148,7 +186,7 @@ class VMED(DNCSeq2Seq):
 
     def _example_inputs(self) -> dict:
         z, h = jnp.zeros(self.latent_dim), jnp.zeros(self.hidden_dim)
-        reads = jnp.zeros(self.num_reads * self.word_size)
+        reads = jnp.zeros(self.num_reads * self.memory_word_size)
         return dict(super()._example_inputs(), output=(h, z),
                     response_rnn=(LSTMCell(self.hidden_dim).zero_carry(), jnp.zeros(self.embed_dim)),
                     posterior=(reads, h))
@@ -173,7 +211,7 @@ class VMED(DNCSeq2Seq):
         k_mode, k_z = jax.random.split(jax.random.fold_in(key, t))
         mode = jax.random.categorical(k_mode, log_pi)
         z = means[mode] + scales[mode] * jax.random.normal(k_z, means.shape[-1:])
-        return (memory_carry, key, t + 1), self._apply(params, "output", out, z)
+        return (memory_carry, key, t + 1), self.apply_net(params, "output", out, z)
 
     def response_terms(self, params, context, context_length, response_in, response_out, response_length, key,
                        kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
@@ -181,15 +219,15 @@ class VMED(DNCSeq2Seq):
         del response_length, kl_weight
         encoded = self.encode(params, context, context_length)
         # u_t summarises the ground truth y_{<=t} (response_out[t] is y_t).
-        u = scan_rnn(self.nets["response_rnn"], params["response_rnn"], self._apply(params, "embed", response_out))
+        u = scan_rnn(self.nets["response_rnn"], params["response_rnn"], self.apply_net(params, "embed", response_out))
 
         def body(carry, inp):
             token, target, u_t, k = inp
             carry, out = self._dnc_step(params, carry, token)
             log_pi, means, scales = self.prior(carry)
-            q_mean, q_scale = self._apply(params, "posterior", carry[2].reshape(-1), u_t)
+            q_mean, q_scale = self.apply_net(params, "posterior", carry[2].reshape(-1), u_t)
             z = q_mean + q_scale * jax.random.normal(k, q_mean.shape)
-            logits = self._apply(params, "output", out, z)
+            logits = self.apply_net(params, "output", out, z)
             log_p = jax.nn.log_softmax(logits)[target]
             return carry, (log_p, dist.kl_gaussian_mog_dvar(q_mean, q_scale, log_pi, means, scales))
 
@@ -218,13 +256,28 @@ class VMEDSteps(StepModel):
       proposal  q(z_t | r_t, u_t) = VMED's posterior
       emission  p(y_t | z_t, .) = softmax(W_o [o_t, z_t])
       update    the DNC step with y_t, next time
+
+    ``go_id`` is the start token the decoder reads before y_1 (default 1, the
+    dialogue vocabulary's <go>: pass ``vocab.go_id``); ValueError unless it is an
+    int in [0, vocab_size).
     """
 
     model: VMED
+    go_id: int = 1
+
+    def bound_batch(self, batch: dict) -> dict:
+        """A dialogue batch as the bounds' batch (``step_inputs``)."""
+        return step_inputs(batch, self.model.vocab_size)
+
+    def __post_init__(self):
+        if isinstance(self.go_id, bool) or not isinstance(self.go_id, int) \
+                or not 0 <= self.go_id < self.model.vocab_size:
+            raise ValueError(f"VMEDSteps.go_id must be a token id in [0, {self.model.vocab_size}) "
+                             f"(the model's vocab_size), got {self.go_id!r}")
 
     def initial_state(self, params) -> _DecoderState:
         del params
-        return _DecoderState(self.model._cell().zero_carry(), jnp.asarray(GO_ID, jnp.int32))
+        return _DecoderState(self.model._cell().zero_carry(), jnp.asarray(self.go_id, jnp.int32))
 
     def context(self, params, xs, length, inputs=None):
         """Per step: the encoder's memory (used at t = 0), whether t = 0, and u_t."""
@@ -233,7 +286,7 @@ class VMEDSteps(StepModel):
             raise ValueError("VMEDSteps needs inputs {'context': [T, Lc], 'context_length': [T]} (step_inputs)")
         m = self.model
         encoded = m.encode(params, inputs["context"][0], inputs["context_length"][0])
-        u = scan_rnn(m.nets["response_rnn"], params["response_rnn"], m._apply(params, "embed", jnp.argmax(xs, -1)))
+        u = scan_rnn(m.nets["response_rnn"], params["response_rnn"], m.apply_net(params, "embed", jnp.argmax(xs, -1)))
         steps = xs.shape[0]
         start = jax.tree.map(lambda a: jnp.broadcast_to(a, (steps,) + a.shape), encoded.carry)
         return {"start": start, "first": jnp.arange(steps) == 0, "u": u}
@@ -250,15 +303,16 @@ class VMEDSteps(StepModel):
     def step(self, params, state, key, x_t, ctx_t) -> StepOutput:
         m = self.model
         carry, out = self._read(params, state, ctx_t)
-        q_mean, q_scale = m._apply(params, "posterior", carry[2].reshape(-1), ctx_t["u"])
+        q_mean, q_scale = m.apply_net(params, "posterior", carry[2].reshape(-1), ctx_t["u"])
         z, log_qz = dist.diag_gaussian(q_mean, q_scale).sample_and_log_prob(seed=key)
         log_pz = self._prior(carry).log_prob(z)
-        log_px = jnp.sum(x_t * jax.nn.log_softmax(m._apply(params, "output", out, z)))
+        log_px = jnp.sum(x_t * jax.nn.log_softmax(m.apply_net(params, "output", out, z)))
         return StepOutput(_DecoderState(carry, jnp.argmax(x_t).astype(jnp.int32)), log_px, log_pz, log_qz)
 
 
 def step_inputs(batch: dict, vocab_size: int) -> dict:
-    """A dialogue batch (``seqvi.data.dialogue.Batch`` fields) as the bounds' batch
+    """A dialogue batch (the padded id arrays of the dialogue data: context,
+    context_length, response_out, response_length, ...) as the bounds' batch
     for ``VMEDSteps``: xs [B, T, V] one-hot responses, lengths, and inputs."""
     steps = batch["response_out"].shape[1]
     tile = lambda a: jnp.repeat(jnp.asarray(a)[:, None], steps, axis=1)  # noqa: E731

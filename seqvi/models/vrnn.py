@@ -25,15 +25,18 @@ import jax.numpy as jnp
 
 from seqvi import dist
 from seqvi.models import parts
-from seqvi.models.base import StepModel, StepOutput
+from seqvi.core import StepModel, StepOutput
 from seqvi.models.parts import EMISSIONS, centre
 from seqvi.nn import MLP, DiagGaussianHead, LSTMCell, reverse_scan_rnn
+from seqvi.models.objectives import TrainedByBounds
+from seqvi.models.registry import register
 
 PROPOSALS = ("filtering", "smoothing")
 
 
+@register("vrnn", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4))
 @dataclasses.dataclass(frozen=True)
-class VRNN(StepModel):
+class VRNN(TrainedByBounds, parts.Networks, StepModel):
     """A VRNN for data of dimension ``data_dim``.
 
     Attributes:
@@ -94,8 +97,6 @@ class VRNN(StepModel):
         params = parts.init_nets(self.nets, example_inputs, key)
         return parts.with_constants(params, d, data_mean, self.emission_type)
 
-    def _apply(self, params, name, *args):
-        return self.nets[name].apply(params[name], *args)
 
     # ---- StepModel --------------------------------------------------------------
     def initial_state(self, params) -> tuple[jax.Array, jax.Array]:
@@ -112,20 +113,20 @@ class VRNN(StepModel):
         )
 
     def _prior_params(self, params, state):
-        return self._apply(params, "prior", state[1])
+        return self.apply_net(params, "prior", state[1])
 
     def prior(self, params, state, ctx_t):
         del ctx_t
         return dist.diag_gaussian(*self._prior_params(params, state))
 
     def _phi_x(self, params, x_t):
-        return self._apply(params, "phi_x", centre(params, x_t))
+        return self.apply_net(params, "phi_x", centre(params, x_t))
 
     def _proposal_params(self, params, state, ctx_t, phi_x, prior_mean=None):
         feats = [state[1], phi_x]
         if self.proposal_type == "smoothing":
             feats.append(ctx_t)
-        mean, scale = self._apply(params, "proposal", *feats)
+        mean, scale = self.apply_net(params, "proposal", *feats)
         if self.residual_q:
             if prior_mean is None:
                 prior_mean = self._prior_params(params, state)[0]
@@ -136,20 +137,20 @@ class VRNN(StepModel):
         return dist.diag_gaussian(*self._proposal_params(params, state, ctx_t, self._phi_x(params, x_t)))
 
     def _emission(self, params, state, phi_z):
-        out = self._apply(params, "emission", state[1], phi_z)
+        out = self.apply_net(params, "emission", state[1], phi_z)
         return parts.emission_distribution(self.emission_type, out)
 
     def emission(self, params, state, z_t, ctx_t):
         del ctx_t
-        return self._emission(params, state, self._apply(params, "phi_z", z_t))
+        return self._emission(params, state, self.apply_net(params, "phi_z", z_t))
 
     def _update(self, params, state, phi_z, phi_x):
-        carry, _ = self._apply(params, "rnn", state, phi_x, phi_z)
+        carry, _ = self.apply_net(params, "rnn", state, phi_x, phi_z)
         return carry
 
     def update(self, params, state, z_t, x_t, ctx_t):
         del ctx_t
-        return self._update(params, state, self._apply(params, "phi_z", z_t), self._phi_x(params, x_t))
+        return self._update(params, state, self.apply_net(params, "phi_z", z_t), self._phi_x(params, x_t))
 
     def step(self, params, state, key, x_t, ctx_t) -> StepOutput:
         """The generic step, computing the prior, phi_z(z_t) and phi_x(x_t) once.
@@ -162,7 +163,7 @@ class VRNN(StepModel):
         q_mean, q_scale = self._proposal_params(params, state, ctx_t, phi_x, prior_mean)
         z, log_qz = dist.diag_gaussian(q_mean, q_scale).sample_and_log_prob(seed=key)
         log_pz = dist.diag_gaussian(prior_mean, prior_scale).log_prob(z)
-        phi_z = self._apply(params, "phi_z", z)
+        phi_z = self.apply_net(params, "phi_z", z)
         log_px = self._emission(params, state, phi_z).log_prob(x_t)
         return StepOutput(self._update(params, state, phi_z, phi_x), log_px, log_pz, log_qz)
 

@@ -2,7 +2,7 @@
 
 from seqvi.smc import resampling
 from seqvi.smc.resampling import RESAMPLERS, effective_sample_size, get_resampler
-from seqvi.smc.smc import SMCResult, run
+from seqvi.smc.smc import SMCResult, continue_sequence, run
 
 __all__ = [
     "resampling",
@@ -11,4 +11,5 @@ __all__ = [
     "effective_sample_size",
     "SMCResult",
     "run",
+    "continue_sequence",
 ]

@@ -24,7 +24,7 @@ Inside ``shard_map`` with ``axis_name`` set, each shard holds ``num_particles``
 of the S * num_particles particles (S shards along the axis) and the run is the
 same SMC as on one device: shard s moves particles s*n .. (s+1)*n - 1 with the
 same per-particle keys, and log Z, the ESS and the ancestors come from the
-all-gathered log-weights (``seqvi.smc.sharded``).
+all-gathered log-weights (``seqvi.bounds.fivo`` with a ``mesh``).
 """
 
 from collections.abc import Callable
@@ -33,8 +33,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from seqvi.models.base import StepModel
-from seqvi.smc.resampling import Resampler, effective_sample_size
+from seqvi.core import StepModel
+from seqvi.smc.resampling import Resampler, effective_sample_size, systematic
 
 
 class SMCResult(NamedTuple):
@@ -49,14 +49,67 @@ class SMCResult(NamedTuple):
     final_log_weights: jax.Array  # [N] log-weights after the last step
     trace: Any = None  # per-step trace_fn(states, log_weights), leading axis T; None without trace_fn
 
+    @property
+    def all_weights_zero(self) -> jax.Array:
+        """[T] bool, the diagnostic flag of a collapsed run: True after every step
+        at which every particle's weight is zero (all log-weights -inf, so ESS = 0).
+        From the first such step on, log Z-hat is -inf, its increments after that
+        step are 0, and the particles are kept as they are (no resampling).
+        Derived from ``ess``, so it holds for every producer of an SMCResult."""
+        return self.ess == 0
 
-def _check_sequence(xs: jax.Array, num_particles: int, ess_threshold: float) -> None:
-    if xs.ndim != 2:
-        raise ValueError(f"xs must be one sequence of shape [T, D], got shape {xs.shape}")
+
+def check_sequence(
+    model: StepModel, xs: jax.Array, length: Any, num_particles: int, ess_threshold: float, inputs: Any = None
+) -> None:
+    """Validate ``run``'s arguments: shapes and types eagerly (also under jit, where
+    they are static); the values of ``length`` and ``xs`` eagerly when they are
+    concrete, and as ``checkify`` debug checks when traced (they raise inside
+    ``checkify.checkify(f, errors=checkify.user_checks)`` and vanish otherwise).
+
+    Shapes: xs [T, D] with T >= 1 (D = ``model.data_dim`` when the model has one),
+    every leaf of ``inputs`` with leading axis T, ``length`` a scalar int.
+    Values: 0 <= length <= T (a length past the end of xs would read padding as
+    data), and xs finite on the valid steps t < length (padding may hold anything).
+    """
+    from jax.experimental import checkify  # only for traced values
+
+    if jnp.ndim(xs) != 2:
+        raise ValueError(f"xs must be one sequence of shape [T, D], got shape {jnp.shape(xs)}; vmap over a batch")
+    num_steps, width = xs.shape
+    if num_steps < 1:
+        raise ValueError(f"xs must have at least one time step, got shape {xs.shape}")
+    data_dim = getattr(model, "data_dim", None)
+    if isinstance(data_dim, int) and width != data_dim:
+        raise ValueError(
+            f"xs has width D = {width} (shape {xs.shape}) but {type(model).__name__} was built for "
+            f"data_dim = {data_dim}"
+        )
     if not isinstance(num_particles, int) or num_particles < 1:
         raise ValueError(f"num_particles must be a positive int, got {num_particles!r}")
     if not 0.0 <= float(ess_threshold) <= 1.0:
         raise ValueError(f"ess_threshold must lie in [0, 1], got {ess_threshold}")
+    for leaf in jax.tree.leaves(inputs):
+        if jnp.ndim(leaf) < 1 or jnp.shape(leaf)[0] != num_steps:
+            raise ValueError(f"inputs must have a leading time axis T = {num_steps} like xs, got a leaf of "
+                             f"shape {jnp.shape(leaf)}")
+    if jnp.ndim(length) != 0:
+        raise ValueError(f"length must be a scalar (one sequence; vmap over a batch), got shape {jnp.shape(length)}")
+    if not jnp.issubdtype(jnp.result_type(length), jnp.integer):
+        raise TypeError(f"length must be an integer, got dtype {jnp.result_type(length)}")
+    range_msg = f"length must lie in [0, T] = [0, {num_steps}] (the steps of xs [T, D]), got {{length}}"
+    in_range = (length >= 0) & (length <= num_steps)
+    if isinstance(in_range, jax.core.Tracer):
+        checkify.check(in_range, range_msg, length=length, debug=True)
+    elif not in_range:
+        raise ValueError(range_msg.format(length=int(length)))
+    if jnp.issubdtype(xs.dtype, jnp.inexact):
+        bad = ~jnp.all(jnp.isfinite(xs), axis=1) & (jnp.arange(num_steps) < length)
+        finite_msg = "xs must be finite on its valid steps t < length, but step {t} (0-based) holds NaN or inf"
+        if isinstance(bad, jax.core.Tracer):
+            checkify.check(~jnp.any(bad), finite_msg, t=jnp.argmax(bad), debug=True)
+        elif jnp.any(bad):
+            raise ValueError(finite_msg.format(t=int(jnp.argmax(bad))))
 
 
 def run(
@@ -78,8 +131,10 @@ def run(
 
     Args:
       model: a StepModel. params: its parameters.
-      xs: [T, D] observations, padded past ``length``.
-      length: scalar int, number of valid steps (<= T).
+      xs: [T, D] observations (T >= 1), finite on the valid steps; padding past
+        ``length`` may hold anything (NaN or inf there is replaced by 0, so it
+        reaches neither the model nor a gradient).
+      length: scalar int in [0, T], the number of valid steps; 0 gives log Z-hat = 0.
       key: PRNG key.
       num_particles: N (static).
       resampler: a ``seqvi.smc.resampling`` scheme, or None to never resample.
@@ -92,8 +147,22 @@ def run(
         ``shard_map``); ``num_particles`` is then the count per shard. The
         diagnostics' ancestors, final states and log-weights, and what
         ``trace_fn`` receives, are this shard's.
+
+    Shapes, ``num_particles`` and ``ess_threshold`` are checked eagerly (also
+    under jit). The values of ``length`` (0 <= length <= T) and ``xs`` (finite on
+    the valid steps) raise ValueError when concrete; when traced they are
+    ``checkify`` debug checks: ``checkify.checkify(jax.jit(f),
+    errors=checkify.user_checks)`` reports them, plain jit drops them.
+
+    When every particle's weight is zero at some step (all log-weights -inf),
+    the result is defined: log Z-hat = -inf, ESS = 0 from that step on, the
+    increments after it are 0, nothing is resampled, and
+    ``SMCResult.all_weights_zero`` flags those steps.
     """
-    _check_sequence(xs, num_particles, ess_threshold)
+    check_sequence(model, xs, length, num_particles, ess_threshold, inputs)
+    if jnp.issubdtype(xs.dtype, jnp.inexact):
+        valid = jnp.arange(xs.shape[0])[:, None] < length
+        xs = jnp.where(valid | jnp.isfinite(xs), xs, jnp.zeros_like(xs))
     n = num_particles
     if axis_name is None:
         total, first = n, 0
@@ -105,7 +174,12 @@ def run(
     mine = lambda x: jax.lax.dynamic_slice_in_dim(x, first, n)  # noqa: E731  this shard's rows
     mean = lambda x: gather(x).mean()  # noqa: E731  over all particles
     log_n = jnp.log(jnp.asarray(total, xs.dtype))
-    ctx = model.context(params, xs, length, inputs)
+    try:
+        ctx = model.context(params, xs, length, inputs)
+    except (TypeError, ValueError) as err:
+        err.add_note(f"(in {type(model).__name__}.context on xs of shape {xs.shape}: is D = {xs.shape[1]} "
+                     "the data width the model and its params were built for?)")
+        raise
     state0 = model.initial_state(params)
     states = jax.tree.map(lambda s: jnp.broadcast_to(s, (n,) + jnp.shape(s)), state0)
     identity = first + jnp.arange(n, dtype=jnp.int32)
@@ -129,7 +203,8 @@ def run(
             do_resample = jnp.zeros((), bool)
             ancestors = identity
         else:
-            do_resample = active & (ess < ess_threshold * total)
+            # ESS = 0: every weight is zero, there is nothing to draw from.
+            do_resample = active & (ess < ess_threshold * total) & (ess > 0)
 
             def resample(operands):
                 new_states, log_w, _ = operands
@@ -158,11 +233,18 @@ def run(
 
     carry0 = (states, jnp.zeros((n,), xs.dtype), jnp.zeros((), xs.dtype))
     steps = jnp.arange(xs.shape[0])
-    (final_states, final_log_w, _), diag = jax.lax.scan(
-        body, carry0, (steps, xs, ctx)
-    )
+    try:
+        (final_states, final_log_w, _), diag = jax.lax.scan(
+            body, carry0, (steps, xs, ctx)
+        )
+    except (TypeError, ValueError) as err:
+        err.add_note(f"(in {type(model).__name__}.step on x_t of shape {xs.shape[1:]}: is D = {xs.shape[1]} "
+                     "the data width the model and its params were built for?)")
+        raise
     log_z_path, ess, resampled, ancestors, log_px, kl, trace = diag
-    increments = jnp.diff(log_z_path, prepend=jnp.zeros((1,), log_z_path.dtype))
+    previous = jnp.concatenate([jnp.zeros((1,), log_z_path.dtype), log_z_path[:-1]])
+    # Once log Z is -inf (every weight zero) it stays -inf: those increments are 0, not NaN.
+    increments = jnp.where(jnp.isneginf(previous), 0.0, log_z_path - previous)
     return SMCResult(
         log_z=log_z_path[-1],
         log_z_increments=increments,
@@ -175,3 +257,38 @@ def run(
         final_log_weights=final_log_w,
         trace=trace,
     )
+
+
+def continue_sequence(
+    model: StepModel,
+    params: Any,
+    key: jax.Array,
+    prefix: jax.Array,
+    length: jax.Array,
+    num_steps: int,
+    *,
+    num_particles: int = 16,
+    emission_mode: str = "sample",
+    resampler: Resampler = systematic,
+) -> jax.Array:
+    """Continue ``prefix`` [T, D] (valid up to ``length``) by ``num_steps`` steps.
+
+    A particle filter (proposal q, resampling at ESS < N/2) conditions the state
+    on the prefix; one particle is drawn by its final weight, and the model's
+    ``generate`` continues from ``model.continuation_state`` of it.
+    Returns [num_steps, D] (draws, or means with ``emission_mode='mean'``).
+    """
+    try:
+        concrete = int(length)
+    except (jax.errors.ConcretizationTypeError, TypeError):
+        concrete = None  # traced: the caller's to keep >= 1
+    if concrete is not None and concrete < 1:
+        raise ValueError(f"continue_sequence needs a prefix of length >= 1 to condition on, got length {concrete}; "
+                         "use model.generate to sample without one")
+    k_filter, k_pick, k_gen = jax.random.split(key, 3)
+    r = run(model, params, prefix, length, k_filter, num_particles=num_particles, resampler=resampler,
+            ess_threshold=0.5)
+    i = jax.random.categorical(k_pick, r.final_log_weights)
+    state = model.continuation_state(params, jax.tree.map(lambda s: s[i], r.final_states), prefix, length)
+    xs, _ = model.generate(params, k_gen, num_steps, state=state, emission_mode=emission_mode)
+    return xs

@@ -17,6 +17,17 @@ True where observed. Unobserved entries are dropped exactly from the update
 (``gaussian.mask_observation``), may hold any value (NaN included), and a fully
 missing step is a pure prediction. All functions are for one sequence; ``vmap``
 them over a batch.
+
+Validation. Shapes are checked eagerly, also under jit (they are static). Values
+(every field finite, covariances symmetric positive semi-definite, ``ys`` finite
+where observed, ``inputs`` finite) and the conditions the results need (each
+innovation covariance C_t P^-_t C_t^T + R_t of an observed step positive
+definite, the predicted covariances positive definite for smoothing, a
+non-degenerate posterior for ``posterior_draw``'s density) raise ValueError when
+the arguments are concrete. Under a trace (jit, vmap, grad) they are
+``checkify`` debug checks: ``checkify.checkify(jax.jit(lgssm.filter),
+errors=checkify.user_checks)`` returns an error that names the argument, and
+plain jit drops them at no cost (``_require``).
 """
 
 import functools
@@ -25,6 +36,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
 from seqvi.ssm import gaussian
 
@@ -108,25 +120,45 @@ def emission_at(params: Params, t) -> tuple[jax.Array, jax.Array, jax.Array]:
     return at(params, "emission_matrix", t), bias, at(params, "emission_cov", t)
 
 
-def _concrete(x) -> np.ndarray | None:
-    try:
-        return np.asarray(x)
-    except jax.errors.TracerArrayConversionError:
-        return None
+def _require(ok, message: str, **values) -> None:
+    """Check ``ok`` (a boolean scalar): raise ValueError(message) when it is
+    concretely False; when it is traced (jit, vmap, grad), a ``checkify`` debug
+    check, which raises inside ``checkify.checkify(f, errors=checkify.user_checks)``
+    and is dropped otherwise. ``message`` is a format string over ``values``
+    (and must hold no other braces)."""
+    if isinstance(ok, jax.core.Tracer) or any(isinstance(v, jax.core.Tracer) for v in values.values()):
+        checkify.check(ok, message, debug=True, **values)
+    elif not bool(ok):
+        raise ValueError(message.format(**{k: np.asarray(v).tolist() for k, v in values.items()}))
+
+
+def _first(bad: jax.Array) -> jax.Array:
+    """The first index along the leading axis where ``bad`` (any trailing axes) is True."""
+    return jnp.argmax(jnp.any(bad.reshape(bad.shape[0], -1), axis=1))
 
 
 def check_inputs(
     params: Params, ys: jax.Array, inputs: jax.Array | None = None, mask: jax.Array | None = None
 ) -> jax.Array | None:
-    """Validate shapes (and, for concrete values, that covariances are symmetric
-    PSD) with errors that name the field; return the mask as bool [T, m] or None."""
-    if ys.ndim != 2:
-        raise ValueError(f"ys must be one sequence of shape [T, m], got shape {ys.shape}; vmap over a batch")
+    """Validate shapes (eagerly) and values (``check_params``; ``ys`` finite where
+    observed, ``inputs`` finite: eagerly when concrete, ``checkify`` debug checks
+    when traced) with errors that name the argument; return the mask as bool
+    [T, m] or None."""
+    if jnp.ndim(ys) != 2:
+        raise ValueError(f"ys must be one sequence of shape [T, m], got shape {jnp.shape(ys)}; vmap over a batch")
+    if ys.shape[0] < 1:
+        raise ValueError(f"ys must have at least one time step, got shape {ys.shape}")
     check_params(params, num_timesteps=ys.shape[0])
     n, m = dims(params)
     num_steps = ys.shape[0]
     if ys.shape[1] != m:
         raise ValueError(f"ys has {ys.shape[1]} dimensions but emission_matrix gives m = {m}")
+    dtype = dtype_of(params)
+    for name, x in (("ys", ys), ("inputs", inputs)):
+        if x is not None and jnp.issubdtype(jnp.result_type(x), jnp.floating):
+            if jax.dtypes.canonicalize_dtype(jnp.result_type(x)) != dtype:
+                raise TypeError(f"{name} has dtype {jnp.result_type(x)} but params are {dtype}: "
+                                f"cast one to the other (for example {name}.astype(jnp.{dtype}))")
     if params.input_matrix is not None:
         k = params.input_matrix.shape[-1]
         if inputs is None or inputs.shape != (num_steps, k):
@@ -134,24 +166,49 @@ def check_inputs(
             raise ValueError(f"params.input_matrix needs inputs of shape [T, k] = {(num_steps, k)}, got {got}")
     elif inputs is not None:
         raise ValueError("inputs were given but params.input_matrix is None")
-    if mask is None:
-        return None
-    mask = jnp.asarray(mask)
-    if mask.shape == (num_steps,):
-        mask = jnp.broadcast_to(mask[:, None], (num_steps, m))
-    if mask.shape != (num_steps, m):
-        raise ValueError(f"mask must have shape [T] = ({num_steps},) or [T, m] = {(num_steps, m)}, got {mask.shape}")
-    return mask.astype(bool)
+    if inputs is not None:
+        bad = ~jnp.isfinite(inputs)
+        _require(~jnp.any(bad), "inputs must be finite, but inputs[{t}] holds NaN or inf", t=_first(bad))
+    if mask is not None:
+        mask = jnp.asarray(mask)
+        if mask.shape == (num_steps,):
+            mask = jnp.broadcast_to(mask[:, None], (num_steps, m))
+        if mask.shape != (num_steps, m):
+            raise ValueError(
+                f"mask must have shape [T] = ({num_steps},) or [T, m] = {(num_steps, m)}, got {mask.shape}"
+            )
+        mask = mask.astype(bool)
+    bad = ~jnp.isfinite(ys) if mask is None else ~jnp.isfinite(ys) & mask
+    _require(
+        ~jnp.any(bad),
+        "ys must be finite where observed, but ys[{t}] holds NaN or inf (mark missing entries False in mask)",
+        t=_first(bad),
+    )
+    return mask
+
+
+def dtype_of(params: Params):
+    """The floating dtype of the parameters (that of ``initial_mean``), as JAX will use it."""
+    return jax.dtypes.canonicalize_dtype(jnp.result_type(params.initial_mean))
 
 
 def check_params(params: Params, num_timesteps: int | None = None) -> None:
-    """Raise ValueError on a shape mismatch or a covariance that is not symmetric PSD."""
+    """Raise ValueError on a shape mismatch (eagerly), a non-finite field or a
+    covariance that is not symmetric PSD (eagerly when concrete, a ``checkify``
+    debug check when traced; see the module docstring)."""
     if not isinstance(params, Params):
         raise TypeError(f"expected seqvi.ssm.lgssm.Params, got {type(params).__name__}")
     if jnp.ndim(params.initial_mean) != 1:
         raise ValueError(f"params.initial_mean must have shape [n], got {jnp.shape(params.initial_mean)}")
     if jnp.ndim(params.emission_matrix) not in (2, 3):
         raise ValueError(f"params.emission_matrix must be [m, n] or [T, m, n], got {jnp.shape(params.emission_matrix)}")
+    dtype = dtype_of(params)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"params.initial_mean must be floating point, got dtype {dtype}")
+    for name, x in params._asdict().items():
+        if x is not None and jax.dtypes.canonicalize_dtype(jnp.result_type(x)) != dtype:
+            raise TypeError(f"params.{name} has dtype {jnp.result_type(x)} but params.initial_mean has {dtype}: "
+                            "every field must share one floating dtype")
     n = params.initial_mean.shape[0]
     m = params.emission_matrix.shape[-2]
     k = None if params.input_matrix is None else params.input_matrix.shape[-1]
@@ -180,20 +237,20 @@ def check_params(params: Params, num_timesteps: int | None = None) -> None:
                 f"params.{name} has shape {x.shape}; with n = {n} states and m = {m} observed "
                 f"dimensions it must be {shape} or time-varying with T = {num_timesteps} leading ({what})"
             )
+    for name, x in params._asdict().items():
+        if x is not None:
+            _require(jnp.all(jnp.isfinite(x)), f"params.{name} has non-finite entries (NaN or inf)")
     for name in _COVARIANCES:
-        value = _concrete(getattr(params, name))
-        if value is None:
-            continue
-        if not np.all(np.isfinite(value)):
-            raise ValueError(f"params.{name} has non-finite entries")
-        scale = max(np.max(np.abs(value)), np.finfo(value.dtype).tiny)
-        if np.max(np.abs(value - np.swapaxes(value, -1, -2))) > 1e-6 * scale:
-            raise ValueError(f"params.{name} is not symmetric")
-        eigs = np.linalg.eigvalsh(value.astype(np.float64))
-        if np.min(eigs) < -1e-6 * scale:
-            raise ValueError(
-                f"params.{name} is not positive semi-definite (smallest eigenvalue {np.min(eigs):.3g})"
-            )
+        x = getattr(params, name)
+        finfo = jnp.finfo(jnp.result_type(x.dtype, jnp.float32))
+        scale = jnp.maximum(jnp.max(jnp.abs(x)), finfo.tiny)
+        asymmetry = jnp.max(jnp.abs(x - jnp.swapaxes(x, -1, -2)))
+        _require(asymmetry <= 1e-6 * scale,
+                 f"params.{name} is not symmetric (largest |P - P^T| is {{asymmetry}})", asymmetry=asymmetry)
+        smallest = jnp.min(jnp.linalg.eigvalsh(x))
+        tolerance = max(1e-6, 100 * float(finfo.eps))
+        _require(smallest >= -tolerance * scale,
+                 f"params.{name} is not positive semi-definite (smallest eigenvalue {{smallest}})", smallest=smallest)
 
 
 def predict(params: Params, mean: jax.Array, cov: jax.Array, t, inputs=None) -> tuple[jax.Array, jax.Array]:
@@ -212,7 +269,46 @@ def update(params: Params, mean, cov, y_t, t, mask_t=None) -> tuple[jax.Array, j
 def filter(params: Params, ys: jax.Array, inputs: jax.Array | None = None, mask: jax.Array | None = None) -> FilterResult:  # noqa: A001
     """The Kalman filter over one sequence ys [T, m] (``lax.scan``)."""
     mask = check_inputs(params, ys, inputs, mask)
-    return _filter(params, ys, inputs, mask)
+    f = _filter(params, ys, inputs, mask)
+    check_filtered(f)
+    return f
+
+
+def check_filtered(f: "FilterResult | SmootherResult") -> None:
+    """Require a finite filter result (see the module docstring on validation):
+    a non-finite step means an innovation covariance that is not positive definite."""
+    bad = ~jnp.all(jnp.isfinite(f.filtered_means), axis=1) | ~jnp.all(jnp.isfinite(f.filtered_covs), axis=(1, 2))
+    if isinstance(f, FilterResult):
+        bad = bad | ~jnp.isfinite(f.step_log_likelihoods)
+    _require(
+        ~jnp.any(bad) & jnp.isfinite(f.log_likelihood),
+        "the Kalman filter is not finite at step {t} (0-based): the innovation covariance "
+        "C_t P^-_t C_t^T + R_t of an observed entry is not positive definite (for example initial_cov, "
+        "transition_cov and emission_cov all zero there) or the moments overflowed; give emission_cov "
+        "positive variances or mark such entries missing in mask",
+        t=_first(bad),
+    )
+
+
+def _last(bad: jax.Array) -> jax.Array:
+    """The last index along the leading axis where ``bad`` (any trailing axes) is True."""
+    flat = jnp.any(bad.reshape(bad.shape[0], -1), axis=1)
+    return flat.shape[0] - 1 - jnp.argmax(flat[::-1])
+
+
+def check_smoothed(means: jax.Array, covs: jax.Array | None = None) -> None:
+    """Require finite smoothed moments (or a finite backward-sampled path): the
+    backward pass inverts every predicted covariance P^-_(t+1)."""
+    bad = ~jnp.all(jnp.isfinite(means), axis=1)
+    if covs is not None:
+        bad = bad | ~jnp.all(jnp.isfinite(covs), axis=(1, 2))
+    _require(
+        ~jnp.any(bad),
+        "the backward (smoothing) pass is not finite at step {t} (0-based): the predicted covariance "
+        "A P_t A^T + Q of the next step is singular (for example transition_cov zero where the filtered "
+        "covariance is zero too), so the smoother gain is undefined",
+        t=_last(bad),
+    )
 
 
 @jax.jit
@@ -247,7 +343,10 @@ def prediction_cross_covs(params: Params, filtered_covs: jax.Array) -> jax.Array
 
 def smoother(params: Params, ys: jax.Array, inputs=None, mask=None) -> SmootherResult:
     """Kalman filter then the Rauch-Tung-Striebel smoother (see ``gaussian.rts_smoother``)."""
-    return _smoother(params, ys, inputs, check_inputs(params, ys, inputs, mask))
+    s = _smoother(params, ys, inputs, check_inputs(params, ys, inputs, mask))
+    check_filtered(s)
+    check_smoothed(s.smoothed_means, s.smoothed_covs)
+    return s
 
 
 @jax.jit
@@ -262,7 +361,9 @@ def _smoother(params, ys, inputs, mask) -> SmootherResult:
 
 def posterior_sample(key: jax.Array, params: Params, ys: jax.Array, inputs=None, mask=None) -> jax.Array:
     """One path x_{1:T} ~ p(x_{1:T} | y_{1:T}) by forward filtering, backward sampling. [T, n]."""
-    return _posterior_sample(key, params, ys, inputs, check_inputs(params, ys, inputs, mask))
+    path = _posterior_sample(key, params, ys, inputs, check_inputs(params, ys, inputs, mask))
+    check_smoothed(path)
+    return path
 
 
 @jax.jit
@@ -283,8 +384,24 @@ class PosteriorDraw(NamedTuple):
 def posterior_draw(key: jax.Array, params: Params, ys: jax.Array, inputs=None, mask=None) -> PosteriorDraw:
     """One FFBS path (the one ``posterior_sample`` draws for ``key``), its density
     under the posterior (``gaussian.backward_path_log_prob``) and log p(y), all
-    from one Kalman filter."""
-    return _posterior_draw(key, params, ys, inputs, check_inputs(params, ys, inputs, mask))
+    from one Kalman filter. The density needs a non-degenerate posterior: with a
+    singular initial_cov or transition_cov (a noise-free state component), or a
+    singular emission_cov that pins part of x_t, p(x_{1:T} | y) has no density
+    and this raises (use ``posterior_sample`` for the path)."""
+    draw = _posterior_draw(key, params, ys, inputs, check_inputs(params, ys, inputs, mask))
+    _require(jnp.isfinite(draw.log_likelihood),
+             "the Kalman filter is not finite (log p(ys) = {ll}); lgssm.filter names the step",
+             ll=draw.log_likelihood)
+    check_smoothed(draw.path)
+    _require(
+        jnp.isfinite(draw.log_prob),
+        "log p(path | ys) is {lp}: the posterior of x_1..x_T is degenerate (a conditional covariance "
+        "of x_t given x_t+1 and the data is singular: a singular initial_cov or transition_cov, or an "
+        "emission_cov that pins part of the state), so it has no density; the path is a valid draw "
+        "(posterior_sample)",
+        lp=draw.log_prob,
+    )
+    return draw
 
 
 @jax.jit
@@ -299,12 +416,22 @@ def smoother_gains(params: Params, f: FilterResult) -> jax.Array:
     """E_t = P_t A_{t+1}^T (P^-_{t+1})^{-1} for t < T, and E_T = 0: [T, n, n]."""
     cross = prediction_cross_covs(params, f.filtered_covs)[1:]
     gains = jax.vmap(gaussian.smoother_gain)(cross, f.predicted_covs[1:])
-    return jnp.concatenate([gains, jnp.zeros_like(gains[:1])])
+    # E_T = 0 from the filtered covariances, so that T = 1 gives [1, n, n] (gains is empty then).
+    return jnp.concatenate([gains, jnp.zeros_like(f.filtered_covs[:1])])
 
 
 def sample(key: jax.Array, params: Params, num_timesteps: int, inputs=None) -> tuple[jax.Array, jax.Array]:
     """Ancestral sample (states [T, n], observations [T, m]) from the model."""
+    if not isinstance(num_timesteps, (int, np.integer)) or isinstance(num_timesteps, bool) or num_timesteps < 1:
+        raise ValueError(f"num_timesteps must be a positive int, got {num_timesteps!r}")
     check_params(params, num_timesteps)
+    if params.input_matrix is not None:
+        want = (num_timesteps, params.input_matrix.shape[-1])
+        if inputs is None or jnp.shape(inputs) != want:
+            got = None if inputs is None else jnp.shape(inputs)
+            raise ValueError(f"params.input_matrix needs inputs of shape [T, k] = {want}, got {got}")
+    elif inputs is not None:
+        raise ValueError("inputs were given but params.input_matrix is None")
     return _sample(key, params, num_timesteps, inputs)
 
 
@@ -347,6 +474,10 @@ def random_params(
     """A random stable LGSSM (spectral radius of each A_t at most 0.95) with
     well-conditioned covariances; time-varying A_t, Q_t, C_t, R_t (and biases)
     when ``num_timesteps`` is given. For tests, examples and benchmarks."""
+    sizes = {"state_dim": state_dim, "obs_dim": obs_dim, "num_timesteps": num_timesteps, "input_dim": input_dim}
+    for name, size in sizes.items():
+        if size is not None and (not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1):
+            raise ValueError(f"{name} must be a positive int, got {size!r}")
     keys = iter(jax.random.split(key, 12))
     lead = () if num_timesteps is None else (num_timesteps,)
 

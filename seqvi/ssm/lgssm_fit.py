@@ -6,12 +6,20 @@ optional inputs [B, T, k] and a missing-data mask [B, T] or [B, T, m], and only
 fixed-in-time parameters. ``learn`` names the groups to update:
 'initial' (mu_0, Sigma_0), 'transition' (A, B, b, Q) and 'emission' (C, d, R);
 the optional fields B, b, d are learnt only where present (not None).
+
+A group the data carry no information about is left unchanged, with a
+RuntimeWarning that names it: 'transition' when T = 1 (no pair x_{t-1}, x_t),
+every group when no entry is observed, and in EM any group whose M-step comes
+out non-finite (a singular regression, such as inputs that are all zero).
+Fitting never returns NaN parameters.
 """
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from seqvi.ssm import gaussian, lgssm
@@ -35,19 +43,49 @@ def _as_batch(params, ys, inputs, mask):
     for name, x in params._asdict().items():
         if x is not None and name not in ("initial_mean", "initial_cov") and x.ndim > lgssm._FIXED_NDIM[name]:
             raise ValueError(f"fitting needs fixed-in-time parameters; params.{name} is time-varying {x.shape}")
+    if inputs is not None:
+        inputs = jnp.asarray(inputs)
+        if inputs.ndim != 3 or inputs.shape[0] != ys.shape[0]:
+            raise ValueError(f"inputs must be [B, T, k] with B = {ys.shape[0]} like ys {ys.shape}, got {inputs.shape}")
     lgssm.check_inputs(params, ys[0], None if inputs is None else inputs[0], None if mask is None else mask[0])
     if mask is not None:
         mask = jnp.asarray(mask)
         if mask.shape not in (ys.shape[:2], ys.shape):
             raise ValueError(f"mask must have shape [B, T] or [B, T, m] = {ys.shape}, got {mask.shape}")
         mask = jnp.broadcast_to(mask.reshape(ys.shape[:2] + (-1,)), ys.shape).astype(bool)
+    # check_inputs saw the first sequence; the values of every sequence must be finite too.
+    bad = ~jnp.isfinite(ys) if mask is None else ~jnp.isfinite(ys) & mask
+    if bool(jnp.any(bad)):
+        b, t, _ = np.argwhere(np.asarray(bad))[0]
+        raise ValueError(f"ys must be finite where observed, but ys[{b}, {t}] holds NaN or inf "
+                         "(mark missing entries False in mask)")
+    if inputs is not None and not bool(jnp.all(jnp.isfinite(inputs))):
+        b, t = np.argwhere(~np.all(np.isfinite(np.asarray(inputs)), axis=-1))[0]
+        raise ValueError(f"inputs must be finite, but inputs[{b}, {t}] holds NaN or inf")
     return ys, inputs, mask
 
 
 def _check_learn(learn: Sequence[str]) -> None:
+    if isinstance(learn, str):
+        raise TypeError(f"learn must be a sequence of group names such as ('emission',), got the string {learn!r}")
     unknown = set(learn) - set(GROUPS)
     if unknown:
         raise ValueError(f"unknown parameter groups {sorted(unknown)}; choose from {ALL_GROUPS}")
+
+
+def _informed(learn: Sequence[str], ys: jax.Array, mask: jax.Array | None) -> tuple[str, ...]:
+    """The groups of ``learn`` the data carry information about; warn about the rest
+    (left unchanged). ys [B, T, m]; mask [B, T, m] or None."""
+    if mask is not None and not bool(jnp.any(mask)):
+        uninformed, why = tuple(learn), "no entry of ys is observed (mask is all False)"
+    elif ys.shape[1] == 1:
+        uninformed, why = tuple(g for g in learn if g == "transition"), "T = 1: there is no pair (x_t-1, x_t)"
+    else:
+        uninformed, why = (), ""
+    if uninformed:
+        warnings.warn(f"the data carry no information about the {', '.join(map(repr, uninformed))} parameters "
+                      f"({why}); they are left unchanged", RuntimeWarning, stacklevel=3)
+    return tuple(group for group in learn if group not in uninformed)
 
 
 def _outer(a, b):
@@ -127,9 +165,19 @@ def _regress(cross, gram):
 
 
 def m_step(params: lgssm.Params, stats: dict, num_sequences: int, num_steps: int, learn=ALL_GROUPS) -> lgssm.Params:
-    """Closed-form maximiser of the expected complete-data log-likelihood."""
+    """Closed-form maximiser of the expected complete-data log-likelihood. A group
+    without information (transition at T = 1) or whose maximiser is not finite
+    (a singular regression) is left unchanged."""
+    return _m_step(params, stats, num_sequences, num_steps, learn)[0]
+
+
+def _m_step(params, stats, num_sequences, num_steps, learn):
+    """``m_step`` and, per group of ``learn``, whether it was kept unchanged
+    because its update was not finite (a bool scalar)."""
     new = params._asdict()
     n = params.initial_mean.shape[0]
+    if num_steps < 2:
+        learn = tuple(group for group in learn if group != "transition")
     if "initial" in learn:
         mu = stats["x1"] / num_sequences
         new["initial_mean"] = mu
@@ -153,15 +201,28 @@ def m_step(params: lgssm.Params, stats: dict, num_sequences: int, num_steps: int
             new["emission_bias"] = w[:, n]
         rr = (stats["yy"] - w @ stats["ypsi"].T) / (num_sequences * num_steps)
         new["emission_cov"] = gaussian.symmetrise(rr)
-    return lgssm.Params(**new)
+    kept = {}
+    for group in learn:
+        names = [name for name in GROUPS[group] if new[name] is not None]
+        ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(new[name])) for name in names]))
+        for name in names:
+            new[name] = jnp.where(ok, new[name], getattr(params, name))
+        kept[group] = ~ok
+    return lgssm.Params(**new), kept
 
 
 def em_step(params: lgssm.Params, ys, inputs=None, mask=None, learn=ALL_GROUPS):
     """One EM iteration on a batch [B, T, m]: returns (new params, log p(ys) under the OLD params)."""
+    new, _, ll = _em_step(params, ys, inputs, mask, learn)
+    return new, ll
+
+
+def _em_step(params, ys, inputs, mask, learn):
     stats, lls = jax.vmap(_sufficient_stats, in_axes=(None, 0, 0 if inputs is not None else None,
                                                      0 if mask is not None else None))(params, ys, inputs, mask)
     stats = jax.tree.map(lambda s: s.sum(0), stats)
-    return m_step(params, stats, ys.shape[0], ys.shape[1], learn), lls.sum()
+    new, kept = _m_step(params, stats, ys.shape[0], ys.shape[1], learn)
+    return new, kept, lls.sum()
 
 
 def em(
@@ -183,10 +244,17 @@ def em(
     """
     _check_learn(learn)
     ys, inputs, mask = _as_batch(params, ys, inputs, mask)
-    step = jax.jit(lambda p: em_step(p, ys, inputs, mask, tuple(learn)))
+    learn = _informed(learn, ys, mask)
+    step = jax.jit(lambda p: _em_step(p, ys, inputs, mask, learn))
     history = []
+    warned = set()
     for i in range(num_iters):
-        new_params, ll = step(params)
+        new_params, kept, ll = step(params)
+        for group in sorted(group for group, flag in kept.items() if bool(flag) and group not in warned):
+            warned.add(group)
+            warnings.warn(f"EM iteration {i}: the M-step for the {group!r} parameters is not finite (a singular "
+                          "regression: the data do not identify them); they are left unchanged",
+                          RuntimeWarning, stacklevel=2)
         history.append(float(ll))
         if callback is not None:
             callback(i, float(ll))
@@ -239,6 +307,7 @@ def fit_gradient(
     """
     _check_learn(learn)
     ys, inputs, mask = _as_batch(params, ys, inputs, mask)
+    learn = _informed(learn, ys, mask)
     optimizer = optimizer or optax.adam(1e-2)
     raw = to_unconstrained(params)
     names = {name for g in learn for name in GROUPS[g]}
@@ -264,4 +333,7 @@ def fit_gradient(
         history.append(float(ll))
         if callback is not None:
             callback(i, float(ll))
-    return from_unconstrained({**frozen, **trainable}), jnp.asarray(history)
+    fitted = from_unconstrained({**frozen, **trainable})._asdict()
+    # Frozen fields come back exactly as given (not through the Cholesky round trip).
+    fitted.update({name: getattr(params, name) for name in frozen})
+    return lgssm.Params(**fitted), jnp.asarray(history)

@@ -76,8 +76,11 @@ def _combine_filter(elem_i, elem_j):
 
 
 def filter(params: lgssm.Params, ys: jax.Array, inputs=None, mask=None) -> lgssm.FilterResult:  # noqa: A001
-    """Parallel Kalman filter; same result as ``lgssm.filter``."""
-    return _filter(params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
+    """Parallel Kalman filter; same result as ``lgssm.filter``, and the same
+    validation (see ``seqvi.ssm.lgssm``)."""
+    f = _filter(params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
+    lgssm.check_filtered(f)
+    return f
 
 
 @jax.jit
@@ -139,7 +142,10 @@ def _backward_elements(params, f: lgssm.FilterResult):
 
 def smoother(params: lgssm.Params, ys: jax.Array, inputs=None, mask=None) -> lgssm.SmootherResult:
     """Parallel filter, then the parallel RTS smoother; same result as ``lgssm.smoother``."""
-    return _smoother(params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
+    s = _smoother(params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
+    lgssm.check_filtered(s)
+    lgssm.check_smoothed(s.smoothed_means, s.smoothed_covs)
+    return s
 
 
 @jax.jit
@@ -156,7 +162,9 @@ def _smoother(params, ys, inputs, mask) -> lgssm.SmootherResult:
 
 def posterior_sample(key: jax.Array, params: lgssm.Params, ys: jax.Array, inputs=None, mask=None) -> jax.Array:
     """Parallel backward sampling; the same path as ``lgssm.posterior_sample`` for the same key."""
-    return _posterior_sample(key, params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
+    path = _posterior_sample(key, params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
+    lgssm.check_smoothed(path)
+    return path
 
 
 @jax.jit

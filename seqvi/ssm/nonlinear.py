@@ -14,10 +14,20 @@ approximate the moments of f(x) and h(x):
 
 Both record Cov[x_{t-1}, x_t | y_{1:t-1}], so one Rauch-Tung-Striebel pass
 (``gaussian.rts_smoother``) smooths either. Missing data: ``mask`` as in
-``seqvi.ssm.lgssm``.
+``seqvi.ssm.lgssm``, and the same validation: shapes eagerly (also under jit),
+values (covariances symmetric PSD, ys finite where observed, a finite filter)
+eagerly when concrete and as ``checkify`` debug checks when traced.
+
+float32: the unscented transform with a small alpha puts the sigma points at
+sqrt(n + lambda) = alpha sqrt(n + kappa) standard deviations and weights them by
+about 1 / (n + lambda), so rounding in f and h is amplified by sum_i |w_i|; in
+float32 with alpha = 1e-3 that is about 1e6 eps, errors of 0.1 to 1 in the filtered means.
+``sigma_points`` warns (RuntimeWarning) when eps * sum_i |w_i| > 1e-3; use
+float64 or a larger alpha there.
 """
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -53,8 +63,8 @@ class FilterResult(NamedTuple):
 def _check(model: Model, ys, inputs, mask):
     if not isinstance(model, Model):
         raise TypeError(f"expected seqvi.ssm.nonlinear.Model, got {type(model).__name__}")
-    if ys.ndim != 2:
-        raise ValueError(f"ys must be one sequence of shape [T, m], got {ys.shape}")
+    if jnp.ndim(ys) != 2 or jnp.shape(ys)[0] < 1:
+        raise ValueError(f"ys must be one sequence of shape [T, m] with T >= 1, got {jnp.shape(ys)}")
     n, m = model.initial_mean.shape[0], model.emission_cov.shape[0]
     shapes = {"initial_cov": (n, n), "transition_cov": (n, n), "emission_cov": (m, m)}
     for name, shape in shapes.items():
@@ -71,16 +81,16 @@ def _check(model: Model, ys, inputs, mask):
         raise ValueError(f"inputs must have a leading time axis T = {ys.shape[0]}, got {inputs.shape}")
     # Reuse the LGSSM mask normalisation: an LGSSM with the same dimensions.
     dummy = lgssm.Params(model.initial_mean, model.initial_cov, model.transition_cov, model.transition_cov,
-                         jnp.zeros((m, n), ys.dtype), model.emission_cov)
+                         jnp.zeros((m, n), model.initial_mean.dtype), model.emission_cov)
     return lgssm.check_inputs(dummy, ys, None, mask)
 
 
 def _run(model: Model, ys, inputs, mask, predict, update) -> FilterResult:
-    """The Gaussian-filter scan shared by the EKF and the UKF.
+    """The Gaussian-filter scan shared by the EKF and the UKF (``mask`` already
+    normalised by ``_check``).
 
     predict(m, P, u) -> (m^-, P^-, Cov[x_{t-1}, x_t]); update(m^-, P^-, y, mask) -> (m, P, log p(y_t | .)).
     """
-    mask = _check(model, ys, inputs, mask)
     m1, p1, ll1 = update(model.initial_mean, model.initial_cov, ys[0], None if mask is None else mask[0])
 
     def body(carry, inp):
@@ -100,10 +110,15 @@ def _run(model: Model, ys, inputs, mask, predict, update) -> FilterResult:
     )
 
 
-@jax.jit
 def ekf_filter(model: Model, ys: jax.Array, inputs=None, mask=None) -> FilterResult:
     """Extended Kalman filter: F = df/dx and H = dh/dx at the current mean."""
+    f = _ekf_filter(model, ys, inputs, _check(model, ys, inputs, mask))
+    lgssm.check_filtered(f)
+    return f
 
+
+@jax.jit
+def _ekf_filter(model: Model, ys, inputs, mask) -> FilterResult:
     def predict(m, p, u):
         f_jac = jax.jacfwd(model.transition_fn)(m, u)
         cross = p @ f_jac.T
@@ -128,6 +143,16 @@ def sigma_points(mean: jax.Array, cov: jax.Array, alpha: float = 1.0, beta: floa
     lam = alpha**2 * (n + kappa) - n
     if n + lam <= 0:
         raise ValueError(f"unscented transform needs n + lambda > 0; got alpha={alpha}, kappa={kappa}, n={n}")
+    amplification = (abs(lam) + n) / (n + lam)  # sum_i |w_i| of the mean weights
+    eps = float(jnp.finfo(jnp.result_type(mean.dtype, jnp.float32)).eps)
+    if eps * amplification > 1e-3:
+        warnings.warn(
+            f"unscented transform in {jnp.dtype(mean.dtype).name} with alpha={alpha}, kappa={kappa}, n={n}: "
+            f"the sigma-point weights amplify rounding by {amplification:.3g} (eps * that = "
+            f"{eps * amplification:.2g}), so means and log-likelihoods may be off; use float64 or a larger alpha",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     root = jnp.sqrt(n + lam) * gaussian.psd_sqrt(cov)
     points = jnp.concatenate([mean[None], mean + root.T, mean - root.T])
     w = jnp.full((2 * n + 1,), 0.5 / (n + lam), mean.dtype)
@@ -145,10 +170,16 @@ def unscented_transform(fn, mean, cov, alpha=1.0, beta=0.0, kappa=0.0):
     return out_mean, gaussian.symmetrise((w_cov[:, None] * dv).T @ dv), (w_cov[:, None] * dx).T @ dv
 
 
-@functools.partial(jax.jit, static_argnames=("alpha", "beta", "kappa"))
 def ukf_filter(model: Model, ys: jax.Array, inputs=None, mask=None, *, alpha=1.0, beta=0.0, kappa=0.0) -> FilterResult:
-    """Unscented Kalman filter (see ``sigma_points`` for alpha, beta, kappa)."""
+    """Unscented Kalman filter (see ``sigma_points`` for alpha, beta, kappa, and
+    the module docstring for float32 with a small alpha)."""
+    f = _ukf_filter(model, ys, inputs, _check(model, ys, inputs, mask), alpha=alpha, beta=beta, kappa=kappa)
+    lgssm.check_filtered(f)
+    return f
 
+
+@functools.partial(jax.jit, static_argnames=("alpha", "beta", "kappa"))
+def _ukf_filter(model: Model, ys, inputs, mask, *, alpha, beta, kappa) -> FilterResult:
     def predict(m, p, u):
         m_pred, p_f, cross = unscented_transform(lambda x: model.transition_fn(x, u), m, p, alpha, beta, kappa)
         return m_pred, p_f + model.transition_cov, cross
@@ -165,6 +196,7 @@ def smooth(f: FilterResult) -> lgssm.SmootherResult:
     means, covs, _, cross = gaussian.rts_smoother(
         f.filtered_means, f.filtered_covs, f.predicted_means, f.predicted_covs, f.prediction_cross_covs
     )
+    lgssm.check_smoothed(means, covs)
     return lgssm.SmootherResult(f.log_likelihood, f.filtered_means, f.filtered_covs, means, covs, cross)
 
 

@@ -25,7 +25,7 @@ import distrax
 import jax
 import jax.numpy as jnp
 
-from seqvi.models.base import StepModel, StepOutput
+from seqvi.core import StepModel, StepOutput
 from seqvi.smc import resampling as resampling_lib
 from seqvi.smc import smc
 from seqvi.ssm import gaussian, lgssm
@@ -45,9 +45,9 @@ class Proposal(NamedTuple):
 class FilterResult(NamedTuple):
     log_likelihood: jax.Array  # [] log Z-hat, an unbiased estimate of p(y_{1:T}) in exp
     step_log_likelihoods: jax.Array  # [T] log Z_t - log Z_{t-1}
-    filtered_means: jax.Array  # [T, n] weighted particle mean of x_t given y_{1:t}
-    filtered_covs: jax.Array  # [T, n, n] weighted particle covariance
-    ess: jax.Array  # [T] effective sample size before resampling
+    filtered_means: jax.Array  # [T, n] weighted particle mean of x_t given y_{1:t} (NaN where ess is 0)
+    filtered_covs: jax.Array  # [T, n, n] weighted particle covariance (NaN where ess is 0)
+    ess: jax.Array  # [T] effective sample size before resampling; 0 when every weight is zero
     resampled: jax.Array  # [T] bool
     particles: jax.Array  # [N, n] particles after the last step
     log_weights: jax.Array  # [N] their log-weights
@@ -97,14 +97,50 @@ def _moments(particles: jax.Array, log_weights: jax.Array):
     return mean, (w[:, None] * centred).T @ centred
 
 
-def _run(key, model, proposal, ys, num_particles, resampling, ess_threshold, inputs, length) -> FilterResult:
-    if ys.ndim != 2:
-        raise ValueError(f"ys must be one sequence of shape [T, m], got {ys.shape}")
-    if resampling not in resampling_lib.RESAMPLERS:
-        raise ValueError(f"unknown resampling {resampling!r}; choose from {sorted(resampling_lib.RESAMPLERS)}")
+def _event_shape(fn, *args) -> tuple[int, ...]:
+    """The event shape of the distribution ``fn(*args)``, found by tracing only."""
+    return jax.eval_shape(lambda *a: jnp.zeros(fn(*a).event_shape), *args).shape
+
+
+def _check(model: Model, proposal: Proposal | None, ys, inputs, length) -> None:
+    """Shapes eagerly (the state, transition, emission and proposal against ys and
+    each other); ys finite on the valid steps eagerly when concrete, else a
+    ``checkify`` debug check. The range of ``length`` is the engine's check."""
+    if jnp.ndim(ys) != 2 or jnp.shape(ys)[0] < 1:
+        raise ValueError(f"ys must be one sequence of shape [T, m] with T >= 1, got {jnp.shape(ys)}")
+    num_steps = ys.shape[0]
+    for leaf in jax.tree.leaves(inputs):
+        if jnp.ndim(leaf) < 1 or jnp.shape(leaf)[0] != num_steps:
+            raise ValueError(f"inputs must have a leading time axis T = {num_steps}, got shape {jnp.shape(leaf)}")
     event = model.initial().event_shape
     if len(event) != 1:
         raise ValueError(f"the state must be a vector (event shape [n]), got event shape {event}")
+    x = jax.ShapeDtypeStruct(event, model.initial().dtype)
+    y = jax.ShapeDtypeStruct(ys.shape[1:], ys.dtype)
+    u = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), inputs)
+    shapes = {"model.transition(x, u)": _event_shape(model.transition, x, u)}
+    if proposal is not None:
+        shapes["proposal.initial(y)"] = _event_shape(proposal.initial, y)
+        shapes["proposal.step(x, y, u)"] = _event_shape(proposal.step, x, y, u)
+    for name, shape in shapes.items():
+        if shape != event:
+            raise ValueError(f"{name} has event shape {shape} but the state (model.initial()) has {event}")
+    emitted = _event_shape(model.emission, x)
+    if emitted != ys.shape[1:]:
+        raise ValueError(
+            f"ys has shape {ys.shape}, so each y_t is {ys.shape[1:]}, but model.emission(x) has event shape "
+            f"{emitted}: ys must be [T, {', '.join(map(str, emitted))}]"
+        )
+    length = num_steps if length is None else length
+    bad = ~jnp.all(jnp.isfinite(ys), axis=1) & (jnp.arange(num_steps) < length)
+    lgssm._require(~jnp.any(bad), "ys must be finite on its valid steps t < length, but ys[{t}] holds NaN or inf",
+                   t=jnp.argmax(bad))
+
+
+def _run(key, model, proposal, ys, num_particles, resampling, ess_threshold, inputs, length) -> FilterResult:
+    if resampling not in resampling_lib.RESAMPLERS:
+        raise ValueError(f"unknown resampling {resampling!r}; choose from {sorted(resampling_lib.RESAMPLERS)}")
+    _check(model, proposal, ys, inputs, length)
     length = ys.shape[0] if length is None else length
     r = smc.run(
         _FilterStepModel(model, proposal), None, ys, jnp.asarray(length), key,
@@ -155,9 +191,18 @@ def _mvn(mean, cov):
     return distrax.MultivariateNormalTri(mean, jnp.linalg.cholesky(cov))
 
 
+def _check_fixed(params: lgssm.Params) -> None:
+    """``lgssm.check_params``, and refuse time-varying fields (only index 0 would be used)."""
+    lgssm.check_params(params)
+    for name, x in params._asdict().items():
+        if x is not None and name not in ("initial_mean", "initial_cov") and x.ndim > lgssm._FIXED_NDIM[name]:
+            raise ValueError(f"the particle-filter view needs fixed-in-time parameters; params.{name} is "
+                             f"time-varying with shape {x.shape}")
+
+
 def from_lgssm(params: lgssm.Params) -> Model:
     """The particle-filter view of a fixed-in-time LGSSM (for checks against the Kalman filter)."""
-    lgssm.check_params(params)
+    _check_fixed(params)
 
     def transition(x, u):
         a, offset, q = lgssm.transition_at(params, 0, None if u is None else u[None])
@@ -173,6 +218,7 @@ def from_lgssm(params: lgssm.Params) -> Model:
 def optimal_lgssm_proposal(params: lgssm.Params) -> Proposal:
     """The locally optimal proposal p(x_t | x_{t-1}, y_t) of a fixed LGSSM: each weight is
     p(y_t | x_{t-1}), which no longer depends on the sampled x_t."""
+    _check_fixed(params)
 
     def initial(y):
         c, d, r = lgssm.emission_at(params, 0)

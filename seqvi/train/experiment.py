@@ -1,69 +1,57 @@
-"""From an ml_collections config to data, model, loss and trainer: the pieces the
-binaries in experiments/ and the notebooks share."""
+"""The one experiment pipeline, in the shape of the flax examples:
+``train_and_evaluate(config, workdir)`` for ``experiments/train.py`` and
+``evaluate_workdir`` for ``experiments/evaluate.py``.
+
+A config (ml_collections) names a task ('sequences' or 'dialogue',
+``seqvi.train.tasks``), its data, a registered model (``seqvi.models.registry``)
+with its constructor arguments, and the training fields shared by every model.
+The model builds its own objective from the config's flat fields
+(``model.objective(ObjectiveOptions)``), so nothing here depends on the kind of
+model. Nothing is written to a workdir before the config is validated, the data
+loaded and the checkpoint restored.
+"""
 
 import dataclasses
 import json
 import pathlib
+from typing import Any
 
 import jax
 import ml_collections
-import numpy as np
 
-from seqvi import bounds
-from seqvi.data import physics, polyphonic, synthetic
-from seqvi.data.batching import BatchSchedule, chop
-from seqvi.models.dssm import DMM
-from seqvi.models.kvae import KVAE
-from seqvi.models.srnn import SRNN
-from seqvi.models.storn import VOSP, VRAE
-from seqvi.models.vae_rnn import VAERNN
-from seqvi.models.vhrnn import VHRNN
-from seqvi.models.vrnn import VRNN
+from seqvi.core import Objective, ObjectiveOptions
+from seqvi.data import physics, synthetic
+from seqvi.models import registry
+from seqvi.models.parts import num_params
+from seqvi.train.evaluation import evaluate
 from seqvi.train.schedules import make_optimizer
+from seqvi.train.tasks import ConfigError, file_record, get_task
 from seqvi.train.trainer import Trainer
 
-MODELS = {"vrnn": VRNN, "srnn": SRNN, "dmm": DMM, "vae_rnn": VAERNN, "vrae": VRAE, "vosp": VOSP, "vhrnn": VHRNN,
-          "kvae": KVAE}
-
-POLYPHONIC = {
-    "jsb": "",  # empty: the JSB chorales shipped inside seqvi
-    "nottingham": "../shared/data/polyphonic/Nottingham.mat",
-    "piano_midi": "../shared/data/polyphonic/Piano_midi.mat",
-}
-DATASETS = tuple(POLYPHONIC) + ("synthetic",) + tuple(f"physics_{e}" for e in physics.ENVIRONMENTS)
+POLYPHONIC = ("jsb", "nottingham", "piano_midi", "muse_data")  # jsb is embedded; the others need data_path
+DATASETS = POLYPHONIC + ("synthetic",) + tuple(f"physics_{e}" for e in physics.ENVIRONMENTS)
+DIALOGUE_DATA = ("chatterbot", "cornell", "parlai")  # chatterbot is embedded; the others need data_path
 
 
-def dataset_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
-    """The shared training config for ``dataset``: a polyphonic set, 'synthetic'
-    or 'physics_<environment>' (box, gravity, polygon, pong, pendulum)."""
-    if dataset == "synthetic":
-        return synthetic_config(model)
-    if dataset.startswith("physics_"):
-        return physics_config(dataset[len("physics_"):], model)
-    return polyphonic_config(dataset, model)
-
-
-def polyphonic_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
-    """The training config every model shares on polyphonic music, with ``model``
-    (a dict with 'name' and the model's constructor arguments). JSB trains on whole
-    chorales; Nottingham and Piano-midi on pieces of at most 128 steps (evaluation
-    always uses whole sequences)."""
-    if dataset not in POLYPHONIC:
-        raise ValueError(f"dataset must be one of {sorted(POLYPHONIC)}, got {dataset!r}")
-    if model.get("name") not in MODELS:
-        raise ValueError(f"model['name'] must be one of {sorted(MODELS)}, got {model.get('name')!r}")
+# ---- configs ------------------------------------------------------------------------------------
+def base_config(task: str, dataset: str, model: dict) -> ml_collections.ConfigDict:
+    """The fields every task and model share; ``model`` holds 'name' and the
+    model's constructor arguments."""
+    entry = registry.get(model.get("name"))
+    if entry.task != task:
+        raise ValueError(f"model {entry.name!r} is a {entry.task} model, not a {task} one")
     c = ml_collections.ConfigDict()
+    c.task = task
     c.dataset = dataset
-    c.data_path = POLYPHONIC[dataset]
+    c.data_path = ""  # a file or folder of the user's; empty: the embedded default
     c.model = ml_collections.ConfigDict(model)
-    c.bound = "fivo"  # elbo | iwae | fivo
+    c.bound = "fivo"  # what the model trains with: elbo | iwae | fivo, or its own (model.objective says)
     c.num_particles = 4
     c.resampling = "systematic"
     c.ess_threshold = 0.5
     c.free_bits = 0.0  # elbo only
     c.kl_anneal_steps = 0
     c.batch_size = 4
-    c.max_train_length = 0 if dataset == "jsb" else 128  # 0: whole sequences
     c.learning_rate = 3e-3
     c.lr_decay = "cosine"
     c.warmup_steps = 100
@@ -78,13 +66,33 @@ def polyphonic_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
     return c
 
 
+def dataset_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
+    """The shared training config for a sequence ``dataset``: a polyphonic set,
+    'synthetic' or 'physics_<environment>' (box, gravity, polygon, pong, pendulum)."""
+    if dataset == "synthetic":
+        return synthetic_config(model)
+    if dataset.startswith("physics_"):
+        return physics_config(dataset[len("physics_"):], model)
+    return polyphonic_config(dataset, model)
+
+
+def polyphonic_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
+    """Polyphonic music: JSB (embedded) trains on whole chorales; the others (their
+    file in ``data_path``) on pieces of at most ``max_train_length`` = 128 steps
+    (evaluation always uses whole sequences)."""
+    if dataset not in POLYPHONIC:
+        raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
+    c = base_config("sequences", dataset, model)
+    c.max_train_length = 0 if dataset == "jsb" else 128  # 0: whole sequences
+    return c
+
+
 def synthetic_config(model: dict) -> ml_collections.ConfigDict:
     """The VHRNN paper's setup on its synthetic suite (``seqvi.data.synthetic``):
     FIVO with 4 particles, batch 4, Gaussian emissions; ``config.synthetic``
     holds the suite's ``SyntheticSpec`` fields."""
     c = polyphonic_config("jsb", dict(model, emission_type="gaussian"))
     c.dataset = "synthetic"
-    c.data_path = ""
     c.synthetic = ml_collections.ConfigDict(dataclasses.asdict(synthetic.SyntheticSpec()))
     c.max_train_length = 0
     c.pad_multiple = c.synthetic.get_ref("length")  # every training sequence has this length
@@ -97,12 +105,11 @@ def synthetic_config(model: dict) -> ml_collections.ConfigDict:
 def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
     """Videos of ``seqvi.data.physics`` (``config.physics``: environment, sizes,
     seed); frames are flattened to [H * W] rows, with the pendulum's torque u_t
-    appended for a KVAE that takes inputs (``with_inputs``); Bernoulli pixels,
-    batch 32, whole sequences."""
+    appended for a model that takes inputs (``model.input_dim`` > 0);
+    Bernoulli pixels, batch 32, whole sequences."""
     c = polyphonic_config("jsb", model)
     c.dataset = f"physics_{environment}"
-    c.data_path = ""
-    with_inputs = model.get("name") == "kvae" and model.get("input_dim", 0) > 0
+    with_inputs = model.get("input_dim", 0) > 0
     c.physics = ml_collections.ConfigDict(dict(environment=environment, num_train=5000, num_valid=100,
                                                num_test=1000, seed=0, with_inputs=with_inputs))
     c.batch_size = 32
@@ -112,98 +119,119 @@ def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
     return c
 
 
-def load_physics(options) -> dict[str, list[np.ndarray]]:
-    """{'train', 'valid', 'test'}: lists of [T, H * W (+ k)] float32 rows (frames
-    flattened; with ``with_inputs``, the pendulum's torques appended). Seeds:
-    train ``seed``, test ``seed + 1``, valid ``seed + 2``."""
-    spec = physics.PhysicsSpec.default(options.environment)
-    out = {}
-    for split, offset in (("train", 0), ("test", 1), ("valid", 2)):
-        data = physics.generate(spec, int(options[f"num_{split}"]), seed=int(options.seed) + offset)
-        rows = data.frames.reshape(data.frames.shape[:2] + (-1,))
-        if options.get("with_inputs", False):
-            rows = np.concatenate([rows, data.inputs], -1)
-        out[split] = list(rows.astype(np.float32))
-    return out
+def dialogue_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
+    """The dialogue fields on top of ``base_config``: 'chatterbot' (embedded),
+    'cornell' (the ParlAI Cornell folder in ``data_path``, re-split) or 'parlai'
+    (a folder of the user's with train/valid/test.txt, kept unless ``resplit``)."""
+    if dataset not in DIALOGUE_DATA:
+        raise ValueError(f"dataset must be one of {sorted(DIALOGUE_DATA)}, got {dataset!r}")
+    c = base_config("dialogue", dataset, model)
+    c.split_seed = 0
+    c.resplit = False  # 'parlai': re-split the union of the three files by conversation
+    c.lenient = False  # skip (and report) malformed lines of ParlAI files instead of refusing them
+    c.vocab_size = 2000 if dataset == "chatterbot" else 8000  # Cornell: 8000 words cover 97% of tokens
+    c.max_context = 20
+    c.max_response = 20
+    c.batch_size = 32
+    c.learning_rate = 1e-3
+    c.lr_decay = "constant"
+    c.warmup_steps = 0
+    c.clip_norm = 5.0
+    c.num_steps = 2000 if dataset == "chatterbot" else 3000  # Cornell: 4.4 epochs of the 22032 training pairs
+    c.checkpoint_every = 1000
+    c.eval_every = 500
+    c.eval = ml_collections.ConfigDict(dict(num_particles=16, split="valid", batch_size=64))
+    return c
 
 
-def load_splits(config: ml_collections.ConfigDict) -> dict[str, list[np.ndarray]]:
-    """The config's data: the synthetic suite (every setting) if ``config.dataset``
-    is 'synthetic', physics videos for 'physics_<environment>', else the
-    polyphonic splits at ``config.data_path`` (empty: the embedded JSB chorales)."""
-    dataset = config.get("dataset") or ""
-    if dataset == "synthetic":
-        return synthetic.load_synthetic(synthetic.SyntheticSpec(**config.synthetic))
-    if dataset.startswith("physics_"):
-        return load_physics(config.physics)
-    path = config.data_path or polyphonic.embedded_jsb_path()
-    return polyphonic.load_polyphonic(path)
+_POSITIVE = ("batch_size", "num_steps", "num_particles", "log_every", "checkpoint_every")
+_NON_NEGATIVE = ("kl_anneal_steps", "warmup_steps", "eval_every", "free_bits", "weight_decay", "clip_norm")
 
 
-def build_model(config: ml_collections.ConfigDict, data_dim: int):
-    """The config's model for rows of ``data_dim`` entries (a KVAE takes its sizes
-    from the config: its rows hold H * W pixels and k inputs)."""
-    if config.model.name not in MODELS:
-        raise ValueError(f"config.model.name must be one of {sorted(MODELS)}, got {config.model.name!r}")
-    kwargs = {k: v for k, v in config.model.items() if k != "name"}
-    if config.model.name == "kvae":
-        model = KVAE(**kwargs)
-        if model.row_dim != data_dim:
-            raise ValueError(f"the data rows have {data_dim} entries but the KVAE expects {model.row_dim}")
-        return model
-    return MODELS[config.model.name](data_dim=data_dim, **kwargs)
+def validate_config(config: ml_collections.ConfigDict) -> None:
+    """ConfigError naming the field for a value no run can use."""
+    for name in _POSITIVE:
+        value = config.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"config.{name} must be a positive int, got {value!r}")
+    for name in _NON_NEGATIVE:
+        if config.get(name, 0) is not None and config.get(name, 0) < 0:
+            raise ConfigError(f"config.{name} must be >= 0, got {config.get(name)!r}")
+    if not config.learning_rate > 0:
+        raise ConfigError(f"config.learning_rate must be > 0, got {config.learning_rate!r}")
+    if not 0.0 <= config.ess_threshold <= 1.0:
+        raise ConfigError(f"config.ess_threshold must lie in [0, 1], got {config.ess_threshold!r}")
+    if config.get("max_train_length", 0) < 0:
+        raise ConfigError(f"config.max_train_length must be >= 0 (0: whole sequences), got {config.max_train_length}")
 
 
-def training_bound(config: ml_collections.ConfigDict):
-    """The bound the loss optimises, with its options from the config."""
-    if config.bound == "elbo":
-        return bounds.get_bound("elbo", free_bits=config.free_bits)
-    options = {"num_particles": config.num_particles}
-    if config.bound == "fivo":
-        options.update(resampling=config.resampling, ess_threshold=config.ess_threshold)
-    return bounds.get_bound(config.bound, **options)
+def objective_options(config: ml_collections.ConfigDict) -> ObjectiveOptions:
+    return ObjectiveOptions(
+        bound=config.bound, num_particles=config.num_particles, resampling=config.resampling,
+        ess_threshold=config.ess_threshold, free_bits=config.free_bits, kl_anneal_steps=config.kl_anneal_steps,
+        eval_num_particles=config.eval.get("num_particles", 16))
 
 
-def training_loss(config: ml_collections.ConfigDict, model):
-    """``loss(params, batch, key, ...)``: the bound's for a StepModel or SequenceModel,
-    the model's own (``config.bound = 'own'``, for the KVAE)."""
-    if config.bound == "own":
-        return model.loss
-    return bounds.batch_loss(training_bound(config), model)
+# ---- building a run ----------------------------------------------------------------------------
+def build_model(config: ml_collections.ConfigDict, dim: int):
+    """The config's registered model for data of ``dim`` entries per step (a
+    vocabulary of ``dim`` words for dialogue)."""
+    entry = registry.get(config.model.name)
+    return entry.build(dim, **{k: v for k, v in config.model.items() if k != "name"})
 
 
-def build_trainer(config: ml_collections.ConfigDict, model, workdir, loss=None) -> Trainer:
-    """The config's trainer; ``loss`` (default ``training_loss(config, model)``)."""
+def build_trainer(config: ml_collections.ConfigDict, objective, workdir, *, tensorboard: bool = True) -> Trainer:
     optimizer = make_optimizer(
-        config.learning_rate,
-        config.num_steps,
-        clip_norm=config.clip_norm,
-        warmup_steps=config.warmup_steps,
-        decay=config.lr_decay,
-        frozen=tuple(config.get("frozen", ())),
-        frozen_steps=config.get("frozen_steps", 0),
-        weight_decay=config.get("weight_decay", 0.0),
-    )
-    return Trainer(
-        training_loss(config, model) if loss is None else loss,
-        optimizer,
-        workdir,
-        seed=config.seed,
-        kl_anneal_steps=config.kl_anneal_steps,
-        checkpoint_every=config.checkpoint_every,
-    )
+        config.learning_rate, config.num_steps, clip_norm=config.clip_norm, warmup_steps=config.warmup_steps,
+        decay=config.lr_decay, frozen=tuple(config.get("frozen", ())), frozen_steps=config.get("frozen_steps", 0),
+        weight_decay=config.get("weight_decay", 0.0))
+    return Trainer(objective, optimizer, workdir, seed=config.seed, checkpoint_every=config.checkpoint_every,
+                   tensorboard=tensorboard, write_metrics=tensorboard)
 
 
-def train_schedule(config: ml_collections.ConfigDict, train: list[np.ndarray]) -> BatchSchedule:
-    """Training batches; ``config.pad_multiple`` (if set) pads to its multiples
-    instead of the length ladder (for data of one fixed length)."""
-    seqs = chop(train, config.max_train_length) if config.max_train_length else train
-    return BatchSchedule(seqs, config.batch_size, seed=config.seed, pad_multiple=config.get("pad_multiple"))
+@dataclasses.dataclass
+class Run:
+    """Everything a binary needs: the config, its task and data, the model, its
+    objective, initial parameters, the trainer and the training batches."""
+
+    config: ml_collections.ConfigDict
+    task: Any
+    splits: dict
+    extras: dict  # task-specific (the dialogue vocabulary)
+    model: Any
+    objective: Objective
+    params: Any  # initial parameters (also the template for restoring)
+    trainer: Trainer
+    batch_at: Any  # step -> training batch
+    workdir: pathlib.Path | None
 
 
-def init_params(config: ml_collections.ConfigDict, model, train: list[np.ndarray]):
-    mean = polyphonic.training_mean(train)
-    return model.init(jax.random.key(config.seed), mean)
+def prepare(config: ml_collections.ConfigDict, workdir=None, *, training: bool = True) -> Run:
+    """Validate ``config``, load its data and build the run (its trainer reads
+    and writes checkpoints in ``workdir``; metrics only when ``training``).
+    User errors raise ``ConfigError`` (one line)."""
+    if "task" not in config:  # workdirs written before tasks existed
+        config.task = "dialogue" if registry.get(config.model.name).task == "dialogue" else "sequences"
+    validate_config(config)
+    task = get_task(config.task)
+    try:
+        entry = registry.get(config.model.name)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if entry.task != task.name:
+        raise ConfigError(f"model {entry.name!r} is a {entry.task} model but the config's task is {task.name!r}")
+    splits = task.load_splits(config)
+    workdir = None if workdir is None else pathlib.Path(workdir)
+    extras = task.extras(config, splits, workdir)
+    try:
+        model = build_model(config, task.model_dim(splits, extras))
+        objective = model.objective(objective_options(config))
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"config.model / config.bound: {e}") from None
+    params = task.init_params(config, model, splits)
+    trainer = build_trainer(config, objective, workdir, tensorboard=training)
+    return Run(config, task, splits, extras, model, objective, params, trainer,
+               task.train_batches(config, splits, extras), workdir)
 
 
 def save_config(config: ml_collections.ConfigDict, workdir) -> None:
@@ -215,33 +243,80 @@ def save_config(config: ml_collections.ConfigDict, workdir) -> None:
 def load_config(workdir) -> ml_collections.ConfigDict:
     path = pathlib.Path(workdir) / "config.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {workdir} a training workdir?")
+        raise ConfigError(f"{path} not found: is {workdir} a training workdir?")
     return ml_collections.ConfigDict(json.loads(path.read_text()))
 
 
-def load_params(config: ml_collections.ConfigDict, model, splits, workdir, which: str = "best"):
-    """Best-by-validation parameters if kept and ``which == 'best'``, else the
-    latest checkpoint. Returns (params, a description of which)."""
-    trainer = build_trainer(config, model, workdir)
-    template = init_params(config, model, splits["train"])
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return out
+
+
+_MODEL_FIELDS = ("task", "model")  # a checkpoint cannot be restored into another model
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir, *, stop_at: int | None = None):
+    """Train ``config`` in ``workdir`` (resuming from its latest checkpoint), with
+    the periodic evaluation of the objective on ``config.eval.split`` keeping the
+    best parameters. Returns the final TrainState."""
+    workdir = pathlib.Path(workdir)
+    previous = workdir / "config.json"
+    if previous.is_file():
+        old = json.loads(previous.read_text())
+        new = json.loads(config.to_json_best_effort())
+        changed = [d for d in _differences({k: old.get(k) for k in _MODEL_FIELDS},
+                                           {k: new.get(k) for k in _MODEL_FIELDS})]
+        if changed:
+            raise ConfigError(f"{workdir} holds a run of another model ({'; '.join(changed)}): use a new --workdir")
+    run = prepare(config, workdir)
+    print(f"model {config.model.name} with {num_params(run.params)} parameters; {run.task.describe(run.splits, run.extras)}"
+          f"; devices {jax.devices()}", flush=True)
+    state = run.trainer.restore_or_init(run.params)
+    if jax.process_index() == 0:
+        save_config(config, workdir)
+        run.task.save_extras(run.extras, workdir)
+        (workdir / "data.json").write_text(json.dumps(run.task.data_record(config, run.splits), indent=1) + "\n")
+    split = config.eval.split
+    key = jax.random.key(config.seed + 1)
+    dialogue_keys = run.task.name == "dialogue"
+
+    def eval_fn(params):
+        batches = run.task.eval_batches(config, run.splits[split], config.eval.batch_size, run.extras)
+        result = evaluate(run.objective, params, batches, jax.random.key(0) if dialogue_keys else key,
+                          same_key_every_batch=dialogue_keys)
+        return {f"{split}_{k}": v for k, v in result.items() if not k.startswith("num_")}
+
+    try:
+        return run.trainer.fit(
+            state, run.batch_at, config.num_steps, log_every=config.log_every,
+            eval_fn=eval_fn if config.eval_every else None, eval_every=config.eval_every,
+            best_metric=f"{split}_{run.objective.target}" if config.eval_every else None, stop_at=stop_at)
+    finally:
+        run.trainer.close()
+
+
+def load_trained(workdir, which: str = "best") -> tuple[Run, Any, str]:
+    """(run, parameters, which ones) of a training workdir: the best by validation
+    if kept and ``which == 'best'``, else the latest checkpoint."""
+    config = load_config(workdir)
+    run = prepare(config, workdir, training=False)
     try:
         if which == "best":
             try:
-                return trainer.restore_best(template), "best by validation"
+                return run, run.trainer.restore_best(run.params), "best by validation"
             except FileNotFoundError:
                 pass
-        state = trainer.restore(trainer.init_state(template))
-        return state.params, f"checkpoint at step {int(state.step)}"
+        state = run.trainer.restore(run.trainer.init_state(run.params))
+        return run, state.params, f"checkpoint at step {int(state.step)}"
     finally:
-        trainer.close()
+        run.trainer.close()
 
 
-
-def load_trained(workdir, which: str = "best"):
-    """Everything a binary needs from a training workdir: (config, splits, model,
-    params, a description of which parameters). ``which``: 'best' or 'latest'."""
-    config = load_config(workdir)
-    splits = load_splits(config)
-    model = build_model(config, splits["train"][0].shape[1])
-    params, description = load_params(config, model, splits, workdir, which)
-    return config, splits, model, params, description
+__all__ = ["base_config", "dataset_config", "dialogue_config", "prepare", "train_and_evaluate", "load_trained",
+           "load_config", "save_config", "build_model", "build_trainer", "validate_config", "Run", "file_record"]

@@ -45,11 +45,12 @@ class Progress:
 
     def __init__(self, total_steps: int, first_step: int = 0):
         self.total = total_steps
+        self.first_step = first_step
         self._t0, self._s0 = time.perf_counter(), first_step
 
     def line(self, step: int, metrics: dict) -> str:
         elapsed = time.perf_counter() - self._t0
-        rate = (step - self._s0) / elapsed if elapsed > 0 else 0.0
+        rate = (step - self._s0) / elapsed if elapsed > 0 and step > self._s0 else 0.0
         eta = (self.total - step) / rate if rate > 0 else float("nan")
         shown = " | ".join(f"{k} {float(np.asarray(v)):.4g}" for k, v in sorted(metrics.items()))
         return f"step {step}/{self.total} | {rate:.2f} steps/s | {shown} | ETA {_fmt_seconds(eta)}"

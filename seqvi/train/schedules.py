@@ -1,4 +1,5 @@
-"""Learning-rate and KL-weight schedules, and the default optimiser."""
+"""Learning-rate schedules and the default optimiser (the KL weight's schedule
+belongs to the objectives: ``seqvi.bounds.kl_weight_schedule``)."""
 
 from typing import NamedTuple
 
@@ -73,10 +74,3 @@ def make_optimizer(
     if weight_decay > 0:  # the decay is in the update, so the frozen groups' updates are zeroed again
         return optax.chain(*parts, optax.adamw(schedule, weight_decay=weight_decay), *freeze)
     return optax.chain(*parts, optax.adam(schedule))
-
-
-def kl_weight_schedule(anneal_steps: int, start: float = 0.0):
-    """beta(step) rising linearly from ``start`` to 1 over ``anneal_steps`` (1 if 0)."""
-    if anneal_steps <= 0:
-        return lambda step: jnp.asarray(1.0)
-    return lambda step: jnp.minimum(1.0, start + (1.0 - start) * step / anneal_steps)

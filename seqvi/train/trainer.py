@@ -1,11 +1,16 @@
-"""The trainer: one jit-compiled optimisation step over any
-``loss(params, batch, key[, kl_weight]) -> (loss, metrics)``, data parallel over a
+"""The trainer: one jit-compiled optimisation step over any objective
+(``seqvi.core.Objective``, or a bare ``loss(params, batch, key, step) ->
+(loss, metrics)``), data parallel over a
 ``jax.sharding.Mesh`` with a 'data' axis, with orbax checkpoints, a NaN/Inf
 guard, metrics (JSON lines + TensorBoard) and progress lines.
 
 Determinism: the PRNG key of step s is ``fold_in(key(seed), s)`` and the batch of
 step s comes from a ``BatchSchedule``, so a run resumed from a checkpoint at step s
 produces exactly the parameters an uninterrupted run would.
+
+The loop does not wait for the device between steps: metrics stay on the device
+and are read (with the NaN/Inf guard) only at log, evaluation and checkpoint
+steps, where a non-finite step is still named exactly.
 """
 
 import json
@@ -20,8 +25,12 @@ import orbax.checkpoint as ocp
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from seqvi.core import Objective
 from seqvi.train.logging import MetricsWriter, Progress
-from seqvi.train.schedules import kl_weight_schedule
+
+
+class CheckpointError(RuntimeError):
+    """No checkpoint of the workdir can be read."""
 
 
 class NonFiniteError(FloatingPointError):
@@ -50,40 +59,39 @@ class Trainer:
     """Builds and runs the jit-compiled step.
 
     Args:
-      loss_fn: ``loss(params, batch, key, **kw) -> (scalar loss, metrics dict)``;
-        with ``kl_anneal_steps > 0`` it is called with ``kl_weight=beta(step)``.
+      objective: a ``seqvi.core.Objective`` or ``loss(params, batch, key, step) ->
+        (scalar loss, metrics dict)`` (step-dependent weights such as KL
+        annealing are the objective's).
       optimizer: an optax transformation.
       workdir: where checkpoints, metrics.jsonl and TensorBoard events go (None:
         nothing is written).
       mesh: a Mesh with a 'data' axis; batches are sharded along it and params
         replicated. Default: all local devices.
       seed: base PRNG seed.
-      kl_anneal_steps: linear KL annealing from ``kl_anneal_start`` to 1.
       checkpoint_every: steps between checkpoints; max_to_keep: how many to keep.
+      tensorboard / write_metrics: write TensorBoard events / any metrics (an
+        evaluation that only restores checkpoints writes neither).
     """
 
     def __init__(
         self,
-        loss_fn: Callable,
+        objective: Objective | Callable,
         optimizer: optax.GradientTransformation,
         workdir: str | pathlib.Path | None,
         *,
         mesh: Mesh | None = None,
         seed: int = 0,
-        kl_anneal_steps: int = 0,
-        kl_anneal_start: float = 0.0,
         checkpoint_every: int = 500,
         max_to_keep: int = 2,
         tensorboard: bool = True,
+        write_metrics: bool = True,
     ):
-        self.loss_fn = loss_fn
+        self.loss_fn = objective.loss if isinstance(objective, Objective) else objective
         self.optimizer = optimizer
         self.workdir = pathlib.Path(workdir) if workdir is not None else None
         self.mesh = mesh if mesh is not None else data_mesh()
         self.seed = seed
         self.checkpoint_every = checkpoint_every
-        self._kl_weight = kl_weight_schedule(kl_anneal_steps, kl_anneal_start)
-        self._anneal = kl_anneal_steps > 0
         self._replicated = NamedSharding(self.mesh, P())
         self._batch_sharding = NamedSharding(self.mesh, P("data"))
         self._step_fn = jax.jit(
@@ -105,21 +113,16 @@ class Trainer:
                 (self.workdir / "best").absolute(),
                 options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True),
             )
-            if jax.process_index() == 0:  # one writer of metrics when several hosts train together
+            if write_metrics and jax.process_index() == 0:  # one writer when several hosts train together
                 self._writer = MetricsWriter(self.workdir, tensorboard=tensorboard)
 
     # ---- the step ---------------------------------------------------------------
     def _step(self, state: TrainState, batch: dict) -> tuple[TrainState, dict]:
         key = jax.random.fold_in(jax.random.key(self.seed), state.step)
-        kwargs = {"kl_weight": self._kl_weight(state.step)} if self._anneal else {}
-        (loss, metrics), grads = jax.value_and_grad(self.loss_fn, has_aux=True)(
-            state.params, batch, key, **kwargs
-        )
+        (loss, metrics), grads = jax.value_and_grad(self.loss_fn, has_aux=True)(state.params, batch, key, state.step)
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = dict(metrics, loss=loss, grad_norm=optax.global_norm(grads))
-        if self._anneal:
-            metrics["kl_weight"] = kwargs["kl_weight"]
         metrics["finite"] = jnp.isfinite(loss) & all_finite(params)
         return TrainState(state.step + 1, params, opt_state), metrics
 
@@ -196,12 +199,37 @@ class Trainer:
         return jax.device_put(TrainState(**state), self._replicated)
 
     def restore_or_init(self, params) -> TrainState:
-        """Resume from the latest checkpoint in the workdir if there is one."""
-        state = self.init_state(params)
-        if self.latest_step() is not None:
-            state = self.restore(state)
+        """Resume from the newest readable checkpoint in the workdir, if any.
+
+        A checkpoint that cannot be read (bytes overwritten, files truncated,
+        metadata deleted) is named in one warning line and moved aside to
+        ``checkpoints/<step>.unreadable`` (never deleted); the run resumes from the
+        newest intact one. CheckpointError if none of them can be read.
+        """
+        template = self.init_state(params)
+        steps = [] if self._manager is None else sorted(self._manager.all_steps(), reverse=True)
+        for step in steps:
+            try:
+                state = self.restore(template, step)
+            except Exception as e:  # noqa: BLE001 - any failure to read the files of this step
+                self._set_aside(step, e)
+                continue
             print(f"resumed from checkpoint at step {int(state.step)} in {self.workdir}", flush=True)
-        return state
+            return state
+        if steps:
+            raise CheckpointError(f"none of the checkpoints {steps} in {self.workdir}/checkpoints can be read; "
+                                  "start the run in a new --workdir")
+        return template
+
+    def _set_aside(self, step: int, error: Exception) -> None:
+        folder = self.workdir / "checkpoints" / str(step)
+        aside = folder.with_name(f"{step}.unreadable")
+        message = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        print(f"warning: the checkpoint at step {step} cannot be read ({type(error).__name__}: {message}); "
+              f"moved to {aside} and falling back to the previous one", flush=True)
+        if jax.process_index() == 0 and folder.exists():
+            folder.rename(aside)
+        self._manager.reload()
 
     # ---- the loop ---------------------------------------------------------------------
     def fit(
@@ -229,23 +257,37 @@ class Trainer:
         end = num_steps if stop_at is None else min(stop_at, num_steps)
         step = int(state.step)
         progress = Progress(num_steps, step)
-        window: list[dict] = []
+        window: list[tuple[int, dict]] = []  # (step, metrics on the device) since the last read
+
+        def check_window() -> None:
+            for at, metrics in window:
+                if not bool(metrics["finite"]):
+                    raise NonFiniteError(
+                        f"non-finite loss or parameters at step {at} (loss={float(metrics['loss'])}); "
+                        f"no checkpoint written; last good checkpoint: step {self.latest_step()}"
+                    )
+
         while step < end:
             state, metrics = self.step(state, batch_at(step))
             step += 1
-            if not bool(metrics.pop("finite")):
-                raise NonFiniteError(
-                    f"non-finite loss or parameters at step {step} (loss={float(metrics['loss'])}); "
-                    f"no checkpoint written; last good checkpoint: step {self.latest_step()}"
-                )
-            window.append(metrics)
-            if step % log_every == 0 or step == end:
-                averaged = jax.tree.map(lambda *v: float(np.mean(v)), *window)
+            window.append((step, metrics))
+            if len(window) == 1 and progress.first_step == step - 1:
+                jax.block_until_ready(metrics)  # once: steps/s and ETA start after compilation
+                progress.reset(step)
+            logging = step % log_every == 0 or step == end
+            evaluating = eval_fn is not None and eval_every and (step % eval_every == 0 or step == num_steps)
+            saving = step % self.checkpoint_every == 0 or step == end
+            if not (logging or evaluating or saving):
+                continue
+            check_window()
+            if logging:
+                averaged = jax.tree.map(lambda *v: float(np.mean(v)),
+                                        *[{k: v for k, v in m.items() if k != "finite"} for _, m in window])
                 window = []
                 progress.log(step, averaged)
                 if self._writer:
                     self._writer.write(step, {f"train/{k}": v for k, v in averaged.items()})
-            if eval_fn is not None and eval_every and (step % eval_every == 0 or step == num_steps):
+            if evaluating:
                 evaluated = eval_fn(state.params)
                 print(f"eval at step {step}: " + ", ".join(f"{k} {float(v):.4f}" for k, v in evaluated.items()), flush=True)
                 if self._writer:
@@ -253,7 +295,7 @@ class Trainer:
                 if best_metric is not None:
                     self.save_if_best(step, state.params, float(evaluated[best_metric]))
                 progress.reset(step)
-            if step % self.checkpoint_every == 0 or step == end:
+            if saving:
                 self.save(state)
         return state
 

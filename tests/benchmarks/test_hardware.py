@@ -19,7 +19,7 @@ def test_hardware_scaling_compile_quick(tmp_path):
     by_t = sorted((r["sizes"]["T"], r["sizes"]["memory_mb"]) for r in scaling if r["name"] == "scaling_T")
     assert by_t[-1][1] > by_t[0][1]  # a longer sequence keeps more for the backward pass
     compiled = run_quick("compile", tmp_path)
-    assert compiled[0]["sizes"] == {"config": "vrnn:jsb"} and compiled[0]["peer_seconds"] == 15.0
+    assert compiled[0]["sizes"] == {"config": "vrnn:jsb"} and compiled[0]["seqvi_seconds"] > 0
     text = report(tmp_path)
     assert "Target: large train step at 40%" in text and "compile time under 15 s" in text
     assert (tmp_path / "docs" / "figures" / "perf_scaling.png").stat().st_size > 0

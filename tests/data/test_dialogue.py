@@ -3,6 +3,7 @@ real and hand-made files, the seeded re-split, padded arrays, the TFDS builder."
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -28,9 +29,61 @@ def cornell_dir():
     ("how 'bout 9:30?", ["how", "'", "bout", "9", ":", "30", "?"]),
     ("Caf\u00e9 na\u00efve", ["caf\u00e9", "na\u00efve"]),
     ("   ", []),
+    # ParlAI backslash escapes and HTML entities are undone first
+    ("hi , how\\'s it going ?", ["hi", ",", "how's", "it", "going", "?"]),
+    ('she said \\"no\\"\\nthen\\tleft', ["she", "said", '"', "no", '"', "then", "left"]),
+    ("not bad &amp; you ?", ["not", "bad", "&", "you", "?"]),
+    ("&lt;b&gt; &quot;x&quot; it&#39;s", ["<", "b", ">", '"', "x", '"', "it's"]),
+    ("a__PIPE__b", ["a", "|", "b"]),
+    ("c:\\\\d \\x", ["c", ":", "\\", "d", "\\", "x"]),  # an escaped backslash, an unknown escape: kept
 ])
 def test_tokenizer_rules(text, tokens):
     assert tokenize(text) == tokens
+
+
+def test_unescape_is_one_pass():
+    # an escaped backslash then n; HTML entities once; a lone backslash kept
+    assert dialogue.unescape("\\\\n &amp;lt; \\") == "\\n &lt; \\"
+
+
+ISSUE_18 = ("1 hello there !\thi , how\\'s it going ?\n"
+            "2 not bad &amp; you ?\tfine .\n"
+            "\t a line with no turn number\n")
+
+
+def test_lenient_parlai_reader_skips_and_reports_malformed_lines(tmp_path):
+    path = tmp_path / "other_corpus.txt"
+    path.write_text(ISSUE_18)
+    with pytest.raises(ValueError, match=r"other_corpus.txt:3: expected 'N utterance<TAB>reply'.*strict=False"):
+        dialogue.read_parlai(path)  # strict is the default
+    with pytest.warns(dialogue.MalformedLinesWarning, match=r"other_corpus.txt: skipped 1 malformed line of 3 "
+                                                            r"non-blank \(line 3\)"):
+        conversations = dialogue.read_parlai(path, strict=False)
+    assert conversations == [[("hello there !", "hi , how\\'s it going ?"), ("not bad &amp; you ?", "fine .")]]
+    tokens = [t for p in dialogue.pairs(conversations) for u in p for t in tokenize(u)]
+    assert "how's" in tokens and "&" in tokens and not [t for t in tokens if "\\" in t or "amp" in t]
+    report = dialogue.read_parlai_with_report(path, strict=False)
+    assert report.conversations == conversations and report.skipped == (3,) and report.num_lines == 3
+    # a malformed first line no longer hides the format; the lenient reader never warns on a clean file
+    first = tmp_path / "first.txt"
+    first.write_text("\t Where are they ?\n1 a\tb\n")
+    with pytest.raises(ValueError, match="first.txt:1: expected"):
+        dialogue.read_parlai(first)
+    assert dialogue.read_parlai_with_report(first, strict=False).skipped == (1,)
+    clean = tmp_path / "clean.txt"
+    clean.write_text("1 a\tb\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dialogue.read_parlai(clean, strict=False) == [[("a", "b")]]
+
+
+def test_lenient_key_value_reader(tmp_path):
+    path = tmp_path / "kv.txt"
+    path.write_text("text:hi\tlabels:hello\nlabels:no text here\ntext:bye\tlabels:see you\tepisode_done:True\n")
+    with pytest.raises(ValueError, match="kv.txt:2: expected 'text:...<TAB>labels:...'"):
+        dialogue.read_parlai(path)
+    report = dialogue.read_parlai_with_report(path, strict=False)
+    assert report.conversations == [[("hi", "hello"), ("bye", "see you")]] and report.skipped == (2,)
 
 
 def test_vocabulary_orders_by_count_and_limits_size():
@@ -40,6 +93,8 @@ def test_vocabulary_orders_by_count_and_limits_size():
     assert vocab.encode(["a", "c", "b"]) == [5, UNK_ID, 4]
     assert vocab.decode([GO_ID, 5, PAD_ID, 4, EOS_ID, 5]) == ["a", "b"]
     assert Vocabulary.build(utterances, max_size=100, min_count=2).tokens[4:] == ("b", "a")
+    special = (vocab.pad_id, vocab.go_id, vocab.eos_id, vocab.unk_id)
+    assert special == (PAD_ID, GO_ID, EOS_ID, UNK_ID) and tuple(vocab.tokens[i] for i in special) == dialogue.SPECIALS
 
 
 def test_vocabulary_errors(tmp_path):

@@ -70,9 +70,12 @@ def test_generation(model, batch):
     def step(carry, token):
         return m.decode_step(params, carry, token, encoded)
 
-    a = decoding.sample(step, m.start(params, encoded, jax.random.key(2)), jax.random.key(3), 5)
-    b = decoding.greedy(step, m.start(params, encoded, jax.random.key(2)), 5)
+    ids = dict(go_id=dialogue.GO_ID, eos_id=dialogue.EOS_ID, pad_id=dialogue.PAD_ID,
+               forbidden_ids=(dialogue.UNK_ID,))
+    a = decoding.sample(step, m.start(params, encoded, jax.random.key(2)), jax.random.key(3), 5, **ids)
+    b = decoding.greedy(step, m.start(params, encoded, jax.random.key(2)), 5, **ids)
     assert a.shape == b.shape == (5,) and int(a.max()) < vocab_size
+    assert not bool(jnp.any(a == dialogue.UNK_ID)) and not bool(jnp.any(b == dialogue.UNK_ID))
 
 
 def test_one_mode_prior_and_dvar_is_its_kl(batch):
@@ -139,3 +142,15 @@ def test_vmed_steps_prior_is_the_exact_mixture(steps_problem):
     assert float(model._prior(carry).log_prob(z)) == pytest.approx(float(by_hand), rel=1e-5)
     with pytest.raises(ValueError, match="needs inputs"):
         model.context(params, one["xs"], one["lengths"], None)
+
+
+def test_vmed_steps_start_token_is_an_argument(steps_problem, batch):
+    from seqvi.models.vmed import VMEDSteps
+
+    model, params, data = steps_problem
+    _, vocab_size = batch
+    assert model.go_id == dialogue.GO_ID  # the default is the dialogue vocabulary's <go>
+    assert int(model.initial_state(params).token) == dialogue.GO_ID
+    assert int(VMEDSteps(model.model, go_id=4).initial_state(params).token) == 4
+    with pytest.raises(ValueError, match=rf"VMEDSteps.go_id must be a token id in \[0, {vocab_size}\)"):
+        VMEDSteps(model.model, go_id=vocab_size)

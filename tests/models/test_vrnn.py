@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from seqvi import bounds
+from seqvi import bounds, smc
 from seqvi.models.parts import num_params
 from seqvi.models.vrnn import VRNN
 from seqvi.nn.heads import logit
@@ -88,7 +88,7 @@ def test_generate_and_continue():
     assert xs.shape == (11, D) and zs.shape == (11, 2)
     assert set(np.unique(np.asarray(xs))) <= {0.0, 1.0}
     prefix = _data()
-    cont = model.continue_sequence(params, jax.random.key(2), prefix, 7, 4, num_particles=8)
+    cont = smc.continue_sequence(model, params, jax.random.key(2), prefix, 7, 4, num_particles=8)
     assert cont.shape == (4, D)
 
 

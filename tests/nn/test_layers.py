@@ -61,10 +61,10 @@ def test_vrnn_multiplies_the_shared_data_part_once_per_sequence():
 
     def update(in_parts: bool, params):
         def one(state, z):
-            phi_x, phi_z = model._phi_x(params, x), model._apply(params, "phi_z", z)
+            phi_x, phi_z = model._phi_x(params, x), model.apply_net(params, "phi_z", z)
             if in_parts:
                 return model._update(params, state, phi_z, phi_x)[1]
-            return model._apply(params, "rnn", state, jnp.concatenate([phi_x, phi_z], -1))[0][1]
+            return model.apply_net(params, "rnn", state, jnp.concatenate([phi_x, phi_z], -1))[0][1]
         return jax.vmap(one)(state, z)
 
     np.testing.assert_allclose(update(True, params), update(False, params), rtol=1e-5, atol=1e-6)

@@ -15,7 +15,7 @@ SHARDED = textwrap.dedent(
     import numpy as np
     from seqvi import bounds
     from seqvi.models import VRNN
-    from seqvi.smc import sharded
+    from seqvi import bounds as sharded
 
     assert len(jax.devices()) == 4
     model = VRNN(data_dim=6, latent_dim=3, rnn_dim=5, hidden_dim=7)

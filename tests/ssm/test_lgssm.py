@@ -5,6 +5,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jax.experimental import checkify
 from scipy.stats import multivariate_normal
 
 from seqvi.ssm import lgssm
@@ -51,6 +54,8 @@ CASES = {
 
 @pytest.fixture(params=list(CASES), scope="module")
 def case(request):
+    # Built under x64 and returned: a yield inside the ``with`` would leave x64 on for
+    # every test that runs while this module-scoped fixture is alive.
     with jax.enable_x64(True):
         key = jax.random.PRNGKey(sum(map(ord, request.param)))
         k_p, k_s, k_u, k_m = jax.random.split(key, 4)
@@ -60,7 +65,7 @@ def case(request):
         mask = np.array(jax.random.uniform(k_m, (T, M)) > 0.3)
         mask[3] = False  # one fully missing step
         ys_nan = jnp.where(mask, ys, jnp.nan)  # missing entries may hold anything
-        yield params, inputs, ys, mask, ys_nan
+        return params, inputs, ys, mask, ys_nan
 
 
 def brute_log_likelihood(params, ys, inputs, mask=None):
@@ -226,3 +231,162 @@ def test_bad_data_give_clear_errors():
         lgssm.filter(params, jnp.zeros((T, 2)), jnp.zeros((T, 1)), mask=jnp.ones((T, 3), bool))
     with pytest.raises(ValueError, match="one sequence"):
         lgssm.filter(params, jnp.zeros((2, T, 2)), jnp.zeros((T, 1)))
+
+
+# Issue 18, Kind 1: every function at T = 1, at length 1 inside padding (a mask whose
+# tail is missing), with every step missing, over dimensions; against the joint Gaussian.
+
+def brute(params, ys, inputs, mask):
+    """(log p(y_obs), E[x | y_obs] [T, n], Cov[x | y_obs] [Tn, Tn]) of the stacked joint
+    Gaussian for any T and m; mask [T, m] bool."""
+    num_steps, m = ys.shape
+    n = params.initial_mean.shape[0]
+    mx, cx, my, cy, cxy = joint_gaussian(params, num_steps, inputs)
+    obs = np.asarray(mask).reshape(-1)
+    y = np.asarray(ys).reshape(-1)[obs]
+    if not obs.any():
+        return 0.0, mx.reshape(num_steps, n), cx
+    log_lik = multivariate_normal(my[obs], cy[np.ix_(obs, obs)]).logpdf(y)
+    gain = cxy[:, obs] @ np.linalg.inv(cy[np.ix_(obs, obs)])
+    return log_lik, (mx + gain @ (y - my[obs])).reshape(num_steps, n), cx - gain @ cxy[:, obs].T
+
+
+# (T, n, m, time-varying, inputs and biases): few shapes, so few compilations.
+EDGE_SHAPES = [(1, 1, 1, False, False), (1, 3, 2, True, True), (2, 2, 1, False, True),
+               (3, 1, 2, True, False), (4, 3, 2, False, False)]
+
+
+@st.composite
+def edge_cases(draw):
+    num_steps, n, m, time_varying, extras = draw(st.sampled_from(EDGE_SHAPES))
+    kind = draw(st.sampled_from(["all_observed", "all_missing", "prefix", "entries"]))
+    if kind == "all_observed":
+        mask = np.ones((num_steps, m), bool)
+    elif kind == "all_missing":
+        mask = np.zeros((num_steps, m), bool)
+    elif kind == "prefix":  # a sequence of length L padded to T: the tail is missing
+        length = draw(st.integers(1, num_steps))
+        mask = np.broadcast_to((np.arange(num_steps) < length)[:, None], (num_steps, m)).copy()
+    else:
+        mask = np.array(draw(st.lists(st.booleans(), min_size=num_steps * m, max_size=num_steps * m)))
+        mask = mask.reshape(num_steps, m)
+    return num_steps, n, m, time_varying, extras, mask, draw(st.integers(0, 2**16))
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(case=edge_cases())
+def test_length_and_mask_edges_match_the_joint_gaussian(case):
+    num_steps, n, m, time_varying, extras, mask, seed = case
+    with jax.enable_x64(True):
+        k_p, k_s, k_u, k_d = jax.random.split(jax.random.key(seed), 4)
+        params = lgssm.random_params(k_p, n, m, num_timesteps=num_steps if time_varying else None,
+                                     input_dim=1 if extras else None, biases=extras, dtype=jnp.float64)
+        inputs = jax.random.normal(k_u, (num_steps, 1), jnp.float64) if extras else None
+        _, ys = lgssm.sample(k_s, params, num_steps, inputs)
+        ys = jnp.where(mask, ys, jnp.nan)  # missing entries may hold anything
+        log_lik, mean, cov = brute(params, ys, inputs, mask)
+        blocks = cov.reshape(num_steps, n, num_steps, n)
+        marginal_covs = np.stack([blocks[t, :, t] for t in range(num_steps)])
+        for implementation in (lgssm, parallel):
+            s = implementation.smoother(params, ys, inputs, mask)
+            assert s.smoothed_means.shape == (num_steps, n) and s.smoothed_covs.shape == (num_steps, n, n)
+            np.testing.assert_allclose(s.log_likelihood, log_lik, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(s.smoothed_means, mean, rtol=1e-8, atol=1e-8)
+            np.testing.assert_allclose(s.smoothed_covs, marginal_covs, rtol=1e-8, atol=1e-8)
+        draw = lgssm.posterior_draw(k_d, params, ys, inputs, mask)
+        path = parallel.posterior_sample(k_d, params, ys, inputs, mask)
+        assert draw.path.shape == path.shape == (num_steps, n)
+        np.testing.assert_allclose(path, draw.path, rtol=1e-8, atol=1e-8)
+        want = multivariate_normal(mean.reshape(-1), cov).logpdf(np.asarray(draw.path).reshape(-1))
+        np.testing.assert_allclose(draw.log_prob, want, rtol=1e-8)
+
+
+def test_one_step_sequence_issue_case(x64):
+    """The issue's input: T = 1; the parallel code returned (0, 3) and log_prob 0."""
+    p = lgssm.random_params(jax.random.key(0), 3, 2, dtype=jnp.float64)
+    y = jnp.array([[0.3, -1.2]])
+    assert parallel.smoother(p, y).smoothed_means.shape == (1, 3)
+    assert parallel.posterior_sample(jax.random.key(0), p, y).shape == (1, 3)
+    assert lgssm.posterior_sample(jax.random.key(0), p, y).shape == (1, 3)
+    np.testing.assert_allclose(lgssm.smoother_gains(p, lgssm.filter(p, y)), np.zeros((1, 3, 3)))
+    draw = lgssm.posterior_draw(jax.random.key(0), p, y)
+    f = lgssm.filter(p, y)
+    want = multivariate_normal(f.filtered_means[0], f.filtered_covs[0]).logpdf(draw.path[0])
+    np.testing.assert_allclose(draw.log_prob, want, rtol=1e-12)
+    np.testing.assert_allclose(draw.log_prob, -3.6907, atol=5e-5)
+
+
+def test_sequences_without_steps_and_mixed_dtypes_are_refused():
+    params = lgssm.random_params(jax.random.PRNGKey(0), 3, 2)
+    for fn in (lgssm.filter, lgssm.smoother, parallel.filter, parallel.smoother):
+        with pytest.raises(ValueError, match="at least one time step"):
+            fn(params, jnp.zeros((0, 2), params.initial_mean.dtype))
+    with jax.enable_x64(True):
+        with pytest.raises(TypeError, match="ys has dtype float64 but params are float32"):
+            lgssm.filter(params, jnp.zeros((3, 2), jnp.float64))
+        with pytest.raises(TypeError, match="params.emission_cov has dtype float64"):
+            lgssm.filter(params._replace(emission_cov=jnp.eye(2, dtype=jnp.float64)), jnp.zeros((3, 2), jnp.float32))
+    with pytest.raises(ValueError, match="num_timesteps must be a positive int"):
+        lgssm.sample(jax.random.PRNGKey(0), params, 0)
+
+
+# Issue 18, Kind 3: value checks that hold under jit (checkify) and degenerate inputs refused.
+
+def checked(fn):
+    return checkify.checkify(jax.jit(fn), errors=checkify.user_checks)
+
+
+@pytest.mark.parametrize("implementation", [lgssm, parallel], ids=["sequential", "parallel"])
+@pytest.mark.parametrize("field", ["transition_cov", "emission_cov", "initial_cov"])
+def test_indefinite_covariances_are_refused_under_jit(implementation, field):
+    params = lgssm.random_params(jax.random.PRNGKey(0), 3, 2)
+    bad = params._replace(**{field: -getattr(params, field)})
+    ys = jnp.zeros((4, 2), params.initial_mean.dtype)
+    with pytest.raises(ValueError, match=f"params.{field} is not positive semi-definite"):
+        implementation.filter(bad, ys)
+    err, _ = checked(implementation.filter)(bad, ys)
+    assert f"params.{field} is not positive semi-definite" in err.get()
+    err, _ = checked(implementation.filter)(params, ys)
+    assert err.get() is None
+    assert not np.isfinite(jax.jit(implementation.filter)(bad, ys).log_likelihood)  # plain jit drops checks
+
+
+@pytest.mark.parametrize("implementation", [lgssm, parallel], ids=["sequential", "parallel"])
+def test_all_zero_covariances_are_refused(implementation):
+    params = lgssm.random_params(jax.random.PRNGKey(0), 3, 2)
+    zero = params._replace(initial_cov=jnp.zeros((3, 3)), transition_cov=jnp.zeros((3, 3)),
+                           emission_cov=jnp.zeros((2, 2)))
+    ys = jnp.zeros((4, 2), params.initial_mean.dtype)
+    for fn in (implementation.filter, implementation.smoother):
+        with pytest.raises(ValueError, match="innovation covariance .* is not positive definite"):
+            fn(zero, ys)
+        err, _ = checked(fn)(zero, ys)
+        assert "Kalman filter is not finite at step 0" in err.get()
+    # Each zero alone is a valid model for the filter; only the path density is undefined.
+    for field in lgssm._COVARIANCES:
+        one_zero = params._replace(**{field: jnp.zeros_like(getattr(params, field))})
+        assert np.isfinite(implementation.smoother(one_zero, ys).log_likelihood)
+        with pytest.raises(ValueError, match="posterior of x_1..x_T is degenerate"):
+            lgssm.posterior_draw(jax.random.PRNGKey(0), one_zero, ys)
+    deterministic = params._replace(initial_cov=jnp.zeros((3, 3)), transition_cov=jnp.zeros((3, 3)))
+    with pytest.raises(ValueError, match="smoothing.*step 2"):
+        implementation.smoother(deterministic, ys)
+
+
+@pytest.mark.parametrize("implementation", [lgssm, parallel], ids=["sequential", "parallel"])
+def test_nan_in_observed_entries_is_refused(implementation):
+    params = lgssm.random_params(jax.random.PRNGKey(0), 3, 2, input_dim=1)
+    dtype = params.initial_mean.dtype  # the module's x64 fixture may be active
+    ys, inputs = jnp.zeros((4, 2), dtype).at[2, 1].set(jnp.nan), jnp.ones((4, 1), dtype)
+    with pytest.raises(ValueError, match=r"ys must be finite where observed, but ys\[2\]"):
+        implementation.filter(params, ys, inputs)
+    err, _ = checked(implementation.filter)(params, ys, inputs)
+    assert "ys[2] holds NaN" in err.get()
+    mask = np.ones((4, 2), bool)
+    mask[2, 1] = False
+    assert np.isfinite(implementation.filter(params, ys, inputs, mask).log_likelihood)
+    with pytest.raises(ValueError, match=r"inputs must be finite, but inputs\[3\]"):
+        implementation.filter(params, jnp.zeros((4, 2), dtype), inputs.at[3, 0].set(jnp.inf))
+    with pytest.raises(ValueError, match="params.transition_matrix has non-finite"):
+        implementation.filter(params._replace(transition_matrix=params.transition_matrix.at[0, 0].set(jnp.nan)),
+                              jnp.zeros((4, 2), dtype), inputs)

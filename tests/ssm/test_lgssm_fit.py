@@ -42,7 +42,7 @@ def synthetic():
             jax.random.normal(jax.random.PRNGKey(3), (m, n), jnp.float64), jnp.eye(m), emission_bias=jnp.zeros(m),
         )
         fitted, history = lgssm_fit.em(init, ys_train, mask=mask[:batch], num_iters=150)
-        yield true, fitted, history, ys, mask, batch
+        return true, fitted, history, ys, mask, batch
 
 
 def test_em_never_decreases_the_log_likelihood(x64, synthetic):
@@ -111,3 +111,84 @@ def test_fit_errors(x64):
         lgssm_fit.em(fixed, ys, learn=("dynamics",))
     with pytest.raises(ValueError, match="mask must have shape"):
         lgssm_fit.em(fixed, ys[None], mask=jnp.ones((1, 4), bool))
+
+
+# Issue 18, Kind 1: fitting never returns NaN when the data carry no information
+# about some parameters; those are left unchanged, with a warning that says so.
+
+def _all_finite(params):
+    return all(np.all(np.isfinite(x)) for x in jax.tree.leaves(params))
+
+
+@pytest.mark.parametrize("fit", ["em", "gradient"])
+def test_one_step_sequences_leave_the_transition_unchanged(x64, fit):
+    params = lgssm.random_params(jax.random.PRNGKey(0), 2, 2, input_dim=1, biases=True, dtype=jnp.float64)
+    inputs = jax.random.normal(jax.random.PRNGKey(1), (6, 1, 1), jnp.float64)
+    _, ys = jax.vmap(lambda k, u: lgssm.sample(k, params, 1, u))(jax.random.split(jax.random.PRNGKey(2), 6), inputs)
+    with pytest.warns(RuntimeWarning, match="no information about the 'transition' parameters .*T = 1"):
+        if fit == "em":
+            fitted, history = lgssm_fit.em(params, ys, inputs, num_iters=3)
+        else:
+            fitted, history = lgssm_fit.fit_gradient(params, ys, inputs, num_steps=3)
+    assert _all_finite(fitted) and np.all(np.isfinite(history))
+    for name in lgssm_fit.GROUPS["transition"]:
+        np.testing.assert_array_equal(getattr(fitted, name), getattr(params, name), err_msg=name)
+    assert not np.allclose(fitted.emission_cov, params.emission_cov)  # the rest is still learnt
+
+
+@pytest.mark.parametrize("fit", ["em", "gradient"])
+def test_all_missing_leaves_everything_unchanged(x64, fit):
+    params = lgssm.random_params(jax.random.PRNGKey(0), 2, 2, dtype=jnp.float64)
+    ys = jnp.full((3, 4, 2), jnp.nan)
+    mask = np.zeros((3, 4), bool)
+    with pytest.warns(RuntimeWarning, match="no information about the 'initial', 'transition', 'emission' param"):
+        if fit == "em":
+            fitted, history = lgssm_fit.em(params, ys, mask=mask, num_iters=2)
+        else:
+            fitted, history = lgssm_fit.fit_gradient(params, ys, mask=mask, num_steps=2)
+    np.testing.assert_array_equal(history, 0.0)
+    for a, b in zip(jax.tree.leaves(fitted), jax.tree.leaves(params)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_unidentified_regression_is_left_unchanged(x64):
+    """Inputs that are all zero carry no information about B: the M-step's
+    regression is singular; the transition group stays as it was."""
+    params = lgssm.random_params(jax.random.PRNGKey(0), 2, 2, input_dim=1, dtype=jnp.float64)
+    inputs = jnp.zeros((4, 5, 1))
+    _, ys = jax.vmap(lambda k, u: lgssm.sample(k, params, 5, u))(jax.random.split(jax.random.PRNGKey(1), 4), inputs)
+    with pytest.warns(RuntimeWarning, match="M-step for the 'transition' parameters is not finite"):
+        fitted, history = lgssm_fit.em(params, ys, inputs, num_iters=3)
+    assert _all_finite(fitted)
+    np.testing.assert_array_equal(fitted.input_matrix, params.input_matrix)
+    assert np.all(np.diff(history) > -1e-8 * np.abs(history[1:]))
+
+
+@pytest.mark.parametrize("kind", ["length_1_padded", "entries", "one_step_observed"])
+def test_em_at_the_length_edges_stays_finite_and_monotone(x64, kind):
+    params = lgssm.random_params(jax.random.PRNGKey(3), 2, 2, biases=True, dtype=jnp.float64)
+    _, ys = jax.vmap(lambda k: lgssm.sample(k, params, 4, None))(jax.random.split(jax.random.PRNGKey(4), 5))
+    lengths = np.array([1, 4, 2, 1, 3])
+    if kind == "length_1_padded":
+        mask = np.arange(4)[None, :] < lengths[:, None]
+    elif kind == "entries":
+        mask = np.asarray(jax.random.uniform(jax.random.PRNGKey(5), ys.shape) > 0.6)
+    else:
+        mask = np.zeros((5, 4), bool)
+        mask[0, 0] = True
+    ys = jnp.where(mask if mask.ndim == 3 else mask[..., None], ys, jnp.nan)
+    init = lgssm.random_params(jax.random.PRNGKey(6), 2, 2, biases=True, dtype=jnp.float64)
+    fitted, history = lgssm_fit.em(init, ys, mask=mask, num_iters=8)
+    assert _all_finite(fitted) and np.all(np.isfinite(history))
+    assert np.all(np.diff(history) > -1e-8 * np.abs(history[1:]))
+    assert np.all(np.linalg.eigvalsh(fitted.emission_cov) > -1e-10)
+
+
+def test_nan_in_any_sequence_is_refused(x64):
+    params = lgssm.random_params(jax.random.PRNGKey(0), 2, 2, dtype=jnp.float64)
+    ys = jnp.zeros((3, 4, 2)).at[2, 1, 0].set(jnp.nan)
+    with pytest.raises(ValueError, match=r"ys must be finite where observed, but ys\[2, 1\]"):
+        lgssm_fit.em(params, ys, num_iters=1)
+    with pytest.raises(ValueError, match=r"inputs must be \[B, T, k\] with B = 3"):
+        lgssm_fit.em(lgssm.random_params(jax.random.PRNGKey(0), 2, 2, input_dim=1, dtype=jnp.float64),
+                     jnp.zeros((3, 4, 2)), jnp.zeros((2, 4, 1)), num_iters=1)

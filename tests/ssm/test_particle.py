@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.experimental import checkify
 
 from seqvi.smc import resampling
 from seqvi.ssm import lgssm, particle
@@ -17,7 +18,7 @@ def problem():
         params = lgssm.random_params(jax.random.PRNGKey(0), 2, 2, input_dim=1, biases=True, dtype=jnp.float64)
         inputs = jax.random.normal(jax.random.PRNGKey(1), (T, 1), jnp.float64)
         _, ys = lgssm.sample(jax.random.PRNGKey(2), params, T, inputs)
-        yield params, inputs, ys, lgssm.filter(params, ys, inputs)
+        return params, inputs, ys, lgssm.filter(params, ys, inputs)
 
 
 def repeated_log_z(params, inputs, ys, num_particles, repeats, guided=False, **kw):
@@ -81,10 +82,71 @@ def test_padding_is_ignored(x64, problem):
     np.testing.assert_allclose(padded.filtered_means[:12], short.filtered_means, rtol=1e-12)
 
 
-def test_errors(problem):
+def test_errors(x64, problem):
     params, inputs, ys, _ = problem
     model = particle.from_lgssm(params)
     with pytest.raises(ValueError, match="unknown resampling"):
         particle.bootstrap_filter(jax.random.PRNGKey(0), model, ys, num_particles=8, resampling="best", inputs=inputs)
     with pytest.raises(ValueError, match="one sequence"):
         particle.bootstrap_filter(jax.random.PRNGKey(0), model, ys[None], num_particles=8, inputs=inputs)
+
+
+# Issue 18: T = 1 and length 1 inside padding (Kind 1); shapes and values refused (Kind 3).
+
+def test_one_step_sequences(x64, problem):
+    params, inputs, ys, _ = problem
+    model = particle.from_lgssm(params)
+    exact = lgssm.filter(params, ys[:1], inputs[:1]).log_likelihood
+    # With the locally optimal proposal every weight at T = 1 is p(y_1): log Z-hat is exact.
+    guided = particle.guided_filter(jax.random.PRNGKey(0), model, particle.optimal_lgssm_proposal(params), ys[:1],
+                                    num_particles=8, inputs=inputs[:1])
+    np.testing.assert_allclose(guided.log_likelihood, exact, rtol=1e-10)
+    assert guided.filtered_means.shape == (1, 2)
+    key = jax.random.PRNGKey(4)
+    short = particle.bootstrap_filter(key, model, ys[:1], num_particles=64, inputs=inputs[:1])
+    padded = particle.bootstrap_filter(key, model, ys.at[1:].set(jnp.nan), num_particles=64, inputs=inputs, length=1)
+    np.testing.assert_allclose(padded.log_likelihood, short.log_likelihood, rtol=1e-12)
+    np.testing.assert_allclose(padded.filtered_means[:1], short.filtered_means, rtol=1e-12)
+    assert np.all(np.asarray(padded.step_log_likelihoods[1:]) == 0.0)
+
+
+def test_shapes_and_values_are_refused(x64, problem):
+    """The issue's case: an emission of dimension 2 given ys [T, 1] returned a
+    plausible log-likelihood; now it names the shapes."""
+    params, inputs, ys, _ = problem
+    model = particle.from_lgssm(params)
+    key = jax.random.PRNGKey(0)
+    with pytest.raises(ValueError, match=r"ys has shape \(20, 1\).*event shape \(2,\): ys must be \[T, 2\]"):
+        particle.bootstrap_filter(key, model, ys[:, :1], num_particles=10, inputs=inputs)
+    with pytest.raises(ValueError, match=r"length must lie in \[0, T\] = \[0, 20\].*got 21"):
+        particle.bootstrap_filter(key, model, ys, num_particles=10, inputs=inputs, length=T + 1)
+    with pytest.raises(ValueError, match=r"ys\[5\] holds NaN"):
+        particle.bootstrap_filter(key, model, ys.at[5, 0].set(jnp.nan), num_particles=10, inputs=inputs)
+    with pytest.raises(ValueError, match="inputs must have a leading time axis T = 20"):
+        particle.bootstrap_filter(key, model, ys, num_particles=10, inputs=inputs[:5])
+    with pytest.raises(ValueError, match="T >= 1"):
+        particle.bootstrap_filter(key, model, ys[:0], num_particles=10, inputs=inputs[:0])
+    wrong = particle.Proposal(lambda y: particle._mvn(jnp.zeros(3), jnp.eye(3)),
+                             lambda x, y, u: particle._mvn(x, jnp.eye(2)))
+    with pytest.raises(ValueError, match=r"proposal.initial\(y\) has event shape \(3,\)"):
+        particle.guided_filter(key, model, wrong, ys, num_particles=10, inputs=inputs)
+    varying = lgssm.random_params(jax.random.PRNGKey(0), 2, 2, num_timesteps=T, dtype=jnp.float64)
+    with pytest.raises(ValueError, match="fixed-in-time parameters; params.transition_matrix is time-varying"):
+        particle.from_lgssm(varying)
+
+
+def test_value_checks_hold_under_jit(x64, problem):
+    params, inputs, ys, _ = problem
+    model = particle.from_lgssm(params)
+
+    def run(ys, length):
+        return particle.bootstrap_filter(jax.random.PRNGKey(0), model, ys, num_particles=8, inputs=inputs,
+                                         length=length).log_likelihood
+
+    checked = checkify.checkify(jax.jit(run), errors=checkify.user_checks)
+    err, _ = checked(ys.at[5, 0].set(jnp.nan), jnp.asarray(T))
+    assert "ys[5] holds NaN" in err.get()
+    err, _ = checked(ys, jnp.asarray(T + 2))
+    assert "got 22" in err.get()
+    err, log_z = checked(ys.at[5, 0].set(jnp.nan), jnp.asarray(5))  # NaN in padding: fine
+    assert err.get() is None and np.isfinite(log_z)

@@ -25,16 +25,19 @@ import jax.numpy as jnp
 
 from seqvi import dist
 from seqvi.models import parts
-from seqvi.models.base import StepModel
+from seqvi.core import StepModel
 from seqvi.models.parts import EMISSIONS, centre
 from seqvi.nn import Combiner, DiagGaussianHead, GatedTransition, LSTMCell, reverse_scan_rnn, scan_rnn
+from seqvi.models.objectives import TrainedByBounds
+from seqvi.models.registry import register
 
 TRANSITIONS = ("gated", "plain")
 POSTERIORS = ("smoothing", "filtering")
 
 
+@register("dmm", test_size=dict(latent_dim=3, transition_dim=4, emission_dim=4, rnn_dim=6))
 @dataclasses.dataclass(frozen=True)
-class DMM(StepModel):
+class DMM(TrainedByBounds, StepModel):
     """Attributes:
       data_dim: D. latent_dim: size of z_t. transition_dim: hidden width of the
       transition. emission_dim: width of the emission MLP's two hidden layers.
@@ -113,6 +116,17 @@ class DMM(StepModel):
         h = reverse_scan_rnn(rnn, p, x, length) if self.posterior_type == "smoothing" else scan_rnn(rnn, p, x)
         return h, u
 
+    def generation_context(self, params, inputs, num_steps):
+        """(None, u [num_steps, U]) for generation: no inference states, the inputs."""
+        del params
+        if not self.input_dim:
+            return None
+        if inputs is None or jnp.shape(inputs) != (num_steps, self.input_dim):
+            got = None if inputs is None else jnp.shape(inputs)
+            raise ValueError(f"DMM with input_dim={self.input_dim} generates from inputs of shape "
+                             f"({num_steps}, {self.input_dim}), got {got}")
+        return None, jnp.asarray(inputs, jnp.result_type(float))
+
     def transition_params(self, params, z_prev: jax.Array, u_t: jax.Array):
         """(mu, sigma) of p(z_t | z_{t-1}, u_t)."""
         if self.transition_type == "gated":
@@ -123,7 +137,7 @@ class DMM(StepModel):
         """p(z_t | z_{t-1}, u_t); ``ctx_t`` may be None (generation) when input_dim = 0."""
         if ctx_t is None:
             if self.input_dim:
-                raise ValueError("DMM with inputs needs ctx_t = (h_t, u_t); generate with ctx=(None, us)")
+                raise ValueError("DMM with inputs needs ctx_t = (h_t, u_t); generate with inputs=us")
             u_t = jnp.zeros((0,), state.dtype)
         else:
             u_t = ctx_t[1]

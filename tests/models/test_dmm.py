@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from seqvi import bounds
-from seqvi.models.dssm import DMM
+from seqvi.models.dmm import DMM
 
 
 def test_gated_transition_starts_near_the_identity_map_when_the_gate_is_closed():
@@ -28,5 +28,5 @@ def test_inputs_drive_the_transition_and_are_checked():
     assert np.isfinite(float(a)) and not np.isclose(float(a), float(b))
     with pytest.raises(ValueError, match="needs inputs of shape"):
         bounds.elbo(model, params, xs, 5, jax.random.key(3))
-    gen, _ = model.generate(params, jax.random.key(4), 5, ctx=(None, us))
+    gen, _ = model.generate(params, jax.random.key(4), 5, inputs=us)
     assert gen.shape == (5, 4)

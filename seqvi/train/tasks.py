@@ -1,0 +1,381 @@
+"""Tasks: what a kind of data supplies to the one experiment pipeline
+(``seqvi.train.experiment``): its splits, the size the model is built for,
+training and evaluation batches, and what the evaluation binary reports.
+
+* ``SequenceTask``: [T, D] float arrays, batched as {'xs', 'lengths'}:
+  polyphonic music (any .mat / .pickle / .json file, or the embedded JSB
+  chorales), the VHRNN synthetic suite, physics videos.
+* ``DialogueTask``: (context, response) pairs, batched as padded token ids:
+  the embedded chatterbot conversations, or any folder of ParlAI files with
+  train/valid/test splits (kept; the Cornell re-split when asked).
+
+A task never looks at the kind of model: the model's objective
+(``model.objective(options)``) says how it trains and what it reports.
+"""
+
+import hashlib
+import logging as pylogging
+import pathlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jax
+import numpy as np
+
+from seqvi import metrics
+from seqvi.data import dialogue, physics, polyphonic, synthetic
+from seqvi.data.batching import BatchSchedule, chop, eval_batches
+from seqvi.models import decoding
+
+LONGEST_WHOLE_SEQUENCE = 1024  # longer training sequences need --config.max_train_length
+
+
+class ConfigError(ValueError):
+    """A user error in the config or its data: printed as one line by the binaries."""
+
+
+def file_record(path) -> dict:
+    """{'path', 'bytes', 'sha256'} of a data file (the run records what it trained on)."""
+    path = pathlib.Path(path)
+    return {"path": str(path.resolve()), "bytes": path.stat().st_size,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+# ---- sequences --------------------------------------------------------------------------------
+class SequenceTask:
+    """[T, D] float32 sequences (see the module docstring). ``config.dataset``:
+    a polyphonic set name (the data at ``config.data_path``; empty: the embedded
+    JSB chorales), 'synthetic' (``config.synthetic``) or 'physics_<environment>'
+    (``config.physics``)."""
+
+    name = "sequences"
+
+    def load_splits(self, config) -> dict[str, list[np.ndarray]]:
+        dataset = config.dataset
+        if dataset == "synthetic":
+            return synthetic.load_synthetic(synthetic.SyntheticSpec(**config.synthetic))
+        if dataset.startswith("physics_"):
+            return _load_physics(config.physics)
+        path = self.data_file(config)
+        splits = polyphonic.load_polyphonic(path)
+        if not splits.get("train"):
+            raise ConfigError(f"{path}: the training split is empty")
+        return splits
+
+    def data_file(self, config) -> pathlib.Path:
+        """The polyphonic file of the config: ``data_path``, or the embedded JSB chorales."""
+        if config.data_path:
+            path = pathlib.Path(config.data_path)
+            if not path.is_file():
+                raise ConfigError(f"--config.data_path={config.data_path}: no such file")
+            return path
+        if config.dataset != "jsb":
+            raise ConfigError(f"dataset {config.dataset!r} is not embedded in seqvi: give its file with "
+                              "--config.data_path=PATH (.mat, .pickle or .json)")
+        return pathlib.Path(polyphonic.embedded_jsb_path())
+
+    def data_record(self, config, splits) -> dict:
+        record = {"task": self.name, "dataset": config.dataset,
+                  "sequences": {k: len(v) for k, v in splits.items()}}
+        if not (config.dataset == "synthetic" or config.dataset.startswith("physics_")):
+            record["file"] = file_record(self.data_file(config))
+        return record
+
+    def extras(self, config, splits, workdir=None) -> dict:
+        """What the run needs beside the model and data (nothing for sequences)."""
+        return {}
+
+    def save_extras(self, extras: dict, workdir) -> None:
+        """Nothing to save for sequences."""
+
+    def model_dim(self, splits, extras: dict) -> int:
+        return int(splits["train"][0].shape[1])
+
+    def describe(self, splits, extras: dict) -> str:
+        return "sequences " + ", ".join(f"{s} {len(v)}" for s, v in splits.items())
+
+    def init_params(self, config, model, splits):
+        return model.init(jax.random.key(config.seed), polyphonic.training_mean(splits["train"]))
+
+    def train_batches(self, config, splits, extras: dict) -> Callable[[int], dict]:
+        """``batch_at(step)``: training pieces of at most ``max_train_length`` steps
+        (0: whole sequences, refused above ``LONGEST_WHOLE_SEQUENCE`` steps)."""
+        train = splits["train"]
+        if config.max_train_length:
+            train = chop(train, config.max_train_length)
+        else:
+            longest = max(s.shape[0] for s in train)
+            if longest > LONGEST_WHOLE_SEQUENCE:
+                raise ConfigError(
+                    f"the longest training sequence has {longest} steps: train on pieces with "
+                    f"--config.max_train_length=128 (evaluation still scores whole sequences)")
+        return BatchSchedule(train, config.batch_size, seed=config.seed, pad_multiple=config.get("pad_multiple")).batch
+
+    def eval_batches(self, config, split_data, batch_size: int, extras: dict) -> Iterator[dict]:
+        return eval_batches(split_data, batch_size)
+
+    def report(self, run, params, split: str, options) -> dict:
+        """ELBO(1), IWAE(K), FIVO(K) or the model's own figures on ``split``, printed."""
+        from seqvi.train.evaluation import evaluate
+
+        rows = []
+        objectives = run.objective.evaluation_objectives(options.num_particles)
+        offered = {getattr(o, "eval_name", None) for o in objectives}
+        for name in options.bounds:
+            if name not in offered and None not in offered:
+                print(f"{run.config.model.name}: {name.upper()} does not apply to this model "
+                      f"(it offers {', '.join(sorted(offered))}); skipped", flush=True)
+        for objective in objectives:
+            if getattr(objective, "eval_name", None) not in (None, *options.bounds):
+                continue
+            batches = self.eval_batches(run.config, run.splits[split], options.batch_size, run.extras)
+            result = evaluate(objective, params, batches, jax.random.key(options.seed))
+            rows.append(_row(objective, result))
+            print(f"{split} {_describe(objective.label, result)}", flush=True)
+        return {"results": rows}
+
+
+def _row(objective, result: dict) -> dict:
+    """eval_<split>.json's row: bound, num_particles, per_step, per_step_sequence_mean,
+    per_sequence, total, num_steps, num_sequences (or the per-frame ELBO's fields)."""
+    name = next((k[: -len("_per_step")] for k in result if k.endswith("_per_step")), None)
+    if name is None:
+        return dict(result, bound="elbo", num_particles=1, label=objective.label,
+                    per_sequence=result.get("elbo_per_sequence"))
+    return {"bound": objective.eval_name, "num_particles": objective.eval_num_particles, "label": objective.label,
+            "per_step": result[f"{name}_per_step"], "per_step_sequence_mean": result[f"{name}_per_step_sequence_mean"],
+            "per_sequence": result[f"{name}_per_sequence"],
+            "total": result[f"{name}_per_sequence"] * result["num_sequences"],
+            "num_steps": int(result["num_steps"]), "num_sequences": int(result["num_sequences"])}
+
+
+def _describe(label: str, result: dict) -> str:
+    per_step = [k for k in result if k.endswith("_per_step")]
+    if per_step:
+        name = per_step[0][: -len("_per_step")]
+        return (f"{label} per timestep {result[f'{name}_per_step']:.4f} nats (mean of per-sequence ratios "
+                f"{result[f'{name}_per_step_sequence_mean']:.4f}) | per sequence {result[f'{name}_per_sequence']:.2f}"
+                f" | {int(result['num_sequences'])} sequences, {int(result['num_steps'])} steps")
+    if "elbo_per_frame" in result:
+        return (f"{label} per frame {result['elbo_per_frame']:.4f} nats | per sequence "
+                f"{result['elbo_per_sequence']:.2f} | {int(result['num_sequences'])} sequences, "
+                f"{int(result['num_frames'])} frames")
+    return f"{label}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float))
+
+
+def _load_physics(options) -> dict[str, list[np.ndarray]]:
+    """{'train', 'valid', 'test'}: lists of [T, H * W (+ k)] float32 rows (frames
+    flattened; with ``with_inputs``, the pendulum's torques appended). Seeds:
+    train ``seed``, test ``seed + 1``, valid ``seed + 2``."""
+    spec = physics.PhysicsSpec.default(options.environment)
+    out = {}
+    for split, offset in (("train", 0), ("test", 1), ("valid", 2)):
+        data = physics.generate(spec, int(options[f"num_{split}"]), seed=int(options.seed) + offset)
+        rows = data.frames.reshape(data.frames.shape[:2] + (-1,))
+        if options.get("with_inputs", False):
+            rows = np.concatenate([rows, data.inputs], -1)
+        out[split] = list(rows.astype(np.float32))
+    return out
+
+
+# ---- dialogue ---------------------------------------------------------------------------------
+class DialogueTask:
+    """(context, response) pairs. ``config.dataset``: 'chatterbot' (embedded,
+    re-split 0.8/0.1/0.1 by conversation with ``split_seed``), 'cornell' (the
+    ParlAI Cornell valid.txt and test.txt in the folder ``data_path``, re-split
+    the same way), or 'parlai' (a folder ``data_path`` with train.txt, valid.txt
+    and test.txt, kept as they are unless ``config.resplit``). The vocabulary of
+    the training pairs is saved in the workdir (vocab.txt)."""
+
+    name = "dialogue"
+
+    def _folder(self, config) -> pathlib.Path:
+        if not config.data_path:
+            raise ConfigError(f"dataset {config.dataset!r} needs its folder: --config.data_path=DIR")
+        folder = pathlib.Path(config.data_path)
+        if not folder.is_dir():
+            raise ConfigError(f"--config.data_path={config.data_path}: no such folder")
+        return folder
+
+    def conversations(self, config) -> dict[str, list]:
+        strict = not config.get("lenient", False)
+        if config.dataset == "chatterbot":
+            return dialogue.resplit(dialogue.chatterbot(), seed=config.split_seed)
+        folder = self._folder(config)
+        if config.dataset == "cornell":
+            return dialogue.cornell_resplit(folder, seed=config.split_seed)
+        if config.dataset != "parlai":
+            raise ConfigError(f"dataset must be 'chatterbot', 'cornell' or 'parlai', got {config.dataset!r}")
+        files = {split: folder / f"{split}.txt" for split in ("train", "valid", "test")}
+        missing = [str(p) for p in files.values() if not p.is_file()]
+        if missing:
+            raise ConfigError(f"a ParlAI folder needs train.txt, valid.txt and test.txt; missing: {', '.join(missing)}")
+        splits = {split: dialogue.read_parlai(path, strict=strict) for split, path in files.items()}
+        if config.get("resplit", False):
+            return dialogue.resplit(splits["train"] + splits["valid"] + splits["test"], seed=config.split_seed)
+        return splits
+
+    def load_splits(self, config) -> dict[str, list[tuple[str, str]]]:
+        splits = {split: dialogue.pairs(c) for split, c in self.conversations(config).items()}
+        if not splits.get("train"):
+            raise ConfigError(f"dataset {config.dataset!r} at {config.data_path or 'the embedded data'}: "
+                              "the training split has no pairs")
+        return splits
+
+    def data_record(self, config, splits) -> dict:
+        record = {"task": self.name, "dataset": config.dataset, "pairs": {k: len(v) for k, v in splits.items()}}
+        if config.dataset != "chatterbot":
+            record["folder"] = str(pathlib.Path(config.data_path).resolve())
+            record["files"] = [file_record(p) for p in sorted(pathlib.Path(config.data_path).glob("*.txt"))]
+        return record
+
+    def extras(self, config, splits, workdir=None) -> dict:
+        """{'vocab'}: the workdir's vocab.txt when it has one (a resumed or
+        evaluated run), else the ``vocab_size`` commonest training tokens."""
+        if workdir is not None and (pathlib.Path(workdir) / "vocab.txt").exists():
+            return {"vocab": dialogue.Vocabulary.load(pathlib.Path(workdir) / "vocab.txt")}
+        tokens = (dialogue.tokenize(u) for p in splits["train"] for u in p)
+        return {"vocab": dialogue.Vocabulary.build(tokens, config.vocab_size)}
+
+    def save_extras(self, extras: dict, workdir) -> None:
+        """Writes vocab.txt (kept when the run resumes)."""
+        path = pathlib.Path(workdir) / "vocab.txt"
+        if not path.exists():
+            extras["vocab"].save(path)
+
+    def model_dim(self, splits, extras: dict) -> int:
+        return len(extras["vocab"])
+
+    def describe(self, splits, extras: dict) -> str:
+        return f"vocabulary {len(extras['vocab'])}; pairs " + ", ".join(f"{s} {len(p)}" for s, p in splits.items())
+
+    def init_params(self, config, model, splits):
+        return model.init(jax.random.key(config.seed))
+
+    def train_batches(self, config, splits, extras: dict) -> Callable[[int], dict]:
+        return dialogue.DialogueSchedule(splits["train"], extras["vocab"], config.batch_size, config.max_context,
+                                         config.max_response, seed=config.seed).batch
+
+    def eval_batches(self, config, pairs, batch_size: int, extras: dict) -> Iterator[dict]:
+        """Fixed-size batches in order; the last one repeats its final pair with
+        response_length 0 (scored as nothing)."""
+        batch = dialogue.encode_pairs(pairs, extras["vocab"], config.max_context, config.max_response)
+        for start in range(0, len(pairs), batch_size):
+            rows = np.take(np.arange(len(pairs)), np.arange(start, start + batch_size), mode="clip")
+            part = {k: v[rows] for k, v in batch._asdict().items()}
+            real = np.arange(start, start + batch_size) < len(pairs)
+            part["response_length"] = np.where(real, part["response_length"], 0)
+            yield part
+
+    def report(self, run, params, split: str, options) -> dict:
+        """The model's figures per token (loss, and VMED's bounds), then responses to
+        the split's contexts scored against the references (BLEU-1/4, embedding
+        average/greedy/extrema, Distinct-1/2, Ent-4); writes samples_<split>.txt."""
+        from seqvi.train.evaluation import evaluate
+
+        pylogging.getLogger("gensim").setLevel(pylogging.WARNING)
+        config, vocab = run.config, run.extras["vocab"]
+        pairs = run.splits[split][: options.max_pairs or None]
+        result: dict[str, Any] = {"num_pairs": len(pairs)}
+        figures = {}
+        for objective in run.objective.evaluation_objectives(options.num_particles):
+            batches = self.eval_batches(config, pairs, config.eval.batch_size, run.extras)
+            figures[objective.label] = evaluate(objective, params, batches, jax.random.key(config.seed),
+                                                same_key_every_batch=True)
+        for objective, (label, r) in zip(run.objective.evaluation_objectives(options.num_particles), figures.items()):
+            if "loss_per_token" in r:
+                result.update(loss_per_token=r["loss_per_token"], loss_kind=label,
+                              perplexity=r["exp_loss_per_token"])
+                print(f"{split}: {label} per token {r['loss_per_token']:.4f}, exp {r['exp_loss_per_token']:.2f} "
+                      f"({len(pairs)} pairs)", flush=True)
+            else:
+                per_token = [v for k, v in r.items() if k.endswith("_per_step")][0]
+                result.setdefault("step_bounds", {})[objective.eval_name] = per_token
+                result["step_bounds_particles"] = options.num_particles
+                labels = result.setdefault("step_bound_labels", [])
+                labels.append(f"{label} {per_token:.4f}")
+        if result.get("step_bounds"):
+            print(f"{split}: per token " + ", ".join(result.pop("step_bound_labels")), flush=True)
+        num = options.num_samples if options.method == "sample" else 1
+        generated = responses(run.model, params, [c for c, _ in pairs], vocab, config, method=options.method,
+                              key=jax.random.key(config.seed + 2), num_samples=num,
+                              temperature=options.temperature, beam_size=options.beam_size)
+        result.update(text_scores(pairs, generated, run.splits["train"], options.embeddings, config.seed))
+        result.update(responses_per_context=num, method=options.method,
+                      embeddings=options.embeddings or "word2vec trained on the training pairs")
+        for name in ("bleu1", "bleu4", "a_glove", "greedy", "extrema", "distinct1", "distinct2", "ent4"):
+            print(f"{split} {name}: {result[name]:.4f}")
+        lines = []
+        for (context, reference), hyps in zip(pairs, generated):
+            lines += [f"context:   {context}", f"reference: {reference}"]
+            lines += [f"response:  {' '.join(h)}" for h in hyps] + [""]
+        (pathlib.Path(run.workdir) / f"samples_{split}.txt").write_text("\n".join(lines))
+        print("\n".join(lines[: options.show * (3 + num)]))
+        return result
+
+
+def text_scores(pairs, generated, train_pairs, embeddings: str | None, seed: int) -> dict[str, float]:
+    """BLEU-1/4 (smoothed sentence BLEU), embedding average/greedy/extrema (averaged
+    over every response), Distinct-1/2 and Ent-4 over all responses. Embeddings:
+    the GloVe/word2vec text file ``embeddings``, else word2vec trained on ``train_pairs``."""
+    references = [[dialogue.tokenize(r)] for _, r in pairs]
+    if embeddings:
+        emb = metrics.load_embeddings(embeddings)
+    else:
+        emb = metrics.train_embeddings([dialogue.tokenize(u) for p in train_pairs for u in p], seed=seed)
+    scores = {name: [] for name in ("bleu1", "bleu4", "a_glove", "greedy", "extrema")}
+    for refs, hyps in zip(references, generated):
+        for hyp in hyps:
+            scores["bleu1"].append(metrics.bleu(refs, hyp, 1) if hyp else 0.0)
+            scores["bleu4"].append(metrics.bleu(refs, hyp, 4) if hyp else 0.0)
+            scores["a_glove"].append(metrics.embedding_average(emb, hyp, refs[0]))
+            scores["greedy"].append(metrics.embedding_greedy(emb, hyp, refs[0]))
+            scores["extrema"].append(metrics.embedding_extrema(emb, hyp, refs[0]))
+    everything = [hyp for hyps in generated for hyp in hyps]
+    result = {name: float(np.mean(v)) for name, v in scores.items()}
+    result.update(distinct1=metrics.distinct(everything, 1), distinct2=metrics.distinct(everything, 2),
+                  ent4=metrics.ngram_entropy(everything, 4))
+    return result
+
+
+def responses(model, params, contexts, vocab, config, *, method: str = "greedy", key=None, num_samples: int = 1,
+              temperature: float = 1.0, beam_size: int = 5, forbidden_ids=None) -> list[list[list[str]]]:
+    """For each context, ``num_samples`` responses (token lists): 'greedy', 'sample'
+    (with ``temperature``) or 'beam' (the best of ``beam_size``). ``forbidden_ids``:
+    token ids never generated (default: <unk> and <pad>; ``()`` allows every id)."""
+    if method not in ("greedy", "sample", "beam"):
+        raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
+    ids = dialogue.encode_pairs([(c, ".") for c in contexts], vocab, config.max_context, 1)
+    length = config.max_response + 1
+    forbidden = (vocab.unk_id, vocab.pad_id) if forbidden_ids is None else tuple(forbidden_ids)
+    special = dict(go_id=vocab.go_id, eos_id=vocab.eos_id, pad_id=vocab.pad_id, forbidden_ids=forbidden)
+
+    def decode(context, context_length, k):
+        encoded = model.encode(params, context, context_length)
+
+        def step(carry, token):
+            return model.decode_step(params, carry, token, encoded)
+
+        k_latent, k_words = jax.random.split(k)  # latent draws (VMED), word draws
+        if method == "greedy":
+            return decoding.greedy(step, model.start(params, encoded, k_latent), length, **special)[None]
+        if method == "beam":
+            return decoding.beam_search(step, model.start(params, encoded, k_latent), beam_size, length,
+                                        **special)[0][:1]
+        keys = jax.random.split(k_words, num_samples)
+        latent = jax.random.split(k_latent, num_samples)
+        return jax.vmap(lambda kl, kw: decoding.sample(step, model.start(params, encoded, kl), kw, length,
+                                                       temperature, **special))(latent, keys)
+
+    key = jax.random.key(0) if key is None else key
+    out = jax.jit(jax.vmap(decode))(ids.context, ids.context_length, jax.random.split(key, len(contexts)))
+    return [[vocab.decode(row) for row in np.asarray(per_context)] for per_context in out]
+
+
+TASKS = {"sequences": SequenceTask(), "dialogue": DialogueTask()}
+
+
+def get_task(name: str):
+    if name not in TASKS:
+        raise ConfigError(f"task must be one of {sorted(TASKS)}, got {name!r}")
+    return TASKS[name]

@@ -1,0 +1,93 @@
+"""Any user data through the documented route: a polyphonic file of one's own,
+a ParlAI folder with its own splits (kept, or re-split when asked), the data a
+run trained on recorded, and long sequences refused with advice."""
+
+import json
+
+import numpy as np
+import pytest
+
+from seqvi.train import experiment
+from seqvi.train.tasks import LONGEST_WHOLE_SEQUENCE, ConfigError, get_task
+
+PARLAI = {
+    "train": ["1 hello there !\thi , how are you ?", "2 fine thanks .\tgood to hear ."],
+    "valid": ["1 what time is it ?\tnoon ."],
+    "test": ["1 where are you ?\there .", "1 who is it ?\tme ."],
+}
+
+
+def _parlai_folder(tmp_path):
+    folder = tmp_path / "parlai"
+    folder.mkdir()
+    for split, lines in PARLAI.items():
+        (folder / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def _seq2seq_config(folder, **overrides):
+    c = experiment.dialogue_config("parlai", dict(name="seq2seq", embed_dim=4, hidden_dim=4))
+    c.bound, c.data_path, c.vocab_size = "nll", str(folder), 50
+    c.update(overrides)
+    return c
+
+
+def test_a_parlai_folder_keeps_its_splits(tmp_path):
+    folder = _parlai_folder(tmp_path)
+    splits = get_task("dialogue").load_splits(_seq2seq_config(folder))
+    assert {k: len(v) for k, v in splits.items()} == {"train": 2, "valid": 1, "test": 2}
+    assert splits["valid"] == [("what time is it ?", "noon .")]
+    resplit = get_task("dialogue").load_splits(_seq2seq_config(folder, resplit=True))
+    assert sum(len(v) for v in resplit.values()) == 5
+    record = get_task("dialogue").data_record(_seq2seq_config(folder), splits)
+    assert record["pairs"] == {"train": 2, "valid": 1, "test": 2}
+    assert {f["path"].rsplit("/", 1)[1] for f in record["files"]} == {"train.txt", "valid.txt", "test.txt"}
+    assert all(len(f["sha256"]) == 64 for f in record["files"])
+
+
+def test_a_parlai_folder_missing_a_split_is_refused(tmp_path):
+    folder = _parlai_folder(tmp_path)
+    (folder / "valid.txt").unlink()
+    with pytest.raises(ConfigError, match="missing: .*valid.txt"):
+        get_task("dialogue").load_splits(_seq2seq_config(folder))
+
+
+def _music_config(path, **overrides):
+    c = experiment.polyphonic_config("nottingham", dict(name="vrnn", latent_dim=2, rnn_dim=3, hidden_dim=4))
+    c.data_path = str(path)
+    c.update(overrides)
+    return c
+
+
+def _notes_file(tmp_path, length):
+    rng = np.random.default_rng(0)
+    seq = lambda n: [sorted(rng.choice(np.arange(40, 80), 3, replace=False).tolist()) for _ in range(n)]  # noqa: E731
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps({"train": [seq(length), seq(30)], "valid": [seq(20)], "test": [seq(25)]}))
+    return path
+
+
+def test_a_polyphonic_file_of_ones_own_is_read_and_recorded(tmp_path):
+    path = _notes_file(tmp_path, 40)
+    config = _music_config(path, max_train_length=16)
+    task = get_task("sequences")
+    splits = task.load_splits(config)
+    assert [s.shape for s in splits["train"]] == [(40, 88), (30, 88)]
+    batch = task.train_batches(config, splits, {})(0)
+    assert batch["xs"].shape[1] <= 16  # pieces of at most max_train_length steps
+    record = task.data_record(config, splits)
+    assert record["file"]["path"].endswith("mine.json") and record["sequences"]["train"] == 2
+
+
+def test_long_sequences_are_not_trained_on_whole(tmp_path):
+    path = _notes_file(tmp_path, LONGEST_WHOLE_SEQUENCE + 1)
+    config = _music_config(path, max_train_length=0)
+    task = get_task("sequences")
+    with pytest.raises(ConfigError, match="--config.max_train_length=128"):
+        task.train_batches(config, task.load_splits(config), {})
+
+
+def test_a_named_set_without_its_file_asks_for_data_path():
+    c = experiment.polyphonic_config("nottingham", dict(name="vrnn"))
+    with pytest.raises(ConfigError, match="--config.data_path"):
+        get_task("sequences").load_splits(c)
