@@ -277,6 +277,13 @@ def test_generate_has_one_meaning(objective_setup):
     assert bool(jnp.isfinite(means).all())
     with pytest.raises(ValueError, match="emission_mode"):
         model.generate(params, jax.random.key(8), 4, emission_mode="mode")
+    one, _ = model.generate(params, jax.random.key(9), 1)  # the length edge: one step
+    assert one.shape == (1, batch["xs"].shape[-1])
+    if isinstance(model, StepModel):  # continue a prefix of one valid step inside a padded sequence
+        cont = smc.continue_sequence(model, params, jax.random.key(10), batch["xs"][1], 1, 2, num_particles=2)
+        assert cont.shape == (2, batch["xs"].shape[-1]) and bool(jnp.isfinite(cont).all())
+        with pytest.raises(ValueError, match="length >= 1"):
+            smc.continue_sequence(model, params, jax.random.key(10), batch["xs"][1], 0, 2)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "experiments" / "configs").glob("*.py")), ids=lambda p: p.stem)
