@@ -17,6 +17,7 @@ set -euo pipefail
 runs=${1:-runs/dialogue}
 shift $(( $# < 1 ? $# : 1 ))
 py=${PYTHON:-.venv/bin/python}
+source "$(dirname "$0")/data_paths.sh"
 todo=("$@")
 [ ${#todo[@]} -eq 0 ] && todo=(seq2seq seq2seq_attention dnc cvae vlstm vmed_k1 vmed_k2 vmed_k3 vmed_k4)
 for run in "${todo[@]}"; do
@@ -32,7 +33,7 @@ for run in "${todo[@]}"; do
     *) echo "unknown run $run" >&2; exit 2 ;;
   esac
   wd=$runs/$run
-  $py experiments/train.py "${args[@]}" --config.data_path=${SEQVI_DATA:-../shared/data}/cornell_parlai_partial \
+  $py experiments/train.py "${args[@]}" --config.data_path=$data_dir/cornell_parlai_partial \
     --workdir=$wd
   [ -f "$wd/eval_test.json" ] && continue
   case $run in

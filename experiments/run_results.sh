@@ -10,13 +10,7 @@ steps=${1:-4000}
 runs=${2:-runs/results}
 shift $(( $# < 2 ? $# : 2 ))
 py=${PYTHON:-.venv/bin/python}
-data_dir=${SEQVI_DATA:-../shared/data}  # the benchmark data (not shipped with seqvi)
-data_path() {  # --config.data_path of a polyphonic set (none for the embedded JSB chorales)
-  case $1 in
-    nottingham) echo --config.data_path=$data_dir/polyphonic/Nottingham.mat ;;
-    piano_midi) echo --config.data_path=$data_dir/polyphonic/Piano_midi.mat ;;
-  esac
-}
+source "$(dirname "$0")/data_paths.sh"
 todo=("$@")
 [ ${#todo[@]} -gt 0 ] || todo=(jsb_fivo nottingham_fivo piano_midi_fivo jsb_iwae jsb_elbo \
   nottingham_iwae nottingham_elbo piano_midi_iwae piano_midi_elbo)

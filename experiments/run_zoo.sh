@@ -11,13 +11,7 @@ steps=${1:-3000}
 runs=${2:-runs/zoo}
 shift $(( $# < 2 ? $# : 2 ))
 py=${PYTHON:-.venv/bin/python}
-data_dir=${SEQVI_DATA:-../shared/data}  # the benchmark data (not shipped with seqvi)
-data_path() {  # --config.data_path of a polyphonic set (none for the embedded JSB chorales)
-  case $1 in
-    nottingham) echo --config.data_path=$data_dir/polyphonic/Nottingham.mat ;;
-    piano_midi) echo --config.data_path=$data_dir/polyphonic/Piano_midi.mat ;;
-  esac
-}
+source "$(dirname "$0")/data_paths.sh"
 todo=("$@")
 if [ ${#todo[@]} -eq 0 ]; then
   for model in srnn dmm vae_rnn vrae vosp; do
