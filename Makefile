@@ -30,8 +30,7 @@ results: install
 
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP) requirements-bench.lock
-	$(PY) -m pip install -q --disable-pip-version-check --extra-index-url https://download.pytorch.org/whl/cpu \
-		-r requirements-bench.lock
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-bench.lock
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)  # speed against peers, side by side; writes benchmarks/results/*.json and docs/performance.md

@@ -2,7 +2,10 @@
 one sample) against Pyro's DMM (SVI with Trace_ELBO, benchmarks/peers/pyro_dmm.py)
 at the sizes of Pyro's DMM example: latent 100, transition 200, emission 100,
 inference LSTM 600, batch 20, T = 100 JSB windows, gated transition, smoothing
-(backward LSTM) posterior. Writes benchmarks/results/dmm.json.
+(backward LSTM) posterior. A second row times the same seqvi step against the
+code path before ``seqvi.nn.masked_scan`` took the inference LSTM's input
+projection out of the time loop (kept here: a cell without ``scan_parts``, same
+parameters and loss). Writes benchmarks/results/dmm.json.
 
   python benchmarks/dmm.py [--quick] [--out_dir=DIR]
 """
@@ -20,6 +23,7 @@ import common  # noqa: E402
 
 from seqvi import bounds  # noqa: E402
 from seqvi.models import DMM, parts  # noqa: E402
+from seqvi.nn import LSTMCell  # noqa: E402
 from seqvi.train import Trainer, make_optimizer  # noqa: E402
 
 from common import FLAGS  # noqa: E402
@@ -30,9 +34,21 @@ CONFIGS = {
 }
 
 
-def seqvi_step(cfg: dict, xs):
-    model = DMM(data_dim=xs.shape[-1], latent_dim=cfg["latent_dim"], transition_dim=cfg["transition_dim"],
-                emission_dim=cfg["emission_dim"], rnn_dim=cfg["rnn_dim"])
+class _LSTMInputInLoop(LSTMCell):
+    """The LSTM cell before the change: ``masked_scan`` runs whole steps, x_t W_x inside the loop."""
+
+    scan_parts = None
+
+
+class _DMMBefore(DMM):
+    @property
+    def nets(self):
+        return dict(super().nets, rnn=_LSTMInputInLoop(self.rnn_dim))
+
+
+def seqvi_step(cfg: dict, xs, model_class=DMM):
+    model = model_class(data_dim=xs.shape[-1], latent_dim=cfg["latent_dim"], transition_dim=cfg["transition_dim"],
+                        emission_dim=cfg["emission_dim"], rnn_dim=cfg["rnn_dim"])
     params = model.init(jax.random.key(0))
     loss = bounds.batch_loss(bounds.get_bound("elbo"), model)
     trainer = Trainer(loss, make_optimizer(3e-4, 1000, clip_norm=10.0), None)
@@ -68,7 +84,13 @@ def rows_for(name: str, cfg: dict) -> list[dict]:
     t_ours, t_theirs = common.compare(ours, (), theirs, (), repeats=5)
     r = common.row(f"dmm_train_step_{name}", t_ours, peer, t_theirs, params=ours_n, **cfg)
     common.print_row(r)
-    return [r]
+    before, _ = seqvi_step(cfg, xs, _DMMBefore)
+    print(f"{name}: first -ELBO per batch, input projection in the loop {float(before()):.1f}", flush=True)
+    t_ours, t_before = common.compare(ours, (), before, (), repeats=5)
+    r2 = common.row(f"dmm_input_projection_{name}", t_ours, "seqvi, x_t W_x inside the time loop (before)",
+                    t_before, params=ours_n, **cfg)
+    common.print_row(r2)
+    return [r, r2]
 
 
 def main(argv):

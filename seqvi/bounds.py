@@ -35,31 +35,39 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
+from jaxtyping import Array, Float, Int, Shaped
 
-from seqvi.core import Objective, SequenceModel, SequenceTerms, StepModel
+from seqvi.core import Objective, ObjectiveOptions, SequenceModel, SequenceTerms, StepModel
 from seqvi.smc import smc
 from seqvi.smc.resampling import effective_sample_size, get_resampler
 
 
 class BoundResult(NamedTuple):
-    bound: jax.Array  # [] the bound on log p(x_{1:length})
-    increments: jax.Array  # [T] per-step contributions; sum = bound
+    bound: Float[Array, ""]  # the bound on log p(x_{1:length}) (nats)
+    increments: Float[Array, " T"]  # per-step contributions; sum = bound
     diagnostics: smc.SMCResult
 
 
 def elbo(
     model: StepModel,
     params: Any,
-    xs: jax.Array,
-    length: jax.Array,
+    xs: Shaped[Array, "T D"],
+    length: int | Int[Array, ""],
     key: jax.Array,
     *,
     num_particles: int = 1,
     inputs: Any = None,
-    kl_weight: float | jax.Array = 1.0,
+    kl_weight: float | Float[Array, ""] = 1.0,
     free_bits: float = 0.0,
 ) -> BoundResult:
-    """ELBO averaged over ``num_particles`` independent samples.
+    """ELBO averaged over ``num_particles`` independent samples, in nats:
+    sum_{t < length} E_q[log p(x_t | .) - KL_t] (thesis section 4.2; STORN, VRNN).
+
+    Args: xs [T, D] one padded sequence with ``length`` valid steps; key a PRNG
+    key; inputs optional per-step inputs [T, ...] for the model's ``context``.
+    Returns ``BoundResult``: the bound [], its per-step increments [T] (zero past
+    ``length``) and the SMC diagnostics. Raises ValueError on shapes or lengths
+    that do not fit (``seqvi.smc.check_sequence``).
 
     Training options (the result is then an objective, not a bound): ``kl_weight``
     beta scales the KL term (annealing); ``free_bits`` lambda replaces the
@@ -84,15 +92,16 @@ def elbo(
 def iwae(
     model: StepModel,
     params: Any,
-    xs: jax.Array,
-    length: jax.Array,
+    xs: Shaped[Array, "T D"],
+    length: int | Int[Array, ""],
     key: jax.Array,
     *,
     num_particles: int,
     inputs: Any = None,
-    kl_weight: float | jax.Array = 1.0,
+    kl_weight: float | Float[Array, ""] = 1.0,
 ) -> BoundResult:
-    """IWAE: log (1/N) sum_i prod_t w_t^i (SMC that never resamples)."""
+    """IWAE (Burda et al. 2016): log (1/N) sum_i prod_t w_t^i, in nats (SMC that
+    never resamples). Arguments, result and errors as ``elbo``; N = ``num_particles``."""
     if isinstance(model, SequenceModel):
         smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
         terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
@@ -107,20 +116,22 @@ def iwae(
 def fivo(
     model: StepModel,
     params: Any,
-    xs: jax.Array,
-    length: jax.Array,
+    xs: Shaped[Array, "T D"],
+    length: int | Int[Array, ""],
     key: jax.Array,
     *,
     num_particles: int,
     resampling: str = "systematic",
     ess_threshold: float = 0.5,
     inputs: Any = None,
-    kl_weight: float | jax.Array = 1.0,
+    kl_weight: float | Float[Array, ""] = 1.0,
     mesh: Mesh | None = None,
     axis: str = "particles",
 ) -> BoundResult:
-    """FIVO: log Z-hat of SMC resampling with ``resampling`` whenever
-    ESS / N < ``ess_threshold``; gradients skip the ancestor indices.
+    """FIVO (Maddison et al. 2017): log Z-hat of SMC resampling with
+    ``resampling`` whenever ESS / N < ``ess_threshold``, in nats; gradients skip
+    the ancestor indices. Arguments and result as ``elbo``; raises TypeError for
+    a model that is not a StepModel.
 
     With ``mesh``, the ``num_particles`` (divisible by ``mesh.shape[axis]``) are
     sharded over ``mesh[axis]`` (see ``particle_mesh``); the diagnostics'
@@ -192,12 +203,13 @@ def batch_bounds(
     bound_fn: Callable[..., BoundResult],
     model: StepModel,
     params: Any,
-    batch: dict,
+    batch: dict[str, Array],
     key: jax.Array,
     **kwargs,
 ) -> BoundResult:
     """``bound_fn`` vmapped over a batch {'xs': [B, T, D], 'lengths': [B],
-    optional 'inputs': [B, T, ...]}; sequence b uses key ``split(key, B)[b]``."""
+    optional 'inputs': [B, T, ...]}; sequence b uses key ``split(key, B)[b]``.
+    Every field of the result gains a leading axis B (bound [B], increments [B, T])."""
     xs, lengths = batch["xs"], batch["lengths"]
     keys = jax.random.split(key, xs.shape[0])
     inputs = batch.get("inputs")
@@ -242,72 +254,80 @@ def kl_weight_schedule(anneal_steps: int, start: float = 0.0) -> Callable[[jax.A
     return lambda step: jnp.minimum(1.0, start + (1.0 - start) * step / anneal_steps)
 
 
+def annealed_loss(loss_fn, params, batch, key, step, anneal_steps: int, anneal_start: float = 0.0):
+    """``loss_fn(params, batch, key)``, or with ``kl_weight=beta(step)`` of
+    ``kl_weight_schedule`` when ``anneal_steps`` > 0 (beta then in the metrics)."""
+    if anneal_steps <= 0:
+        return loss_fn(params, batch, key)
+    beta = kl_weight_schedule(anneal_steps, anneal_start)(step)
+    loss, metrics = loss_fn(params, batch, key, kl_weight=beta)
+    return loss, dict(metrics, kl_weight=beta)
+
+
 @dataclasses.dataclass(frozen=True)
 class BoundObjective(Objective):
     """A StepModel (or SequenceModel) trained on a bound: the loss is the negative
-    bound per time step over the batch (a ratio of sums, ``batch_loss``), with the
-    KL term weighted by beta(step) when ``kl_anneal_steps`` > 0 (linear from
-    ``kl_anneal_start`` to 1). Batches: {'xs': [B, T, D], 'lengths': [B],
-    optional 'inputs': [B, T, ...]}.
+    bound per time step over the batch (a ratio of sums, ``batch_loss``) under
+    ``options`` (``seqvi.core.ObjectiveOptions``: the bound, its particles and
+    resampling, free bits), with the KL term weighted by beta(step) when
+    ``options.kl_anneal_steps`` > 0 (linear from ``kl_anneal_start`` to 1).
+    Batches: {'xs': [B, T, D], 'lengths': [B], optional 'inputs': [B, T, ...]}.
 
-    Evaluation reports ``eval_bound`` with ``eval_num_particles`` particles per
-    time step (``<bound><K>_per_step``, total over the split / scored steps),
-    per sequence, and the mean over sequences of bound / length.
+    Evaluation reports ``eval_bound`` (default: the training bound) with
+    ``options.eval_num_particles`` particles per time step (``<bound><K>_per_step``,
+    total over the split / scored steps), per sequence, and the mean over
+    sequences of bound / length.
+
+    Raises:
+      ValueError: an unknown bound, FIVO for a model that is not a StepModel, a
+        non-positive particle count, free bits with a bound other than the ELBO.
     """
 
     model: Any
-    bound: str = "fivo"
-    num_particles: int = 4
-    resampling: str = "systematic"
-    ess_threshold: float = 0.5
-    free_bits: float = 0.0
-    kl_anneal_steps: int = 0
-    kl_anneal_start: float = 0.0
-    eval_bound: str | None = None  # default: the training bound
-    eval_num_particles: int = 16
+    options: ObjectiveOptions = ObjectiveOptions()
+    eval_bound: str | None = None
 
     def __post_init__(self):
-        if self.bound not in BOUNDS:
-            raise ValueError(f"bound must be one of {sorted(BOUNDS)}, got {self.bound!r}")
-        if self.bound == "fivo" and not isinstance(self.model, StepModel):
+        o = self.options
+        if o.bound not in BOUNDS:
+            raise ValueError(f"bound must be one of {sorted(BOUNDS)}, got {o.bound!r}")
+        if o.bound == "fivo" and not isinstance(self.model, StepModel):
             raise ValueError(f"bound 'fivo' needs a StepModel; {type(self.model).__name__} trains with 'elbo' or "
                              "'iwae'")
-        if not isinstance(self.num_particles, int) or self.num_particles < 1:
-            raise ValueError(f"num_particles must be a positive int, got {self.num_particles!r}")
-        if self.free_bits and self.bound != "elbo":
-            raise ValueError(f"free_bits applies to the 'elbo' bound only, got bound {self.bound!r}")
+        if not isinstance(o.num_particles, int) or o.num_particles < 1:
+            raise ValueError(f"num_particles must be a positive int, got {o.num_particles!r}")
+        if o.free_bits and o.bound != "elbo":
+            raise ValueError(f"free_bits applies to the 'elbo' bound only, got bound {o.bound!r}")
 
     def _bound_fn(self, name: str, num_particles: int, training: bool):
         if name == "elbo":
-            options = {"free_bits": self.free_bits} if training else {}
+            kwargs = {"free_bits": self.options.free_bits} if training else {}
             if not training and num_particles != 1:
-                options["num_particles"] = num_particles
-            return get_bound("elbo", **options)
-        options = {"num_particles": num_particles}
+                kwargs["num_particles"] = num_particles
+            return get_bound("elbo", **kwargs)
+        kwargs = {"num_particles": num_particles}
         if name == "fivo":
-            options.update(resampling=self.resampling, ess_threshold=self.ess_threshold)
-        return get_bound(name, **options)
+            kwargs.update(resampling=self.options.resampling, ess_threshold=self.options.ess_threshold)
+        return get_bound(name, **kwargs)
 
     def loss(self, params, batch, key, step):
-        loss_fn = batch_loss(self._bound_fn(self.bound, self.num_particles, True), self.model)
-        batch = self.model.bound_batch(batch)
-        if self.kl_anneal_steps <= 0:
-            return loss_fn(params, batch, key)
-        beta = kl_weight_schedule(self.kl_anneal_steps, self.kl_anneal_start)(step)
-        loss, metrics = loss_fn(params, batch, key, kl_weight=beta)
-        return loss, dict(metrics, kl_weight=beta)
+        o = self.options
+        loss_fn = batch_loss(self._bound_fn(o.bound, o.num_particles, True), self.model)
+        return annealed_loss(loss_fn, params, self.model.bound_batch(batch), key, step, o.kl_anneal_steps,
+                             o.kl_anneal_start)
 
     @property
     def eval_name(self) -> str:
         """The bound the evaluation reports ('elbo', 'iwae' or 'fivo')."""
-        return self.eval_bound or self.bound
+        return self.eval_bound or self.options.bound
 
     @property
-    def _eval_particles(self) -> int:
-        return self.eval_num_particles
+    def eval_num_particles(self) -> int:
+        """K, the particles of the evaluation's bound."""
+        return self.options.eval_num_particles
 
     def eval_terms(self, params, batch, key):
-        bound_fn = self._bound_fn(self.eval_name, self._eval_particles, False)
+        bound_fn = self._bound_fn(self.eval_name, self.eval_num_particles, False)
         batch = self.model.bound_batch(batch)
         values = batch_bounds(bound_fn, self.model, params, batch, key).bound
         lengths = batch["lengths"]
@@ -318,14 +338,14 @@ class BoundObjective(Objective):
     @property
     def label(self) -> str:
         """'FIVO(16)', 'ELBO(1)'... the bound and its particles."""
-        return f"{self.eval_name.upper()}({self._eval_particles})"
+        return f"{self.eval_name.upper()}({self.eval_num_particles})"
 
     @property
     def target(self) -> str:
-        return f"{self.eval_name}{self._eval_particles}_per_step"
+        return f"{self.eval_name}{self.eval_num_particles}_per_step"
 
     def summarise(self, sums):
-        name = f"{self.eval_name}{self._eval_particles}"
+        name = f"{self.eval_name}{self.eval_num_particles}"
         return {f"{name}_per_step": sums["bound"] / sums["num_steps"],
                 f"{name}_per_sequence": sums["bound"] / sums["num_sequences"],
                 f"{name}_per_step_sequence_mean": sums["ratio"] / sums["num_sequences"],
@@ -334,5 +354,5 @@ class BoundObjective(Objective):
     def evaluation_objectives(self, num_particles):
         """ELBO(1), IWAE(K) and, for a StepModel, FIVO(K) on the same parameters."""
         names = ("elbo", "iwae", "fivo") if isinstance(self.model, StepModel) else ("elbo", "iwae")
-        return [dataclasses.replace(self, eval_bound=n, eval_num_particles=1 if n == "elbo" else num_particles)
-                for n in names]
+        return [dataclasses.replace(self, eval_bound=n, options=dataclasses.replace(
+            self.options, eval_num_particles=1 if n == "elbo" else num_particles)) for n in names]

@@ -7,15 +7,16 @@ All distributions here have event shape [D] (one vector per time step), so
 import distrax
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
 
-def diag_gaussian(mean: jax.Array, scale: jax.Array) -> distrax.Distribution:
-    """N(mean, diag(scale^2)) with event shape [D]."""
+def diag_gaussian(mean: Float[Array, "*#batch D"], scale: Float[Array, "*#batch D"]) -> distrax.Distribution:
+    """N(mean, diag(scale^2)) with event shape [D]; mean and scale [..., D] (broadcast)."""
     return distrax.MultivariateNormalDiag(loc=mean, scale_diag=scale)
 
 
-def bernoulli(logits: jax.Array) -> distrax.Distribution:
-    """prod_d Bernoulli(sigmoid(logits_d)) with event shape [D].
+def bernoulli(logits: Float[Array, "*batch D"]) -> distrax.Distribution:
+    """prod_d Bernoulli(sigmoid(logits_d)) with event shape [D]; logits [..., D].
 
     ``log_prob`` accepts float values in {0, 1}.
     """
@@ -23,9 +24,13 @@ def bernoulli(logits: jax.Array) -> distrax.Distribution:
 
 
 def kl_diag_gaussians(
-    mean_q: jax.Array, scale_q: jax.Array, mean_p: jax.Array, scale_p: jax.Array
-) -> jax.Array:
-    """KL(N(m_q, s_q^2) || N(m_p, s_p^2)) summed over the last axis:
+    mean_q: Float[Array, "*#batch D"],
+    scale_q: Float[Array, "*#batch D"],
+    mean_p: Float[Array, "*#batch D"],
+    scale_p: Float[Array, "*#batch D"],
+) -> Float[Array, "*batch"]:
+    """KL(N(m_q, s_q^2) || N(m_p, s_p^2)) summed over the last axis (arguments [..., D],
+    broadcast against each other; result [...]):
 
     sum_d log(s_p/s_q) + (s_q^2 + (m_q - m_p)^2) / (2 s_p^2) - 1/2.
     """
@@ -35,8 +40,12 @@ def kl_diag_gaussians(
 
 
 def kl_gaussian_mog_dvar(
-    mean: jax.Array, scale: jax.Array, log_weights: jax.Array, means: jax.Array, scales: jax.Array
-) -> jax.Array:
+    mean: Float[Array, " D"],
+    scale: Float[Array, " D"],
+    log_weights: Float[Array, " K"],
+    means: Float[Array, "K D"],
+    scales: Float[Array, "K D"],
+) -> Float[Array, ""]:
     """The variational approximation D_var of KL(f || g) for a diagonal Gaussian
     f = N(mean, scale^2) [D] and a mixture g = sum_i pi_i N(means_i, scales_i^2)
     ([K, D] components, log pi_i = ``log_weights`` [K], normalised here)

@@ -31,8 +31,8 @@ import jax.numpy as jnp
 
 from seqvi import dist
 from seqvi.models import parts
-from seqvi.models.seq2seq import Encoded, masked_lstm_scan, response_loss
-from seqvi.nn import DiagGaussianHead, LSTMCell, scan_rnn
+from seqvi.models.seq2seq import Encoded, encode_context, response_loss
+from seqvi.nn import DiagGaussianHead, LSTMCell, masked_scan
 from seqvi.nn.mlp import ConcatDense
 from seqvi.models.registry import register
 from seqvi.core import ObjectiveOptions
@@ -62,9 +62,8 @@ class _LatentDialogue(parts.Networks):
         return parts.init_nets(self.nets, self._example_inputs(), key)
 
     def encode(self, params, context: jax.Array, length: jax.Array) -> Encoded:
-        carry, states = masked_lstm_scan(self.nets["encoder"], params["encoder"],
-                                         self.apply_net(params, "embed", context), length)
-        return Encoded(states, jnp.arange(context.shape[0]) < length, carry)
+        """Encoder states of one context [L] of token ids with ``length`` valid."""
+        return encode_context(self, params, context, length)
 
     def loss(self, params, batch: dict, key: jax.Array, kl_weight=1.0, **unused) -> tuple[jax.Array, dict]:
         del unused
@@ -111,8 +110,8 @@ class CVAE(_LatentDialogue):
         """(log p(y_t | z, .) per step, the KL(q || p) on the first step, zeros after)."""
         del kl_weight
         encoded = self.encode(params, context, context_length)
-        x, _ = masked_lstm_scan(self.nets["response_encoder"], params["response_encoder"],
-                                self.apply_net(params, "embed", response_out), response_length)
+        x, _ = masked_scan(self.nets["response_encoder"], params["response_encoder"],
+                           self.apply_net(params, "embed", response_out), response_length)
         c = encoded.carry[1]
         p_mean, p_scale = self.apply_net(params, "prior", c)
         q_mean, q_scale = self.apply_net(params, "recognition", c, x[1])
@@ -163,7 +162,7 @@ class VLSTM(_LatentDialogue):
                        kl_weight=1.0) -> tuple[jax.Array, jax.Array]:
         del response_length, kl_weight
         encoded = self.encode(params, context, context_length)
-        u = scan_rnn(self.nets["response_rnn"], params["response_rnn"], self.apply_net(params, "embed", response_out))
+        _, u = masked_scan(self.nets["response_rnn"], params["response_rnn"], self.apply_net(params, "embed", response_out))
 
         def body(lstm, inp):
             token, target, u_t, k = inp

@@ -27,7 +27,7 @@ from seqvi import dist
 from seqvi.models import parts
 from seqvi.core import StepModel
 from seqvi.models.parts import EMISSIONS, centre
-from seqvi.nn import Combiner, DiagGaussianHead, GatedTransition, LSTMCell, reverse_scan_rnn, scan_rnn
+from seqvi.nn import Combiner, DiagGaussianHead, GatedTransition, LSTMCell, masked_scan
 from seqvi.models.objectives import TrainedByBounds
 from seqvi.models.registry import register
 
@@ -113,7 +113,7 @@ class DMM(TrainedByBounds, StepModel):
             u = jnp.zeros((xs.shape[0], 0), xs.dtype)
         rnn, p = self.nets["rnn"], params["rnn"]
         x = centre(params, xs)
-        h = reverse_scan_rnn(rnn, p, x, length) if self.posterior_type == "smoothing" else scan_rnn(rnn, p, x)
+        _, h = masked_scan(rnn, p, x, length, reverse=True) if self.posterior_type == "smoothing" else masked_scan(rnn, p, x)
         return h, u
 
     def generation_context(self, params, inputs, num_steps):

@@ -17,15 +17,6 @@ from seqvi import bounds
 from seqvi.core import Objective, ObjectiveOptions, StepModel
 
 
-def _annealed(loss_fn, params, batch, key, step, anneal_steps: int, anneal_start: float = 0.0):
-    """``loss_fn(params, batch, key[, kl_weight=beta(step)])``, beta in the metrics when annealing."""
-    if anneal_steps <= 0:
-        return loss_fn(params, batch, key)
-    beta = bounds.kl_weight_schedule(anneal_steps, anneal_start)(step)
-    loss, metrics = loss_fn(params, batch, key, kl_weight=beta)
-    return loss, dict(metrics, kl_weight=beta)
-
-
 def check_bound(owner: str, bound: str, supported: tuple[str, ...]) -> None:
     """ValueError naming what ``owner`` trains with, unless ``bound`` is one of them."""
     if bound not in supported:
@@ -40,11 +31,7 @@ class TrainedByBounds:
         """The model under ``options.bound`` (default: FIVO for a StepModel, else the ELBO)."""
         if options is None:
             options = ObjectiveOptions(bound="fivo" if isinstance(self, StepModel) else "elbo")
-        return bounds.BoundObjective(
-            self, bound=options.bound, num_particles=options.num_particles, resampling=options.resampling,
-            ess_threshold=options.ess_threshold, free_bits=options.free_bits,
-            kl_anneal_steps=options.kl_anneal_steps, kl_anneal_start=options.kl_anneal_start,
-            eval_num_particles=options.eval_num_particles)
+        return bounds.BoundObjective(self, options)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +45,7 @@ class OwnELBOObjective(Objective):
     kl_anneal_steps: int = 0
 
     def loss(self, params, batch, key, step):
-        return _annealed(self.model.loss, params, batch, key, step, self.kl_anneal_steps)
+        return bounds.annealed_loss(self.model.loss, params, batch, key, step, self.kl_anneal_steps)
 
     def eval_terms(self, params, batch, key):
         frames = batch["lengths"].sum()
@@ -91,7 +78,7 @@ class ResponseObjective(Objective):
     kl_anneal_steps: int = 0
 
     def loss(self, params, batch, key, step):
-        return _annealed(self.model.loss, params, batch, key, step, self.kl_anneal_steps)
+        return bounds.annealed_loss(self.model.loss, params, batch, key, step, self.kl_anneal_steps)
 
     def eval_terms(self, params, batch, key):
         tokens = batch["response_length"].sum()

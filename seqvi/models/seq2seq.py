@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from seqvi.models import parts
-from seqvi.nn import LSTMCell
+from seqvi.nn import LSTMCell, masked_scan
 from seqvi.nn.mlp import ConcatDense
 from seqvi.models.registry import register
 from seqvi.core import ObjectiveOptions
@@ -39,18 +39,12 @@ class Encoded(NamedTuple):
     carry: Any  # the encoder's LSTM carry at the last valid position
 
 
-def masked_lstm_scan(cell: LSTMCell, params, inputs: jax.Array, length: jax.Array) -> tuple[Any, jax.Array]:
-    """Run ``cell`` over inputs [L, D]; steps s >= length leave the carry alone and
-    output zeros. Returns (carry at the last valid step, outputs [L, H])."""
-
-    def body(carry, inp):
-        s, x = inp
-        new, h = cell.apply(params, carry, x)
-        valid = s < length
-        carry = jax.tree.map(lambda a, b: jnp.where(valid, a, b), new, carry)
-        return carry, jnp.where(valid, h, 0.0)
-
-    return jax.lax.scan(body, cell.zero_carry(inputs.dtype), (jnp.arange(inputs.shape[0]), inputs))
+def encode_context(model: parts.Networks, params, context: jax.Array, length: jax.Array) -> Encoded:
+    """The encoder LSTM (net 'encoder', over the embeddings of net 'embed') run
+    over one context [L] of token ids with ``length`` valid."""
+    carry, states = masked_scan(model.nets["encoder"], params["encoder"], model.apply_net(params, "embed", context),
+                                length)
+    return Encoded(states, jnp.arange(context.shape[0]) < length, carry)
 
 
 @register("seq2seq", test_size=dict(embed_dim=6, hidden_dim=8), task="dialogue", data="tokens", dim_arg="vocab_size")
@@ -98,9 +92,7 @@ class Seq2Seq(parts.Networks):
     # ---- pure functions for one sequence -------------------------------------------
     def encode(self, params, context: jax.Array, length: jax.Array) -> Encoded:
         """Encoder states of one context [L] of token ids with ``length`` valid."""
-        carry, states = masked_lstm_scan(self.nets["encoder"], params["encoder"],
-                                         self.apply_net(params, "embed", context), length)
-        return Encoded(states, jnp.arange(context.shape[0]) < length, carry)
+        return encode_context(self, params, context, length)
 
     def start(self, params, encoded: Encoded, key: jax.Array) -> Any:
         """The decoder's first carry: the encoder's (the key is for models that sample)."""

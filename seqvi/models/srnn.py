@@ -34,7 +34,7 @@ from seqvi import dist
 from seqvi.models import parts
 from seqvi.core import StepModel, StepOutput, check_emission_mode
 from seqvi.models.parts import EMISSIONS, centre
-from seqvi.nn import MLP, DiagGaussianHead, GRUCell, reverse_scan_rnn, scan_rnn, shift_right
+from seqvi.nn import MLP, DiagGaussianHead, GRUCell, masked_scan, shift_right
 from seqvi.models.objectives import TrainedByBounds
 from seqvi.models.registry import register
 
@@ -108,10 +108,10 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
         """(d [T, R], a [T, R]): the deterministic states and the posterior's summaries."""
         del inputs
         x = centre(params, xs)
-        d = scan_rnn(self.nets["forward_rnn"], params["forward_rnn"], shift_right(x))
+        _, d = masked_scan(self.nets["forward_rnn"], params["forward_rnn"], shift_right(x))
         dx = jnp.concatenate([d, x], -1)
         if self.posterior_type == "smoothing":
-            a = reverse_scan_rnn(self.nets["backward_rnn"], params["backward_rnn"], dx, length)
+            _, a = masked_scan(self.nets["backward_rnn"], params["backward_rnn"], dx, length, reverse=True)
         else:
             a = jax.vmap(lambda v: self.apply_net(params, "filter_net", v))(dx)
         return d, a

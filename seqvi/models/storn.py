@@ -34,7 +34,7 @@ from seqvi import dist
 from seqvi.models import parts
 from seqvi.core import SequenceModel, SequenceTerms, StepModel, StepOutput, check_emission_mode
 from seqvi.models.parts import EMISSIONS, centre
-from seqvi.nn import DiagGaussianHead, LSTMCell, bidirectional_rnn, scan_rnn, shift_right
+from seqvi.nn import DiagGaussianHead, LSTMCell, bidirectional_rnn, masked_scan, shift_right
 from seqvi.models.objectives import TrainedByBounds
 from seqvi.models.registry import register
 
@@ -233,7 +233,7 @@ class VOSP(TrainedByBounds, parts.Networks, _StornConfig, StepModel):
     def context(self, params, xs, length, inputs=None) -> jax.Array:
         """[T, R] recognition states over x_{1:t}."""
         del length, inputs
-        return scan_rnn(self.nets["recognition"], params["recognition"], centre(params, xs))
+        return masked_scan(self.nets["recognition"], params["recognition"], centre(params, xs))[1]
 
     def prior(self, params, state, ctx_t):
         z_prev = state[1]

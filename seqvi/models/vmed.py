@@ -37,7 +37,7 @@ import jax.numpy as jnp
 from seqvi import dist
 from seqvi.models import parts
 from seqvi.core import StepModel, StepOutput
-from seqvi.nn import DiagGaussianHead, LSTMCell, scan_rnn
+from seqvi.nn import DiagGaussianHead, LSTMCell, masked_scan
 from seqvi.nn.dnc import DNCCell
 from seqvi.models.seq2seq import response_loss
 from seqvi.nn.mlp import ConcatDense
@@ -48,16 +48,6 @@ from seqvi.models.objectives import ResponseObjective, TrainAndEvaluate, Trained
 
 class MemoryEncoded(NamedTuple):
     carry: Any  # the encoder DNC's carry (controller, memory, reads) after the context
-
-
-def _masked_scan(cell: nn.Module, params, inputs: jax.Array, length: jax.Array, carry0):
-    def body(carry, inp):
-        s, x = inp
-        new, _ = cell.apply(params, carry, x)
-        return jax.tree.map(lambda a, b: jnp.where(s < length, a, b), new, carry), None
-
-    carry, _ = jax.lax.scan(body, carry0, (jnp.arange(inputs.shape[0]), inputs))
-    return carry
 
 
 @register("dnc", test_size=dict(embed_dim=6, hidden_dim=8, num_slots=4, word_size=5, num_reads=2), task="dialogue",
@@ -110,8 +100,7 @@ class DNCSeq2Seq(parts.Networks):
 
     def encode(self, params, context: jax.Array, length: jax.Array) -> MemoryEncoded:
         inputs = self.apply_net(params, "embed", context)
-        return MemoryEncoded(_masked_scan(self.nets["encoder"], params["encoder"], inputs, length,
-                                          self._cell().zero_carry(inputs.dtype)))
+        return MemoryEncoded(masked_scan(self.nets["encoder"], params["encoder"], inputs, length)[0])
 
     def start(self, params, encoded: MemoryEncoded, key: jax.Array) -> Any:
         """The decoder's first carry (the key is for models that sample)."""
@@ -219,7 +208,7 @@ class VMED(DNCSeq2Seq):
         del response_length, kl_weight
         encoded = self.encode(params, context, context_length)
         # u_t summarises the ground truth y_{<=t} (response_out[t] is y_t).
-        u = scan_rnn(self.nets["response_rnn"], params["response_rnn"], self.apply_net(params, "embed", response_out))
+        _, u = masked_scan(self.nets["response_rnn"], params["response_rnn"], self.apply_net(params, "embed", response_out))
 
         def body(carry, inp):
             token, target, u_t, k = inp
@@ -286,7 +275,7 @@ class VMEDSteps(StepModel):
             raise ValueError("VMEDSteps needs inputs {'context': [T, Lc], 'context_length': [T]} (step_inputs)")
         m = self.model
         encoded = m.encode(params, inputs["context"][0], inputs["context_length"][0])
-        u = scan_rnn(m.nets["response_rnn"], params["response_rnn"], m.apply_net(params, "embed", jnp.argmax(xs, -1)))
+        _, u = masked_scan(m.nets["response_rnn"], params["response_rnn"], m.apply_net(params, "embed", jnp.argmax(xs, -1)))
         steps = xs.shape[0]
         start = jax.tree.map(lambda a: jnp.broadcast_to(a, (steps,) + a.shape), encoded.carry)
         return {"start": start, "first": jnp.arange(steps) == 0, "u": u}

@@ -27,7 +27,7 @@ from seqvi import dist
 from seqvi.models import parts
 from seqvi.core import StepModel, StepOutput
 from seqvi.models.parts import EMISSIONS, centre
-from seqvi.nn import MLP, DiagGaussianHead, LSTMCell, reverse_scan_rnn
+from seqvi.nn import MLP, DiagGaussianHead, LSTMCell, masked_scan
 from seqvi.models.objectives import TrainedByBounds
 from seqvi.models.registry import register
 
@@ -108,9 +108,8 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         del inputs
         if self.proposal_type != "smoothing":
             return None
-        return reverse_scan_rnn(
-            self.nets["backward_rnn"], params["backward_rnn"], centre(params, xs), length
-        )
+        return masked_scan(self.nets["backward_rnn"], params["backward_rnn"], centre(params, xs), length,
+                           reverse=True)[1]
 
     def _prior_params(self, params, state):
         return self.apply_net(params, "prior", state[1])

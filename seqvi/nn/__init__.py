@@ -2,7 +2,7 @@
 
 from seqvi.nn.heads import BernoulliHead, Combiner, DiagGaussianHead, GatedTransition
 from seqvi.nn.mlp import MLP
-from seqvi.nn.rnn import GRUCell, LSTMCell, bidirectional_rnn, reverse_scan_rnn, scan_rnn, shift_right
+from seqvi.nn.rnn import GRUCell, LSTMCell, bidirectional_rnn, masked_scan, shift_right
 
 __all__ = [
     "MLP",
@@ -12,8 +12,7 @@ __all__ = [
     "Combiner",
     "LSTMCell",
     "GRUCell",
-    "scan_rnn",
-    "reverse_scan_rnn",
+    "masked_scan",
     "bidirectional_rnn",
     "shift_right",
 ]

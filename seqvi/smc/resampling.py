@@ -26,6 +26,7 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float, Int
 
 Resampler = Callable[[jax.Array, jax.Array, int], jax.Array]
 
@@ -37,13 +38,13 @@ def _check(log_weights: jax.Array, num_samples: int) -> None:
         raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
 
 
-def normalise(log_weights: jax.Array) -> jax.Array:
-    """w = exp(l - logsumexp(l)), the normalised weights."""
+def normalise(log_weights: Float[Array, " N"]) -> Float[Array, " N"]:
+    """w = exp(l - logsumexp(l)), the normalised weights [N] of log_weights l [N]."""
     return jnp.exp(log_weights - jax.nn.logsumexp(log_weights))
 
 
-def effective_sample_size(log_weights: jax.Array) -> jax.Array:
-    """ESS = (sum w)^2 / sum w^2 = exp(2 lse(l) - lse(2 l)), in [1, N]; 0 (not NaN)
+def effective_sample_size(log_weights: Float[Array, " N"]) -> Float[Array, ""]:
+    """ESS = (sum w)^2 / sum w^2 = exp(2 lse(l) - lse(2 l)) of log_weights l [N], in [1, N]; 0 (not NaN)
     when every weight is zero (all log-weights -inf)."""
     none = _all_zero(log_weights)
     # Substitute zeros on the all-zero branch so neither the value nor its gradient is NaN.
@@ -91,33 +92,37 @@ def _invert_cdf(log_weights: jax.Array, uniforms: jax.Array) -> jax.Array:
     return jnp.where(_all_zero(log_weights), _identity(n, uniforms.shape[0]), idx).astype(jnp.int32)
 
 
-def multinomial(key: jax.Array, log_weights: jax.Array, num_samples: int) -> jax.Array:
-    """a_j ~ Categorical(w) independently (Gumbel-max, so a -inf log-weight is never drawn)."""
+def multinomial(key: jax.Array, log_weights: Float[Array, " N"], num_samples: int) -> Int[Array, " num_samples"]:
+    """a_j ~ Categorical(w) independently (Gumbel-max, so a -inf log-weight is never drawn).
+    log_weights [N] -> ancestors [num_samples] (int32)."""
     _check(log_weights, num_samples)
     log_weights = _sanitise(log_weights)
     draws = jax.random.categorical(key, log_weights, shape=(num_samples,)).astype(jnp.int32)
     return jnp.where(_all_zero(log_weights), _identity(log_weights.shape[0], num_samples), draws)
 
 
-def systematic(key: jax.Array, log_weights: jax.Array, num_samples: int) -> jax.Array:
-    """One uniform u ~ U[0, 1); u_j = (j + u) / M; a_j = F^{-1}(u_j)."""
+def systematic(key: jax.Array, log_weights: Float[Array, " N"], num_samples: int) -> Int[Array, " num_samples"]:
+    """One uniform u ~ U[0, 1); u_j = (j + u) / M; a_j = F^{-1}(u_j).
+    log_weights [N] -> ancestors [M] (int32), M = num_samples."""
     _check(log_weights, num_samples)
     log_weights = _sanitise(log_weights)
     u = jax.random.uniform(key, (), dtype=log_weights.dtype)
     return _invert_cdf(log_weights, (jnp.arange(num_samples, dtype=log_weights.dtype) + u) / num_samples)
 
 
-def stratified(key: jax.Array, log_weights: jax.Array, num_samples: int) -> jax.Array:
-    """u_j ~ U[j/M, (j+1)/M) independently; a_j = F^{-1}(u_j)."""
+def stratified(key: jax.Array, log_weights: Float[Array, " N"], num_samples: int) -> Int[Array, " num_samples"]:
+    """u_j ~ U[j/M, (j+1)/M) independently; a_j = F^{-1}(u_j).
+    log_weights [N] -> ancestors [M] (int32), M = num_samples."""
     _check(log_weights, num_samples)
     log_weights = _sanitise(log_weights)
     u = jax.random.uniform(key, (num_samples,), dtype=log_weights.dtype)
     return _invert_cdf(log_weights, (jnp.arange(num_samples, dtype=log_weights.dtype) + u) / num_samples)
 
 
-def residual(key: jax.Array, log_weights: jax.Array, num_samples: int) -> jax.Array:
+def residual(key: jax.Array, log_weights: Float[Array, " N"], num_samples: int) -> Int[Array, " num_samples"]:
     """floor(M w_i) copies of i, then M - sum floor(M w) draws from the
-    residual weights r_i = M w_i - floor(M w_i) (multinomially)."""
+    residual weights r_i = M w_i - floor(M w_i) (multinomially).
+    log_weights [N] -> ancestors [M] (int32), M = num_samples."""
     _check(log_weights, num_samples)
     log_weights = _sanitise(log_weights)
     n = log_weights.shape[0]

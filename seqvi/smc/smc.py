@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int, Shaped
 
 from seqvi.core import StepModel
 from seqvi.smc.resampling import Resampler, effective_sample_size, systematic
@@ -50,7 +51,7 @@ class SMCResult(NamedTuple):
     trace: Any = None  # per-step trace_fn(states, log_weights), leading axis T; None without trace_fn
 
     @property
-    def all_weights_zero(self) -> jax.Array:
+    def all_weights_zero(self) -> Bool[Array, " T"]:
         """[T] bool, the diagnostic flag of a collapsed run: True after every step
         at which every particle's weight is zero (all log-weights -inf, so ESS = 0).
         From the first such step on, log Z-hat is -inf, its increments after that
@@ -60,7 +61,12 @@ class SMCResult(NamedTuple):
 
 
 def check_sequence(
-    model: StepModel, xs: jax.Array, length: Any, num_particles: int, ess_threshold: float, inputs: Any = None
+    model: StepModel,
+    xs: Shaped[Array, "T D"],
+    length: int | Int[Array, ""],
+    num_particles: int,
+    ess_threshold: float,
+    inputs: Any = None,
 ) -> None:
     """Validate ``run``'s arguments: shapes and types eagerly (also under jit, where
     they are static); the values of ``length`` and ``xs`` eagerly when they are
@@ -115,15 +121,15 @@ def check_sequence(
 def run(
     model: StepModel,
     params: Any,
-    xs: jax.Array,
-    length: jax.Array,
+    xs: Shaped[Array, "T D"],
+    length: Int[Array, ""],
     key: jax.Array,
     *,
     num_particles: int,
     resampler: Resampler | None = None,
     ess_threshold: float = 0.0,
     inputs: Any = None,
-    kl_weight: float | jax.Array = 1.0,
+    kl_weight: float | Float[Array, ""] = 1.0,
     trace_fn: Callable[[Any, jax.Array], Any] | None = None,
     axis_name: str | None = None,
 ) -> SMCResult:
@@ -140,7 +146,7 @@ def run(
       resampler: a ``seqvi.smc.resampling`` scheme, or None to never resample.
       ess_threshold: resample when ESS / N < this (0: never; 1: every step).
       inputs: optional per-step inputs (leading axis T) passed to ``context``.
-      kl_weight: beta multiplying log p(z) - log q(z) (KL annealing).
+      kl_weight: beta multiplying log p(z) - log q(z) (KL annealing); a float or scalar.
       trace_fn: optional ``(states [N, ...], log_weights [N]) -> pytree``, recorded
         after each move and before resampling (for example filtered means).
       axis_name: the mesh axis the particles are sharded over (inside
@@ -263,14 +269,14 @@ def continue_sequence(
     model: StepModel,
     params: Any,
     key: jax.Array,
-    prefix: jax.Array,
-    length: jax.Array,
+    prefix: Shaped[Array, "T D"],
+    length: Int[Array, ""],
     num_steps: int,
     *,
     num_particles: int = 16,
     emission_mode: str = "sample",
     resampler: Resampler = systematic,
-) -> jax.Array:
+) -> Float[Array, "num_steps D"]:
     """Continue ``prefix`` [T, D] (valid up to ``length``) by ``num_steps`` steps.
 
     A particle filter (proposal q, resampling at ESS < N/2) conditions the state

@@ -11,16 +11,17 @@ import math
 import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import cho_solve, solve_triangular
+from jaxtyping import Array, Bool, Float
 
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-def symmetrise(a: jax.Array) -> jax.Array:
-    """(A + A^T) / 2 over the last two axes."""
+def symmetrise(a: Float[Array, "*batch n n"]) -> Float[Array, "*batch n n"]:
+    """(A + A^T) / 2 over the last two axes (A [..., n, n])."""
     return 0.5 * (a + jnp.swapaxes(a, -1, -2))
 
 
-def log_density_chol(residual: jax.Array, chol: jax.Array) -> jax.Array:
+def log_density_chol(residual: Float[Array, " m"], chol: Float[Array, "m m"]) -> Float[Array, ""]:
     """log N(r; 0, L L^T) for r [m] and the lower Cholesky factor L [m, m]:
     -|L^{-1} r|^2 / 2 - sum_i log L_ii - m log(2 pi) / 2."""
     z = solve_triangular(chol, residual, lower=True)
@@ -28,9 +29,13 @@ def log_density_chol(residual: jax.Array, chol: jax.Array) -> jax.Array:
 
 
 def mask_observation(
-    emission_matrix: jax.Array, emission_cov: jax.Array, residual: jax.Array, mask: jax.Array | None
-) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
-    """Keep only the observed dimensions of y = H x + r, r ~ N(0, R), with static shapes.
+    emission_matrix: Float[Array, "m n"],
+    emission_cov: Float[Array, "m m"],
+    residual: Float[Array, " m"],
+    mask: Bool[Array, " m"] | None,
+) -> tuple[Float[Array, "m n"], Float[Array, "m m"], Float[Array, " m"], Float[Array, ""]]:
+    """Keep only the observed dimensions of y = H x + r, r ~ N(0, R), with static shapes
+    (H = ``emission_matrix`` [m, n], R = ``emission_cov`` [m, m], ``residual`` [m], ``mask`` [m] or None).
 
     With o = mask (1 observed, 0 missing) the rows of H and of the residual are
     multiplied by o (a missing entry may hold NaN), and R becomes D_o R D_o + diag(1 - o):
@@ -50,14 +55,15 @@ def mask_observation(
 
 
 def condition_linear(
-    mean: jax.Array,
-    cov: jax.Array,
-    emission_matrix: jax.Array,
-    emission_cov: jax.Array,
-    residual: jax.Array,
-    mask: jax.Array | None = None,
-) -> tuple[jax.Array, jax.Array, jax.Array]:
+    mean: Float[Array, " n"],
+    cov: Float[Array, "n n"],
+    emission_matrix: Float[Array, "m n"],
+    emission_cov: Float[Array, "m m"],
+    residual: Float[Array, " m"],
+    mask: Bool[Array, " m"] | None = None,
+) -> tuple[Float[Array, " n"], Float[Array, "n n"], Float[Array, ""]]:
     """Condition N(mean, cov) on y = H x + d + r, r ~ N(0, R); ``residual`` = y - H mean - d.
+    Shapes: mean [n], cov [n, n], H [m, n], R [m, m], residual [m], mask [m] or None.
 
       S = H P H^T + R,  K = P H^T S^{-1}  (Cholesky solve),
       mean' = mean + K residual,
@@ -88,16 +94,16 @@ def condition_linear(
 
 
 def condition_moments(
-    mean: jax.Array,
-    cov: jax.Array,
-    predicted_y: jax.Array,
-    innovation_cov: jax.Array,
-    cross_cov: jax.Array,
-    y: jax.Array,
-    mask: jax.Array | None = None,
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Condition on y given the joint moments E[y] = predicted_y, Cov[y] = S and
-    Cov[x, y] = cross_cov (the unscented update):
+    mean: Float[Array, " n"],
+    cov: Float[Array, "n n"],
+    predicted_y: Float[Array, " m"],
+    innovation_cov: Float[Array, "m m"],
+    cross_cov: Float[Array, "n m"],
+    y: Float[Array, " m"],
+    mask: Bool[Array, " m"] | None = None,
+) -> tuple[Float[Array, " n"], Float[Array, "n n"], Float[Array, ""]]:
+    """Condition on y [m] given the joint moments E[y] = predicted_y [m], Cov[y] = S [m, m] and
+    Cov[x, y] = cross_cov [n, m] (the unscented update) of x ~ N(mean [n], cov [n, n]):
 
       K = Cov[x, y] S^{-1},  mean' = mean + K (y - E[y]),  P' = P - K S K^T.
 
@@ -113,27 +119,31 @@ def condition_moments(
     return mean + gain @ residual, new_cov, log_lik
 
 
-def smoother_gain(filtered_cov_or_cross: jax.Array, predicted_cov: jax.Array) -> jax.Array:
+def smoother_gain(
+    filtered_cov_or_cross: Float[Array, "n n"], predicted_cov: Float[Array, "n n"]
+) -> Float[Array, "n n"]:
     """E = Cov[x_t, x_{t+1} | y_{1:t}] Cov[x_{t+1} | y_{1:t}]^{-1} by a Cholesky solve.
 
     ``filtered_cov_or_cross`` is that cross-covariance C [n, n] (P_t A^T for a
-    linear transition); the result is C P^{-1}, computed as (P^{-1} C^T)^T.
+    linear transition) and ``predicted_cov`` is P [n, n]; the result [n, n] is
+    C P^{-1}, computed as (P^{-1} C^T)^T.
     """
     chol = jnp.linalg.cholesky(predicted_cov)
     return cho_solve((chol, True), filtered_cov_or_cross.T).T
 
 
 def rts_smoother(
-    filtered_means: jax.Array,
-    filtered_covs: jax.Array,
-    predicted_means: jax.Array,
-    predicted_covs: jax.Array,
-    prediction_cross_covs: jax.Array,
-) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    filtered_means: Float[Array, "T n"],
+    filtered_covs: Float[Array, "T n n"],
+    predicted_means: Float[Array, "T n"],
+    predicted_covs: Float[Array, "T n n"],
+    prediction_cross_covs: Float[Array, "T n n"],
+) -> tuple[Float[Array, "T n"], Float[Array, "T n n"], Float[Array, "T n n"], Float[Array, "T n n"]]:
     """The Rauch-Tung-Striebel backward pass, for any Gaussian filter.
 
-    Inputs have a leading time axis T; ``predicted_*[t]`` are the moments of
-    x_t given y_{1:t-1}, and ``prediction_cross_covs[t]`` = Cov[x_{t-1}, x_t | y_{1:t-1}]
+    Inputs have a leading time axis T (means [T, n], covariances [T, n, n]);
+    ``predicted_*[t]`` are the moments of x_t given y_{1:t-1}, and
+    ``prediction_cross_covs[t]`` = Cov[x_{t-1}, x_t | y_{1:t-1}]
     (index 0 unused). For t = T-1, ..., 1 (0-based, backwards):
 
       E_t = Cov[x_t, x_{t+1} | y_{1:t}] P^-_{t+1}^{-1}
@@ -174,17 +184,18 @@ def rts_smoother(
 
 def backward_sample(
     key: jax.Array,
-    filtered_means: jax.Array,
-    filtered_covs: jax.Array,
-    predicted_means: jax.Array,
-    gains: jax.Array,
-    predicted_covs: jax.Array,
-) -> jax.Array:
+    filtered_means: Float[Array, "T n"],
+    filtered_covs: Float[Array, "T n n"],
+    predicted_means: Float[Array, "T n"],
+    gains: Float[Array, "T n n"],
+    predicted_covs: Float[Array, "T n n"],
+) -> Float[Array, "T n"]:
     """Backward sampling of a path x_{1:T} ~ p(x_{1:T} | y_{1:T}) (FFBS).
 
     x_T ~ N(m_T, P_T); then x_t | x_{t+1} ~ N(m_t + E_t (x_{t+1} - m^-_{t+1}),
     P_t - E_t P^-_{t+1} E_t^T). The standard-normal draws are made up front
     (``key`` -> eps [T, n]) so the parallel sampler reproduces the same path.
+    Means are [T, n], covariances and gains E_t [T, n, n] (as ``rts_smoother``'s).
     Returns [T, n].
     """
     eps = jax.random.normal(key, filtered_means.shape, filtered_means.dtype)
@@ -202,18 +213,19 @@ def backward_sample(
 
 
 def backward_path_log_prob(
-    path: jax.Array,
-    filtered_means: jax.Array,
-    filtered_covs: jax.Array,
-    predicted_means: jax.Array,
-    gains: jax.Array,
-    predicted_covs: jax.Array,
-) -> jax.Array:
+    path: Float[Array, "T n"],
+    filtered_means: Float[Array, "T n"],
+    filtered_covs: Float[Array, "T n n"],
+    predicted_means: Float[Array, "T n"],
+    gains: Float[Array, "T n n"],
+    predicted_covs: Float[Array, "T n n"],
+) -> Float[Array, ""]:
     """log p(x_{1:T} | y_{1:T}) of a path [T, n] through the backward factorisation
     that ``backward_sample`` draws from:
 
       log N(x_T; m_T, P_T) + sum_{t<T} log N(x_t; m_t + E_t (x_{t+1} - m^-_{t+1}), P_t - E_t P^-_{t+1} E_t^T).
 
+    Moments as in ``backward_sample`` (means [T, n], covariances and gains [T, n, n]).
     The conditional covariances must be positive definite (Cholesky)."""
     cond_covs = backward_conditional_covs(filtered_covs, gains, predicted_covs)
     next_x = jnp.concatenate([path[1:], path[-1:]])
@@ -223,15 +235,17 @@ def backward_path_log_prob(
     return jnp.sum(jax.vmap(log_density_chol)(path - means, chols))
 
 
-def backward_conditional_covs(filtered_covs, gains, predicted_covs) -> jax.Array:
+def backward_conditional_covs(
+    filtered_covs: Float[Array, "T n n"], gains: Float[Array, "T n n"], predicted_covs: Float[Array, "T n n"]
+) -> Float[Array, "T n n"]:
     """Cov[x_t | x_{t+1}, y_{1:t}] = P_t - E_t P^-_{t+1} E_t^T for every t (the last
-    entry, with E = 0, is P_T). [T, n, n]."""
+    entry, with E = 0, is P_T). [T, n, n], from P_t, E_t and P^-_t, each [T, n, n]."""
     next_pred = jnp.concatenate([predicted_covs[1:], predicted_covs[-1:]])
     return symmetrise(filtered_covs - gains @ next_pred @ jnp.swapaxes(gains, -1, -2))
 
 
-def psd_sqrt(cov: jax.Array) -> jax.Array:
-    """A square root S with S S^T = cov for a PSD (possibly singular) matrix.
+def psd_sqrt(cov: Float[Array, "n n"]) -> Float[Array, "n n"]:
+    """A square root S [n, n] with S S^T = cov for a PSD (possibly singular) matrix [n, n].
 
     Cholesky when it succeeds; otherwise (a singular covariance, such as the
     conditional of a noise-free state component) the symmetric eigen-root with

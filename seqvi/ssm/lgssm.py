@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
+from jaxtyping import Array, Bool, Float, Int
 
 from seqvi.ssm import gaussian
 
@@ -88,7 +89,7 @@ _FIXED_NDIM = {
 _COVARIANCES = ("initial_cov", "transition_cov", "emission_cov")
 
 
-def at(params: Params, name: str, t) -> jax.Array | None:
+def at(params: Params, name: str, t: int | Int[Array, ""]) -> jax.Array | None:
     """Field ``name`` at 0-based time index ``t`` (the field itself when fixed)."""
     x = getattr(params, name)
     if x is None or x.ndim == _FIXED_NDIM[name]:
@@ -101,8 +102,11 @@ def dims(params: Params) -> tuple[int, int]:
     return params.initial_mean.shape[-1], params.emission_matrix.shape[-2]
 
 
-def transition_at(params: Params, t, inputs: jax.Array | None) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(A_t, offset B_t u_t + b_t, Q_t) for the move x_{t-1} -> x_t."""
+def transition_at(
+    params: Params, t: int | Int[Array, ""], inputs: Float[Array, "T k"] | None
+) -> tuple[Float[Array, "n n"], Float[Array, " n"], Float[Array, "n n"]]:
+    """(A_t [n, n], offset B_t u_t + b_t [n], Q_t [n, n]) for the move x_{t-1} -> x_t;
+    ``inputs`` [T, k] or None."""
     n = params.initial_mean.shape[-1]
     offset = jnp.zeros((n,), params.initial_mean.dtype)
     if params.input_matrix is not None:
@@ -112,8 +116,10 @@ def transition_at(params: Params, t, inputs: jax.Array | None) -> tuple[jax.Arra
     return at(params, "transition_matrix", t), offset, at(params, "transition_cov", t)
 
 
-def emission_at(params: Params, t) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """(C_t, d_t, R_t) at time index t (d_t = 0 when there is no emission bias)."""
+def emission_at(
+    params: Params, t: int | Int[Array, ""]
+) -> tuple[Float[Array, "m n"], Float[Array, " m"], Float[Array, "m m"]]:
+    """(C_t [m, n], d_t [m], R_t [m, m]) at time index t (d_t = 0 when there is no emission bias)."""
     bias = at(params, "emission_bias", t)
     if bias is None:
         bias = jnp.zeros((params.emission_matrix.shape[-2],), params.initial_mean.dtype)
@@ -138,8 +144,11 @@ def _first(bad: jax.Array) -> jax.Array:
 
 
 def check_inputs(
-    params: Params, ys: jax.Array, inputs: jax.Array | None = None, mask: jax.Array | None = None
-) -> jax.Array | None:
+    params: Params,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> Bool[Array, "T m"] | None:
     """Validate shapes (eagerly) and values (``check_params``; ``ys`` finite where
     observed, ``inputs`` finite: eagerly when concrete, ``checkify`` debug checks
     when traced) with errors that name the argument; return the mask as bool
@@ -253,21 +262,42 @@ def check_params(params: Params, num_timesteps: int | None = None) -> None:
                  f"params.{name} is not positive semi-definite (smallest eigenvalue {{smallest}})", smallest=smallest)
 
 
-def predict(params: Params, mean: jax.Array, cov: jax.Array, t, inputs=None) -> tuple[jax.Array, jax.Array]:
-    """Moments of x_t given those of x_{t-1}: (A m + B u_t + b, A P A^T + Q)."""
+def predict(
+    params: Params,
+    mean: Float[Array, " n"],
+    cov: Float[Array, "n n"],
+    t: int | Int[Array, ""],
+    inputs: Float[Array, "T k"] | None = None,
+) -> tuple[Float[Array, " n"], Float[Array, "n n"]]:
+    """Moments of x_t given those (mean [n], cov [n, n]) of x_{t-1}: (A m + B u_t + b, A P A^T + Q);
+    ``inputs`` [T, k] or None."""
     a, offset, q = transition_at(params, t, inputs)
     return a @ mean + offset, gaussian.symmetrise(a @ cov @ a.T + q)
 
 
-def update(params: Params, mean, cov, y_t, t, mask_t=None) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Condition the predicted N(mean, cov) of x_t on y_t (Joseph form).
-    Returns (filtered mean, filtered cov, log p(y_t | y_{1:t-1}))."""
+def update(
+    params: Params,
+    mean: Float[Array, " n"],
+    cov: Float[Array, "n n"],
+    y_t: Float[Array, " m"],
+    t: int | Int[Array, ""],
+    mask_t: Bool[Array, " m"] | None = None,
+) -> tuple[Float[Array, " n"], Float[Array, "n n"], Float[Array, ""]]:
+    """Condition the predicted N(mean [n], cov [n, n]) of x_t on y_t [m] (Joseph form;
+    ``mask_t`` [m] True where observed). Returns (filtered mean [n], filtered cov [n, n],
+    log p(y_t | y_{1:t-1}) [])."""
     c, d, r = emission_at(params, t)
     return gaussian.condition_linear(mean, cov, c, r, y_t - c @ mean - d, mask_t)
 
 
-def filter(params: Params, ys: jax.Array, inputs: jax.Array | None = None, mask: jax.Array | None = None) -> FilterResult:  # noqa: A001
-    """The Kalman filter over one sequence ys [T, m] (``lax.scan``)."""
+def filter(  # noqa: A001
+    params: Params,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> FilterResult:
+    """The Kalman filter over one sequence ys [T, m] (``lax.scan``); inputs [T, k],
+    mask [T] or [T, m]."""
     mask = check_inputs(params, ys, inputs, mask)
     f = _filter(params, ys, inputs, mask)
     check_filtered(f)
@@ -296,9 +326,9 @@ def _last(bad: jax.Array) -> jax.Array:
     return flat.shape[0] - 1 - jnp.argmax(flat[::-1])
 
 
-def check_smoothed(means: jax.Array, covs: jax.Array | None = None) -> None:
-    """Require finite smoothed moments (or a finite backward-sampled path): the
-    backward pass inverts every predicted covariance P^-_(t+1)."""
+def check_smoothed(means: Float[Array, "T n"], covs: Float[Array, "T n n"] | None = None) -> None:
+    """Require finite smoothed moments (means [T, n], covs [T, n, n]) or a finite
+    backward-sampled path [T, n]: the backward pass inverts every predicted covariance P^-_(t+1)."""
     bad = ~jnp.all(jnp.isfinite(means), axis=1)
     if covs is not None:
         bad = bad | ~jnp.all(jnp.isfinite(covs), axis=(1, 2))
@@ -328,21 +358,34 @@ def _filter(params, ys, inputs, mask) -> FilterResult:
     return FilterResult(jnp.sum(lls), ms, ps, m_preds, p_preds, lls)
 
 
-def log_likelihood(params: Params, ys: jax.Array, inputs=None, mask=None) -> jax.Array:
-    """log p(y_{1:T}) (observed entries only) by the Kalman filter."""
+def log_likelihood(
+    params: Params,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> Float[Array, ""]:
+    """log p(y_{1:T}) (observed entries only) by the Kalman filter; ys [T, m],
+    inputs [T, k], mask [T] or [T, m]."""
     return filter(params, ys, inputs, mask).log_likelihood
 
 
-def prediction_cross_covs(params: Params, filtered_covs: jax.Array) -> jax.Array:
-    """Cov[x_{t-1}, x_t | y_{1:t-1}] = P_{t-1} A_t^T for every t (index 0 unused): [T, n, n]."""
+def prediction_cross_covs(params: Params, filtered_covs: Float[Array, "T n n"]) -> Float[Array, "T n n"]:
+    """Cov[x_{t-1}, x_t | y_{1:t-1}] = P_{t-1} A_t^T for every t (index 0 unused): [T, n, n],
+    from the filtered covariances P_t [T, n, n]."""
     num_steps = filtered_covs.shape[0]
     a = jnp.broadcast_to(params.transition_matrix, (num_steps,) + params.transition_matrix.shape[-2:])
     prev = jnp.concatenate([jnp.zeros_like(filtered_covs[:1]), filtered_covs[:-1]])
     return prev @ jnp.swapaxes(a, -1, -2)
 
 
-def smoother(params: Params, ys: jax.Array, inputs=None, mask=None) -> SmootherResult:
-    """Kalman filter then the Rauch-Tung-Striebel smoother (see ``gaussian.rts_smoother``)."""
+def smoother(
+    params: Params,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> SmootherResult:
+    """Kalman filter then the Rauch-Tung-Striebel smoother (see ``gaussian.rts_smoother``);
+    ys [T, m], inputs [T, k], mask [T] or [T, m]."""
     s = _smoother(params, ys, inputs, check_inputs(params, ys, inputs, mask))
     check_filtered(s)
     check_smoothed(s.smoothed_means, s.smoothed_covs)
@@ -359,8 +402,15 @@ def _smoother(params, ys, inputs, mask) -> SmootherResult:
     return SmootherResult(f.log_likelihood, f.filtered_means, f.filtered_covs, means, covs, cross)
 
 
-def posterior_sample(key: jax.Array, params: Params, ys: jax.Array, inputs=None, mask=None) -> jax.Array:
-    """One path x_{1:T} ~ p(x_{1:T} | y_{1:T}) by forward filtering, backward sampling. [T, n]."""
+def posterior_sample(
+    key: jax.Array,
+    params: Params,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> Float[Array, "T n"]:
+    """One path x_{1:T} ~ p(x_{1:T} | y_{1:T}) by forward filtering, backward sampling. [T, n].
+    ys [T, m], inputs [T, k], mask [T] or [T, m]."""
     path = _posterior_sample(key, params, ys, inputs, check_inputs(params, ys, inputs, mask))
     check_smoothed(path)
     return path
@@ -381,13 +431,20 @@ class PosteriorDraw(NamedTuple):
     log_likelihood: jax.Array  # [] log p(y_{1:T})
 
 
-def posterior_draw(key: jax.Array, params: Params, ys: jax.Array, inputs=None, mask=None) -> PosteriorDraw:
+def posterior_draw(
+    key: jax.Array,
+    params: Params,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> PosteriorDraw:
     """One FFBS path (the one ``posterior_sample`` draws for ``key``), its density
     under the posterior (``gaussian.backward_path_log_prob``) and log p(y), all
     from one Kalman filter. The density needs a non-degenerate posterior: with a
     singular initial_cov or transition_cov (a noise-free state component), or a
     singular emission_cov that pins part of x_t, p(x_{1:T} | y) has no density
-    and this raises (use ``posterior_sample`` for the path)."""
+    and this raises (use ``posterior_sample`` for the path). ys [T, m], inputs [T, k],
+    mask [T] or [T, m]; the path is [T, n]."""
     draw = _posterior_draw(key, params, ys, inputs, check_inputs(params, ys, inputs, mask))
     _require(jnp.isfinite(draw.log_likelihood),
              "the Kalman filter is not finite (log p(ys) = {ll}); lgssm.filter names the step",
@@ -412,7 +469,7 @@ def _posterior_draw(key, params, ys, inputs, mask) -> PosteriorDraw:
     return PosteriorDraw(path, gaussian.backward_path_log_prob(path, *moments), f.log_likelihood)
 
 
-def smoother_gains(params: Params, f: FilterResult) -> jax.Array:
+def smoother_gains(params: Params, f: FilterResult) -> Float[Array, "T n n"]:
     """E_t = P_t A_{t+1}^T (P^-_{t+1})^{-1} for t < T, and E_T = 0: [T, n, n]."""
     cross = prediction_cross_covs(params, f.filtered_covs)[1:]
     gains = jax.vmap(gaussian.smoother_gain)(cross, f.predicted_covs[1:])
@@ -420,8 +477,11 @@ def smoother_gains(params: Params, f: FilterResult) -> jax.Array:
     return jnp.concatenate([gains, jnp.zeros_like(f.filtered_covs[:1])])
 
 
-def sample(key: jax.Array, params: Params, num_timesteps: int, inputs=None) -> tuple[jax.Array, jax.Array]:
-    """Ancestral sample (states [T, n], observations [T, m]) from the model."""
+def sample(
+    key: jax.Array, params: Params, num_timesteps: int, inputs: Float[Array, "T k"] | None = None
+) -> tuple[Float[Array, "T n"], Float[Array, "T m"]]:
+    """Ancestral sample (states [T, n], observations [T, m]) from the model, with
+    T = ``num_timesteps`` and inputs [T, k] or None."""
     if not isinstance(num_timesteps, (int, np.integer)) or isinstance(num_timesteps, bool) or num_timesteps < 1:
         raise ValueError(f"num_timesteps must be a positive int, got {num_timesteps!r}")
     check_params(params, num_timesteps)

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jaxtyping import Array, Bool, Float
 
 from seqvi.ssm import gaussian, lgssm
 
@@ -211,8 +212,15 @@ def _m_step(params, stats, num_sequences, num_steps, learn):
     return lgssm.Params(**new), kept
 
 
-def em_step(params: lgssm.Params, ys, inputs=None, mask=None, learn=ALL_GROUPS):
-    """One EM iteration on a batch [B, T, m]: returns (new params, log p(ys) under the OLD params)."""
+def em_step(
+    params: lgssm.Params,
+    ys: Float[Array, "B T m"],
+    inputs: Float[Array, "B T k"] | None = None,
+    mask: Bool[Array, "B T"] | Bool[Array, "B T m"] | None = None,
+    learn=ALL_GROUPS,
+) -> tuple[lgssm.Params, Float[Array, ""]]:
+    """One EM iteration on a batch [B, T, m] (inputs [B, T, k], mask [B, T] or [B, T, m]):
+    returns (new params, log p(ys) [] under the OLD params)."""
     new, _, ll = _em_step(params, ys, inputs, mask, learn)
     return new, ll
 
@@ -227,19 +235,22 @@ def _em_step(params, ys, inputs, mask, learn):
 
 def em(
     params: lgssm.Params,
-    ys: jax.Array,
-    inputs: jax.Array | None = None,
-    mask: jax.Array | None = None,
+    ys: Float[Array, "*B T m"],
+    inputs: Float[Array, "*B T k"] | None = None,
+    mask: Bool[Array, "*B T"] | Bool[Array, "*B T m"] | None = None,
     *,
     num_iters: int = 100,
     tol: float = 0.0,
     learn: Sequence[str] = ALL_GROUPS,
     callback: Callable[[int, float], None] | None = None,
-) -> tuple[lgssm.Params, jax.Array]:
+) -> tuple[lgssm.Params, Float[Array, " I"]]:
     """Expectation-maximisation; stops early when the log-likelihood gains less than ``tol``.
 
-    Returns (params, log_likelihoods) where log_likelihoods[i] is log p(ys) under
-    the parameters before iteration i (EM never decreases it, up to round-off).
+    ys [B, T, m] or [T, m]; inputs [B, T, k] or [T, k]; mask [B, T] or [B, T, m]
+    (or [T] or [T, m] for one sequence).
+    Returns (params, log_likelihoods) where log_likelihoods [I] (I <= num_iters, the
+    iterations run) holds at i log p(ys) under the parameters before iteration i
+    (EM never decreases it, up to round-off).
     ``callback(i, log_likelihood)`` is called after every iteration.
     """
     _check_learn(learn)
@@ -292,18 +303,20 @@ def from_unconstrained(raw: dict) -> lgssm.Params:
 
 def fit_gradient(
     params: lgssm.Params,
-    ys: jax.Array,
-    inputs: jax.Array | None = None,
-    mask: jax.Array | None = None,
+    ys: Float[Array, "*B T m"],
+    inputs: Float[Array, "*B T k"] | None = None,
+    mask: Bool[Array, "*B T"] | Bool[Array, "*B T m"] | None = None,
     *,
     num_steps: int = 500,
     optimizer: optax.GradientTransformation | None = None,
     learn: Sequence[str] = ALL_GROUPS,
     callback: Callable[[int, float], None] | None = None,
-) -> tuple[lgssm.Params, jax.Array]:
+) -> tuple[lgssm.Params, Float[Array, " num_steps"]]:
     """Maximise log p(ys) by gradient ascent (default Adam, learning rate 1e-2).
 
-    Returns (params, log_likelihoods per step, before each update).
+    ys [B, T, m] or [T, m]; inputs [B, T, k] or [T, k]; mask [B, T] or [B, T, m]
+    (or [T] or [T, m] for one sequence).
+    Returns (params, log_likelihoods [num_steps] per step, before each update).
     """
     _check_learn(learn)
     ys, inputs, mask = _as_batch(params, ys, inputs, mask)

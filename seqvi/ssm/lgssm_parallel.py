@@ -31,6 +31,7 @@ x_k = E_k x_{k+1} + g_k + noise(L_k), which compose associatively.
 import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import cho_solve, lu_factor, lu_solve
+from jaxtyping import Array, Bool, Float
 
 from seqvi.ssm import gaussian, lgssm
 
@@ -75,9 +76,14 @@ def _combine_filter(elem_i, elem_j):
     )
 
 
-def filter(params: lgssm.Params, ys: jax.Array, inputs=None, mask=None) -> lgssm.FilterResult:  # noqa: A001
+def filter(  # noqa: A001
+    params: lgssm.Params,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> lgssm.FilterResult:
     """Parallel Kalman filter; same result as ``lgssm.filter``, and the same
-    validation (see ``seqvi.ssm.lgssm``)."""
+    validation (see ``seqvi.ssm.lgssm``). ys [T, m], inputs [T, k], mask [T] or [T, m]."""
     f = _filter(params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
     lgssm.check_filtered(f)
     return f
@@ -140,8 +146,14 @@ def _backward_elements(params, f: lgssm.FilterResult):
     return gains, offsets, covs
 
 
-def smoother(params: lgssm.Params, ys: jax.Array, inputs=None, mask=None) -> lgssm.SmootherResult:
-    """Parallel filter, then the parallel RTS smoother; same result as ``lgssm.smoother``."""
+def smoother(
+    params: lgssm.Params,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> lgssm.SmootherResult:
+    """Parallel filter, then the parallel RTS smoother; same result as ``lgssm.smoother``.
+    ys [T, m], inputs [T, k], mask [T] or [T, m]."""
     s = _smoother(params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
     lgssm.check_filtered(s)
     lgssm.check_smoothed(s.smoothed_means, s.smoothed_covs)
@@ -160,8 +172,15 @@ def _smoother(params, ys, inputs, mask) -> lgssm.SmootherResult:
     return lgssm.SmootherResult(f.log_likelihood, f.filtered_means, f.filtered_covs, means, smoothed_covs, cross)
 
 
-def posterior_sample(key: jax.Array, params: lgssm.Params, ys: jax.Array, inputs=None, mask=None) -> jax.Array:
-    """Parallel backward sampling; the same path as ``lgssm.posterior_sample`` for the same key."""
+def posterior_sample(
+    key: jax.Array,
+    params: lgssm.Params,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> Float[Array, "T n"]:
+    """Parallel backward sampling; the same path [T, n] as ``lgssm.posterior_sample`` for the same key.
+    ys [T, m], inputs [T, k], mask [T] or [T, m]."""
     path = _posterior_sample(key, params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
     lgssm.check_smoothed(path)
     return path

@@ -34,6 +34,7 @@ from typing import NamedTuple
 import flax.struct
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float
 
 from seqvi.ssm import gaussian, lgssm
 
@@ -110,8 +111,14 @@ def _run(model: Model, ys, inputs, mask, predict, update) -> FilterResult:
     )
 
 
-def ekf_filter(model: Model, ys: jax.Array, inputs=None, mask=None) -> FilterResult:
-    """Extended Kalman filter: F = df/dx and H = dh/dx at the current mean."""
+def ekf_filter(
+    model: Model,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> FilterResult:
+    """Extended Kalman filter: F = df/dx and H = dh/dx at the current mean.
+    ys [T, m], inputs [T, k], mask [T] or [T, m]."""
     f = _ekf_filter(model, ys, inputs, _check(model, ys, inputs, mask))
     lgssm.check_filtered(f)
     return f
@@ -131,8 +138,10 @@ def _ekf_filter(model: Model, ys, inputs, mask) -> FilterResult:
     return _run(model, ys, inputs, mask, predict, update)
 
 
-def sigma_points(mean: jax.Array, cov: jax.Array, alpha: float = 1.0, beta: float = 0.0, kappa: float = 0.0):
-    """The 2n + 1 unscented sigma points and their weights.
+def sigma_points(
+    mean: Float[Array, " n"], cov: Float[Array, "n n"], alpha: float = 1.0, beta: float = 0.0, kappa: float = 0.0
+) -> tuple[Float[Array, "2*n+1 n"], Float[Array, " 2*n+1"], Float[Array, " 2*n+1"]]:
+    """The 2n + 1 unscented sigma points and their weights, for N(mean [n], cov [n, n]).
 
     lambda = alpha^2 (n + kappa) - n; points m and m +- sqrt(n + lambda) S_i with
     S S^T = P; mean weights w_0 = lambda / (n + lambda), w_i = 1 / (2 (n + lambda));
@@ -161,8 +170,16 @@ def sigma_points(mean: jax.Array, cov: jax.Array, alpha: float = 1.0, beta: floa
     return points, w_mean, w_cov
 
 
-def unscented_transform(fn, mean, cov, alpha=1.0, beta=0.0, kappa=0.0):
-    """Moments of fn(x) for x ~ N(mean, cov): (E[fn(x)], Cov[fn(x)], Cov[x, fn(x)])."""
+def unscented_transform(
+    fn: Callable[[Float[Array, " n"]], Float[Array, " m"]],
+    mean: Float[Array, " n"],
+    cov: Float[Array, "n n"],
+    alpha=1.0,
+    beta=0.0,
+    kappa=0.0,
+) -> tuple[Float[Array, " m"], Float[Array, "m m"], Float[Array, "n m"]]:
+    """Moments of fn(x) [m] for x ~ N(mean [n], cov [n, n]):
+    (E[fn(x)] [m], Cov[fn(x)] [m, m], Cov[x, fn(x)] [n, m])."""
     points, w_mean, w_cov = sigma_points(mean, cov, alpha, beta, kappa)
     values = jax.vmap(fn)(points)
     out_mean = w_mean @ values
@@ -170,9 +187,19 @@ def unscented_transform(fn, mean, cov, alpha=1.0, beta=0.0, kappa=0.0):
     return out_mean, gaussian.symmetrise((w_cov[:, None] * dv).T @ dv), (w_cov[:, None] * dx).T @ dv
 
 
-def ukf_filter(model: Model, ys: jax.Array, inputs=None, mask=None, *, alpha=1.0, beta=0.0, kappa=0.0) -> FilterResult:
+def ukf_filter(
+    model: Model,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+    *,
+    alpha=1.0,
+    beta=0.0,
+    kappa=0.0,
+) -> FilterResult:
     """Unscented Kalman filter (see ``sigma_points`` for alpha, beta, kappa, and
-    the module docstring for float32 with a small alpha)."""
+    the module docstring for float32 with a small alpha). ys [T, m], inputs [T, k],
+    mask [T] or [T, m]."""
     f = _ukf_filter(model, ys, inputs, _check(model, ys, inputs, mask), alpha=alpha, beta=beta, kappa=kappa)
     lgssm.check_filtered(f)
     return f
@@ -200,11 +227,23 @@ def smooth(f: FilterResult) -> lgssm.SmootherResult:
     return lgssm.SmootherResult(f.log_likelihood, f.filtered_means, f.filtered_covs, means, covs, cross)
 
 
-def ekf_smoother(model: Model, ys: jax.Array, inputs=None, mask=None) -> lgssm.SmootherResult:
-    """Extended RTS smoother: the EKF, then ``smooth``."""
+def ekf_smoother(
+    model: Model,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+) -> lgssm.SmootherResult:
+    """Extended RTS smoother: the EKF, then ``smooth``. ys [T, m], inputs [T, k], mask [T] or [T, m]."""
     return smooth(ekf_filter(model, ys, inputs, mask))
 
 
-def ukf_smoother(model: Model, ys: jax.Array, inputs=None, mask=None, **unscented) -> lgssm.SmootherResult:
-    """Unscented RTS smoother: the UKF (its cross-covariances from sigma points), then ``smooth``."""
+def ukf_smoother(
+    model: Model,
+    ys: Float[Array, "T m"],
+    inputs: Float[Array, "T k"] | None = None,
+    mask: Bool[Array, " T"] | Bool[Array, "T m"] | None = None,
+    **unscented,
+) -> lgssm.SmootherResult:
+    """Unscented RTS smoother: the UKF (its cross-covariances from sigma points), then ``smooth``.
+    ys [T, m], inputs [T, k], mask [T] or [T, m]."""
     return smooth(ukf_filter(model, ys, inputs, mask, **unscented))

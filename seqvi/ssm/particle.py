@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import distrax
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Int, Shaped
 
 from seqvi.core import StepModel, StepOutput
 from seqvi.smc import resampling as resampling_lib
@@ -155,18 +156,18 @@ def _run(key, model, proposal, ys, num_particles, resampling, ess_threshold, inp
 def bootstrap_filter(
     key: jax.Array,
     model: Model,
-    ys: jax.Array,
+    ys: Shaped[Array, "T m"],
     *,
     num_particles: int,
     resampling: str = "systematic",
     ess_threshold: float = 0.5,
-    inputs: jax.Array | None = None,
-    length: jax.Array | None = None,
+    inputs: Shaped[Array, "T ..."] | None = None,
+    length: Int[Array, ""] | None = None,
 ) -> FilterResult:
     """The bootstrap particle filter (proposal = transition) over ys [T, m].
 
-    ``ess_threshold`` = 1 resamples at every step, 0 never; ``length`` marks a
-    padded sequence (steps from ``length`` on are ignored).
+    ``ess_threshold`` = 1 resamples at every step, 0 never; ``length`` (a scalar int) marks a
+    padded sequence (steps from ``length`` on are ignored); ``inputs`` have a leading time axis T.
     """
     return _run(key, model, None, ys, num_particles, resampling, ess_threshold, inputs, length)
 
@@ -175,15 +176,16 @@ def guided_filter(
     key: jax.Array,
     model: Model,
     proposal: Proposal,
-    ys: jax.Array,
+    ys: Shaped[Array, "T m"],
     *,
     num_particles: int,
     resampling: str = "systematic",
     ess_threshold: float = 0.5,
-    inputs: jax.Array | None = None,
-    length: jax.Array | None = None,
+    inputs: Shaped[Array, "T ..."] | None = None,
+    length: Int[Array, ""] | None = None,
 ) -> FilterResult:
-    """A particle filter with the user ``proposal`` q(x_t | x_{t-1}, y_t, u_t)."""
+    """A particle filter with the user ``proposal`` q(x_t | x_{t-1}, y_t, u_t), over ys [T, m];
+    the other arguments as in ``bootstrap_filter``."""
     return _run(key, model, proposal, ys, num_particles, resampling, ess_threshold, inputs, length)
 
 

@@ -26,6 +26,7 @@ from seqvi import metrics
 from seqvi.data import dialogue, physics, polyphonic, synthetic
 from seqvi.data.batching import BatchSchedule, chop, eval_batches
 from seqvi.models import decoding
+from seqvi.train.evaluation import evaluate
 
 LONGEST_WHOLE_SEQUENCE = 1024  # longer training sequences need --config.max_train_length
 
@@ -57,7 +58,10 @@ class SequenceTask:
         if dataset.startswith("physics_"):
             return _load_physics(config.physics)
         path = self.data_file(config)
-        splits = polyphonic.load_polyphonic(path)
+        try:
+            splits = polyphonic.load_polyphonic(path)
+        except polyphonic.DataFormatError as e:
+            raise ConfigError(str(e)) from e
         if not splits.get("train"):
             raise ConfigError(f"{path}: the training split is empty")
         return splits
@@ -116,8 +120,6 @@ class SequenceTask:
 
     def report(self, run, params, split: str, options) -> dict:
         """ELBO(1), IWAE(K), FIVO(K) or the model's own figures on ``split``, printed."""
-        from seqvi.train.evaluation import evaluate
-
         rows = []
         objectives = run.objective.evaluation_objectives(options.num_particles)
         offered = {getattr(o, "eval_name", None) for o in objectives}
@@ -198,6 +200,16 @@ class DialogueTask:
         return folder
 
     def conversations(self, config) -> dict[str, list]:
+        """The config's conversations by split; a malformed file is a ConfigError naming it."""
+        try:
+            return self._read_conversations(config)
+        except ValueError as e:
+            if isinstance(e, ConfigError):
+                raise
+            advice = "" if config.get("lenient", False) else " (--config.lenient=True skips malformed lines)"
+            raise ConfigError(f"{e}{advice}") from e
+
+    def _read_conversations(self, config) -> dict[str, list]:
         strict = not config.get("lenient", False)
         if config.dataset == "chatterbot":
             return dialogue.resplit(dialogue.chatterbot(), seed=config.split_seed)
@@ -271,18 +283,14 @@ class DialogueTask:
         """The model's figures per token (loss, and VMED's bounds), then responses to
         the split's contexts scored against the references (BLEU-1/4, embedding
         average/greedy/extrema, Distinct-1/2, Ent-4); writes samples_<split>.txt."""
-        from seqvi.train.evaluation import evaluate
-
         pylogging.getLogger("gensim").setLevel(pylogging.WARNING)
         config, vocab = run.config, run.extras["vocab"]
         pairs = run.splits[split][: options.max_pairs or None]
         result: dict[str, Any] = {"num_pairs": len(pairs)}
-        figures = {}
         for objective in run.objective.evaluation_objectives(options.num_particles):
             batches = self.eval_batches(config, pairs, config.eval.batch_size, run.extras)
-            figures[objective.label] = evaluate(objective, params, batches, jax.random.key(config.seed),
-                                                same_key_every_batch=True)
-        for objective, (label, r) in zip(run.objective.evaluation_objectives(options.num_particles), figures.items()):
+            r = evaluate(objective, params, batches, jax.random.key(config.seed), same_key_every_batch=True)
+            label = objective.label
             if "loss_per_token" in r:
                 result.update(loss_per_token=r["loss_per_token"], loss_kind=label,
                               perplexity=r["exp_loss_per_token"])

@@ -10,7 +10,7 @@ import optax
 import pytest
 
 from seqvi.models.kvae import KVAE
-from seqvi.nn import LSTMCell, scan_rnn, shift_right
+from seqvi.nn import LSTMCell, masked_scan, shift_right
 from seqvi.nn.conv import depth_to_space
 from seqvi.ssm import lgssm
 from seqvi.train.schedules import make_optimizer
@@ -27,7 +27,7 @@ def _independent_log_p_a(model, params, a, inputs=None):
     """log p(a | u) by the ssm module's Kalman filter, with alpha_t computed here
     from the dynamics network's parts (complete data: it reads a_{<t})."""
     lstm, out = params["alpha"]["params"]["lstm"], params["alpha"]["params"]["out"]
-    hidden = scan_rnn(LSTMCell(model.alpha_rnn_dim), {"params": lstm}, shift_right(a))
+    _, hidden = masked_scan(LSTMCell(model.alpha_rnn_dim), {"params": lstm}, shift_right(a))
     alpha = jax.nn.softmax(nn.Dense(model.num_matrices).apply({"params": out}, hidden))
     g = params["lgssm"]
     mats = {k: jnp.einsum("tk,kij->tij", alpha, g[k]) for k in g}

@@ -91,3 +91,16 @@ def test_a_named_set_without_its_file_asks_for_data_path():
     c = experiment.polyphonic_config("nottingham", dict(name="vrnn"))
     with pytest.raises(ConfigError, match="--config.data_path"):
         get_task("sequences").load_splits(c)
+
+
+def test_a_malformed_data_file_is_a_config_error_naming_it(tmp_path):
+    """The binaries print a ConfigError as one line (exit 2): a malformed file is one."""
+    path = tmp_path / "rolls.json"
+    path.write_text(json.dumps({"train": [[[0, 1, 1]]], "valid": [], "test": []}))  # 0/1 rolls, not notes
+    with pytest.raises(ConfigError, match=r"rolls.json: MIDI note 0 at step 0 is outside the piano range"):
+        get_task("sequences").load_splits(_music_config(path))
+    folder = _parlai_folder(tmp_path)
+    (folder / "valid.txt").write_text("1 what time is it ?\tnoon .\nsecond turn without its number\n")
+    with pytest.raises(ConfigError, match=r"valid.txt:2.*--config.lenient=True"):
+        get_task("dialogue").load_splits(_seq2seq_config(folder))
+    assert len(get_task("dialogue").load_splits(_seq2seq_config(folder, lenient=True))["valid"]) == 1

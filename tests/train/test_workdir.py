@@ -81,3 +81,13 @@ def test_an_unreadable_latest_checkpoint_falls_back_to_the_previous(tmp_path, ca
     with pytest.raises(CheckpointError, match="none of the checkpoints"):
         run.trainer.restore_or_init(run.params)
     run.trainer.close()
+
+
+def test_loading_a_trained_run_writes_nothing(finished):
+    """What evaluate.py does (``load_trained``) leaves the workdir as training left it:
+    no new TensorBoard events, metrics or checkpoints."""
+    before = {p: p.stat().st_mtime_ns for p in finished.rglob("*") if p.is_file()}
+    run, params, which = experiment.load_trained(finished)
+    assert which == "best by validation" or which.startswith("checkpoint at step")
+    after = {p: p.stat().st_mtime_ns for p in finished.rglob("*") if p.is_file()}
+    assert after == before
