@@ -99,7 +99,7 @@ def plot_valid_curves(runs: str, series: list[tuple[str, str]], path: str, ylabe
 
 
 ZOO = [("srnn", "SRNN (smooth, Res_q)"), ("dmm", "DMM (gated, smooth)"), ("vae_rnn", "VAE-RNN"),
-       ("vrae", "VRAE"), ("vosp", "VOSP")]
+       ("vrnn_i", "VRNN-I"), ("vrae", "VRAE"), ("vosp", "VOSP")]
 # Published test figures per time step (log-likelihood bounds; STORN's and the DMM's
 # are negative log-likelihood bounds, shown negated): the thesis / SRNN paper (ELBO),
 # Pyro's DMM example (JSB only), STORN (Bayer & Osendorfer).

@@ -1,5 +1,5 @@
 """Models. StepModels (one particle's move per time step; every bound applies):
-VRNN, VAE-RNN, SRNN, DMM, VOSP, VHRNN. SequenceModels (a whole-sequence posterior; ELBO
+VRNN, VRNN-I, VAE-RNN, SRNN, DMM, VOSP, VHRNN. SequenceModels (a whole-sequence posterior; ELBO
 and IWAE apply): VRAE. With its own loss (exact Kalman smoothing inside its
 ELBO): KVAE. Dialogue (objectives per response token): Seq2Seq, DNCSeq2Seq, CVAE,
 VLSTM, VMED. ``registry.entries()`` lists every model by its config name."""
@@ -17,6 +17,7 @@ from seqvi.models.vae_rnn import VAERNN
 from seqvi.models.vhrnn import VHRNN
 from seqvi.models.vmed import VMED, DNCSeq2Seq, VMEDSteps
 from seqvi.models.vrnn import VRNN
+from seqvi.models.vrnn_i import VRNNI
 
 __all__ = [
     "StepModel",
@@ -24,6 +25,7 @@ __all__ = [
     "SequenceModel",
     "SequenceTerms",
     "VRNN",
+    "VRNNI",
     "VAERNN",
     "SRNN",
     "DMM",

@@ -29,6 +29,7 @@ from seqvi.models.srnn import SRNN
 from seqvi.models.storn import VOSP, VRAE
 from seqvi.models.vae_rnn import VAERNN
 from seqvi.models.vhrnn import VHRNN
+from seqvi.models.vrnn_i import VRNNI
 
 D, T, LENGTH = 5, 8, 6
 
@@ -211,7 +212,8 @@ def test_sampling(setup):
         (lambda: SRNN(D, latent_dim=0), "SRNN.latent_dim"),
         (lambda: DMM(D, transition_type="linear"), "DMM.transition_type"),
         (lambda: DMM(D, input_dim=-2), "DMM.input_dim"),
-        (lambda: VAERNN(D, residual_q=True), "VAERNN.residual_q"),
+        (lambda: VRNNI(D, residual_q=True), "VRNNI.residual_q"),
+        (lambda: VAERNN(D, emission_type="poisson"), "VAERNN.emission_type"),
         (lambda: VOSP(D, prior_type="ou"), "VOSP.prior_type"),
         (lambda: VRAE(D, emission_type="poisson"), "VRAE.emission_type"),
         (lambda: VRAE(D, rnn_dim=2.5), "VRAE.rnn_dim"),
