@@ -10,12 +10,21 @@ run: the current code against the code it replaced, alternately.
       below, the replaced code). Sizes: the JSB and large VRNN-FIVO configs;
       'gflop' and 'peer_gflop' are XLA's FLOP counts of the two train steps.
 
+  rnn_input_projection_out_of_loop  ``seqvi.nn.masked_scan`` computes an LSTM's
+      input projection x_t W_x + b for all steps as one matmul before the time
+      loop and runs only the recurrence in it. Peer: the same cell run whole
+      inside the loop (``LSTMInputInLoop``, the replaced path). Timed: the
+      gradient of a backward (smoothing) masked scan over a batch, at the zoo's
+      sizes (JSB configs), the DMM inference LSTM of Pyro's example, and a wide
+      input (frames of 1024 values).
+
   python benchmarks/optimisations.py [--quick] [--out_dir=DIR]
 """
 
 import pathlib
 import sys
 
+import jax
 import jax.numpy as jnp
 from absl import app
 
@@ -26,6 +35,14 @@ from common import FLAGS  # noqa: E402
 from workloads import CONFIGS, vrnn_fivo_flops, vrnn_fivo_step  # noqa: E402
 
 from seqvi.models import VRNN  # noqa: E402
+from seqvi.nn import LSTMCell, masked_scan  # noqa: E402
+
+SCAN_SIZES = {  # batch B, steps T, input D, LSTM units H
+    "quick": dict(batch=2, T=8, input_dim=5, rnn_dim=4),
+    "zoo": dict(batch=4, T=128, input_dim=88, rnn_dim=32),
+    "dmm": dict(batch=20, T=100, input_dim=88, rnn_dim=600),
+    "wide_input": dict(batch=20, T=100, input_dim=1024, rnn_dim=256),
+}
 
 
 class ConcatInputVRNN(VRNN):
@@ -59,10 +76,43 @@ def rows_for(name: str) -> list[dict]:
     return [r]
 
 
+class LSTMInputInLoop(LSTMCell):
+    """The LSTM as ``masked_scan`` ran it before: whole steps, x_t W_x inside the loop."""
+
+    scan_parts = None
+
+
+def scan_gradient(cell: LSTMCell, size: dict):
+    """A jitted gradient of sum(b_t^2) over a backward masked scan of ``cell``, batched."""
+    d, h = size["input_dim"], size["rnn_dim"]
+    params = cell.init(jax.random.key(0), cell.zero_carry(), jnp.zeros(d))
+    xs = jax.random.normal(jax.random.key(1), (size["batch"], size["T"], d))
+    lengths = jnp.full((size["batch"],), size["T"])
+
+    def loss(p):
+        states = jax.vmap(lambda x, n: masked_scan(cell, p, x, n, reverse=True)[1])(xs, lengths)
+        return (states ** 2).sum()
+
+    grad = jax.jit(jax.grad(loss))
+    return lambda: grad(params)
+
+
+def scan_rows_for(name: str) -> list[dict]:
+    size = SCAN_SIZES[name]
+    after = scan_gradient(LSTMCell(size["rnn_dim"]), size)
+    before = scan_gradient(LSTMInputInLoop(size["rnn_dim"]), size)
+    t_after, t_before = common.compare(after, (), before, (), repeats=7)
+    r = common.row(f"rnn_input_projection_out_of_loop_{name}", t_after, "x_t W_x inside the loop (before)",
+                   t_before, **size)
+    common.print_row(r)
+    return [r]
+
+
 def main(argv):
     del argv
     print(f"device: {common.device()}", flush=True)
     rows = [r for name in (["quick"] if FLAGS.quick else ["jsb", "large"]) for r in rows_for(name)]
+    rows += [r for name in (["quick"] if FLAGS.quick else ["zoo", "dmm", "wide_input"]) for r in scan_rows_for(name)]
     print(f"wrote {common.write('optimisations', rows, FLAGS.out_dir)}")
 
 

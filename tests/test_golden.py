@@ -15,7 +15,9 @@ Re-recorded since: vmed.py:cornell, when the tokenizer began to undo ParlAI
 escapes and HTML entities (6 of 55,222 Cornell utterances changed, so the
 vocabulary and the first losses moved by 3e-4 relative); vae_rnn (bounds and
 vae_rnn.py:jsb), when the thesis's VAE-RNN replaced the model of that name,
-whose values stay, unmoved, under vrnn_i (it is now ``VRNNI``):
+whose values stay, unmoved, under vrnn_i (it is now ``VRNNI``); vosp (bounds and
+vosp.py:jsb), when VOSP took STORN's published structure (p(x_t | h_{t-1}, z_t)
+by an MLP of the recognition state, in place of a generating LSTM):
 
     SEQVI_RECORD_GOLDEN=1 python -m pytest tests/test_golden.py
 """

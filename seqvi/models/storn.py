@@ -17,8 +17,8 @@ VRAE: bidirectional LSTM recognition q(z_t | x_{1:T}); a bidirectional LSTM
 generating network over z_{1:T}, p(x_t | z_{1:T}). x_t depends on future
 latents, so VRAE is a ``SequenceModel`` (ELBO and IWAE, no FIVO).
 
-VOSP: forward LSTM recognition q(z_t | x_{1:t}); generating LSTM
-h_t = LSTM(h_{t-1}, [x_{t-1}, z_t]) and p(x_t | h_t): a StepModel (all bounds).
+VOSP: forward LSTM recognition h_t over x_{1:t}, q(z_t | h_t), and a generating
+MLP p(x_t | h_{t-1}, z_t) (section 3.2): a StepModel (all bounds).
 
 Both offer ``reconstruct`` (the mode of q, then the mode or mean of p), which
 STORN uses for denoising and, iterated, for imputation (``seqvi.imputation``).
@@ -26,6 +26,7 @@ STORN uses for denoising and, iterated, for imputation (``seqvi.imputation``).
 
 import dataclasses
 import math
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -34,11 +35,12 @@ from seqvi import dist
 from seqvi.models import parts
 from seqvi.core import SequenceModel, SequenceTerms, StepModel, StepOutput, check_emission_mode
 from seqvi.models.parts import EMISSIONS, centre
-from seqvi.nn import DiagGaussianHead, LSTMCell, bidirectional_rnn, masked_scan, shift_right
+from seqvi.nn import DiagGaussianHead, FastDropoutRNNCell, LSTMCell, bidirectional_rnn, masked_scan, shift_right
 from seqvi.models.objectives import TrainedByBounds
 from seqvi.models.registry import register
 
 PRIORS = ("standard_normal", "wiener")
+RNN_TYPES = ("lstm", "fd_rnn")
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -96,13 +98,26 @@ class _StornConfig:
     hidden_dim: int = 32
     emission_type: str = "bernoulli"
     prior_type: str = "standard_normal"
+    rnn_type: str = "lstm"
+    keep_rate: float = 0.8
 
     def __post_init__(self):
         parts.check_config(
             type(self).__name__,
             {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim")},
-            {"emission_type": (self.emission_type, EMISSIONS), "prior_type": (self.prior_type, PRIORS)},
+            {"emission_type": (self.emission_type, EMISSIONS), "prior_type": (self.prior_type, PRIORS),
+             "rnn_type": (self.rnn_type, RNN_TYPES)},
         )
+        if not 0.0 < self.keep_rate <= 1.0:
+            raise ValueError(f"{type(self).__name__}.keep_rate must lie in (0, 1], got {self.keep_rate!r}")
+
+    def _rnn(self):
+        """An LSTM of ``rnn_dim`` units, or the paper's fast-dropout RNN (tanh units
+        described by their mean and variance, inputs and hidden state kept at
+        ``keep_rate``; ``seqvi.nn.fast_dropout``), whose output is the mean."""
+        if self.rnn_type == "fd_rnn":
+            return FastDropoutRNNCell(self.rnn_dim, keep_input=self.keep_rate, keep_hidden=self.keep_rate)
+        return LSTMCell(self.rnn_dim)
 
 
 def _emission_value(px, mode: str) -> jax.Array:
@@ -117,22 +132,23 @@ def _emission_value(px, mode: str) -> jax.Array:
 @dataclasses.dataclass(frozen=True)
 class VRAE(TrainedByBounds, parts.Networks, _StornConfig, SequenceModel):
     """Variational recurrent auto-encoder with bidirectional recognition and
-    generating LSTMs of ``rnn_dim`` units each way."""
+    generating RNNs of ``rnn_dim`` units each way (LSTMs, or with
+    ``rnn_type='fd_rnn'`` the paper's fast-dropout RNNs)."""
 
     @property
     def nets(self) -> dict:
         r, h = self.rnn_dim, self.hidden_dim
         return {
-            "recognition_forward": LSTMCell(r),
-            "recognition_backward": LSTMCell(r),
+            "recognition_forward": self._rnn(),
+            "recognition_backward": self._rnn(),
             "posterior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
-            "generator_forward": LSTMCell(r),
-            "generator_backward": LSTMCell(r),
+            "generator_forward": self._rnn(),
+            "generator_backward": self._rnn(),
             "emission": parts.emission_head(self.emission_type, self.data_dim, (h,)),
         }
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
-        carry = LSTMCell(self.rnn_dim).zero_carry()
+        carry = self._rnn().zero_carry()
         x, z, rr = jnp.zeros(self.data_dim), jnp.zeros(self.latent_dim), jnp.zeros(2 * self.rnn_dim)
         example_inputs = {
             "recognition_forward": (carry, x),
@@ -202,79 +218,103 @@ class VRAE(TrainedByBounds, parts.Networks, _StornConfig, SequenceModel):
 @register("vosp", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4, prior_type="wiener"))
 @dataclasses.dataclass(frozen=True)
 class VOSP(TrainedByBounds, parts.Networks, _StornConfig, StepModel):
-    """Variational one-step predictor. State: (LSTM carry, z_{t-1}, centred x_{t-1})."""
+    """Variational one-step predictor (section 3.2, Figure 2): one recognition RNN
+    (an LSTM, or with ``rnn_type='fd_rnn'`` the paper's fast-dropout RNN) whose
+    state h_t summarises x_{1:t}, and a generating MLP:
+
+      h_t = RNN(h_{t-1}, x_t - m)                        (h_0 = 0)
+      q(z_t | x_{1:t})          = N(m_t, diag s_t^2) from an MLP of h_t
+      p(x_t | h_{t-1}, z_t)     = Bernoulli or diagonal Gaussian from an MLP of [h_{t-1}, z_t]
+
+    so the past x_{1:t-1} flows deterministically into the prediction of x_t, and
+    z_{1:t-1} does not (the paper: "We did not consider using an RNN as generating
+    model"). h_{1:T} depends on x only, so ``context`` computes it before the
+    particle scan; a particle's state is z_{t-1} (for the Wiener prior). As for
+    the SRNN, SMC imputation does not apply (``imputable`` is False): STORN
+    imputes by iterated reconstruction (``seqvi.imputation.iterative_impute``).
+    """
+
+    imputable: ClassVar[bool] = False
 
     @property
     def nets(self) -> dict:
-        r, h = self.rnn_dim, self.hidden_dim
+        h = self.hidden_dim
         return {
-            "recognition": LSTMCell(r),
+            "recognition": self._rnn(),
             "posterior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
-            "generator": LSTMCell(r),
             "emission": parts.emission_head(self.emission_type, self.data_dim, (h,)),
         }
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
-        carry = LSTMCell(self.rnn_dim).zero_carry()
+        carry = self._rnn().zero_carry()
         example_inputs = {
             "recognition": (carry, jnp.zeros(self.data_dim)),
             "posterior": (jnp.zeros(self.rnn_dim),),
-            "generator": (carry, jnp.zeros(self.data_dim + self.latent_dim)),
-            "emission": (jnp.zeros(self.rnn_dim),),
+            "emission": (jnp.zeros(self.rnn_dim), jnp.zeros(self.latent_dim)),
         }
         params = parts.init_nets(self.nets, example_inputs, key)
         return parts.with_constants(params, self.data_dim, data_mean, self.emission_type)
 
-
     def initial_state(self, params):
         del params
-        return LSTMCell(self.rnn_dim).zero_carry(), jnp.zeros(self.latent_dim), jnp.zeros(self.data_dim)
+        return jnp.zeros(self.latent_dim)
 
-    def context(self, params, xs, length, inputs=None) -> jax.Array:
-        """[T, R] recognition states over x_{1:t}."""
+    def context(self, params, xs, length, inputs=None) -> tuple[jax.Array, jax.Array]:
+        """(h_{t-1} [T, R], h_t [T, R]): the recognition states before and after x_t."""
         del length, inputs
-        return masked_scan(self.nets["recognition"], params["recognition"], centre(params, xs))[1]
+        _, h = masked_scan(self.nets["recognition"], params["recognition"], centre(params, xs))
+        return shift_right(h), h
 
     def prior(self, params, state, ctx_t):
-        z_prev = state[1]
-        mean = z_prev if self.prior_type == "wiener" else jnp.zeros_like(z_prev)
-        return dist.diag_gaussian(mean, jnp.ones_like(z_prev))
+        mean = state if self.prior_type == "wiener" else jnp.zeros_like(state)
+        return dist.diag_gaussian(mean, jnp.ones_like(state))
 
     def proposal(self, params, state, ctx_t, x_t):
-        return dist.diag_gaussian(*self.apply_net(params, "posterior", ctx_t))
+        del state, x_t  # in h_t already
+        return dist.diag_gaussian(*self.apply_net(params, "posterior", ctx_t[1]))
 
-    def _generator(self, params, state, z_t):
-        carry, _ = self.apply_net(params, "generator", state[0], jnp.concatenate([state[2], z_t], -1))
-        return carry
-
-    def _emission(self, params, carry):
-        return parts.emission_distribution(self.emission_type, self.apply_net(params, "emission", LSTMCell.output(carry)))
+    def _emission(self, params, h_prev, z_t):
+        return parts.emission_distribution(self.emission_type, self.apply_net(params, "emission", h_prev, z_t))
 
     def emission(self, params, state, z_t, ctx_t):
-        return self._emission(params, self._generator(params, state, z_t))
+        """p(x_t | h_{t-1}, z_t)."""
+        del state
+        return self._emission(params, ctx_t[0], z_t)
 
     def update(self, params, state, z_t, x_t, ctx_t):
-        return self._generator(params, state, z_t), z_t, centre(params, x_t)
+        return z_t
 
-    def step(self, params, state, key, x_t, ctx_t) -> StepOutput:
-        """The generic step with the generating LSTM run once."""
-        z, log_qz = self.proposal(params, state, ctx_t, x_t).sample_and_log_prob(seed=key)
-        log_pz = self.prior(params, state, ctx_t).log_prob(z)
-        carry = self._generator(params, state, z)
-        log_px = self._emission(params, carry).log_prob(x_t)
-        return StepOutput((carry, z, centre(params, x_t)), log_px, log_pz, log_qz)
+    def generate(self, params, key, num_steps: int, *, inputs=None, emission_mode: str = "sample", state=None):
+        """(xs [num_steps, D], zs [num_steps, Z]) by ancestral sampling, the
+        recognition LSTM reading each sampled x_t to give h_t; from z_0 = 0, h_0 = 0
+        unless ``state`` = (z_prev, recognition RNN carry) is given. ``inputs`` must be None."""
+        if inputs is not None:
+            raise ValueError("VOSP's inputs are its own previous outputs; generate takes inputs=None")
+        check_emission_mode(emission_mode)
+        if state is None:
+            state = (self.initial_state(params), self.nets["recognition"].zero_carry())
+        rnn = self.nets["recognition"]
+
+        def body(carry, key):
+            z_prev, rnn_carry = carry
+            kz, kx = jax.random.split(key)
+            z = self.prior(params, z_prev, None).sample(seed=kz)
+            px = self._emission(params, rnn.output(rnn_carry), z)
+            x = (px.sample(seed=kx) if emission_mode == "sample" else px.mean()).astype(z.dtype)
+            rnn_carry, _ = self.apply_net(params, "recognition", rnn_carry, centre(params, x))
+            return (z, rnn_carry), (x, z)
+
+        _, (xs, zs) = jax.lax.scan(body, state, jax.random.split(key, num_steps))
+        return xs, zs
+
+    def continuation_state(self, params, state, xs, length):
+        """(z_length, the recognition RNN's carry after x_{1:length}), which ``generate`` continues from."""
+        carry, _ = masked_scan(self.nets["recognition"], params["recognition"], centre(params, xs), length)
+        return state, carry
 
     def reconstruct(self, params, xs, length, mode: str = "mean") -> jax.Array:
         """Online denoising [T, D]: z_t* = the mode of q(z_t | x_{1:t}), then the mean
-        (or mode) of p(x_t | x_{<t}, z_{1:t}*), with the given x_{<t} as inputs."""
-        del length
-        z_modes = jax.vmap(lambda c: self.apply_net(params, "posterior", c)[0])(self.context(params, xs, None))
-
-        def body(state, inp):
-            z, x = inp
-            carry = self._generator(params, state, z)
-            value = _emission_value(self._emission(params, carry), mode)
-            return (carry, z, centre(params, x)), value
-
-        _, values = jax.lax.scan(body, self.initial_state(params), (z_modes, xs))
-        return values
+        (or mode) of p(x_t | h_{t-1}, z_t*)."""
+        h_prev, h = self.context(params, xs, length)
+        z_modes = jax.vmap(lambda c: self.apply_net(params, "posterior", c)[0])(h)
+        return _emission_value(self._emission(params, h_prev, z_modes), mode)

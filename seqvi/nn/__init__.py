@@ -1,5 +1,7 @@
-"""Networks only (Flax Linen): MLPs, recurrent cells, distribution heads."""
+"""Networks only (Flax Linen): MLPs, recurrent cells (LSTM, GRU, the fast-dropout
+RNN) and the one masked scan that runs them, distribution heads."""
 
+from seqvi.nn.fast_dropout import FastDropoutRNNCell, dropout_linear_moments, transfer_moments
 from seqvi.nn.heads import BernoulliHead, Combiner, DiagGaussianHead, GatedTransition
 from seqvi.nn.mlp import MLP
 from seqvi.nn.rnn import GRUCell, LSTMCell, bidirectional_rnn, masked_scan, shift_right
@@ -12,6 +14,9 @@ __all__ = [
     "Combiner",
     "LSTMCell",
     "GRUCell",
+    "FastDropoutRNNCell",
+    "dropout_linear_moments",
+    "transfer_moments",
     "masked_scan",
     "bidirectional_rnn",
     "shift_right",

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from seqvi import dist
 from seqvi.models import storn
 
 
@@ -64,7 +65,24 @@ def test_vrae_posterior_sees_the_whole_sequence_and_vosp_only_the_past():
     assert not np.allclose(vrae.posterior_params(p, xs, 6)[0][1], vrae.posterior_params(p, changed, 6)[0][1])
     vosp = storn.VOSP(4, latent_dim=2, rnn_dim=5, hidden_dim=3)
     p = vosp.init(jax.random.key(1))
-    np.testing.assert_allclose(vosp.context(p, xs, 6)[:5], vosp.context(p, changed, 6)[:5])
+    np.testing.assert_allclose(vosp.context(p, xs, 6)[1][:5], vosp.context(p, changed, 6)[1][:5])
+
+
+def test_vosp_emits_x_t_from_h_t_minus_1_and_z_t():
+    """p(x_t | h_{t-1}, z_t) (section 3.2): x_t's likelihood reads the recognition
+    state before x_t and z_t, and nothing of z_{<t}."""
+    xs = (jax.random.uniform(jax.random.key(0), (6, 4)) < 0.5).astype(jnp.float32)
+    vosp = storn.VOSP(4, latent_dim=2, rnn_dim=5, hidden_dim=16, prior_type="wiener")
+    p = vosp.init(jax.random.key(1), xs.mean(0))
+    h_prev, h = vosp.context(p, xs, 6)
+    np.testing.assert_array_equal(h_prev[0], 0.0)
+    np.testing.assert_allclose(h_prev[1:], h[:-1])
+    z, x = jnp.array([0.5, -1.0]), xs[3]
+    ctx_t = (h_prev[3], h[3])
+    log_px = vosp.emission(p, jnp.array([9.0, 9.0]), z, ctx_t).log_prob(x)  # the state z_{t-1} does not enter
+    direct = vosp.nets["emission"].apply(p["emission"], h_prev[3], z)
+    np.testing.assert_allclose(log_px, dist.bernoulli(direct).log_prob(x), rtol=1e-6)
+    assert not np.allclose(log_px, vosp.emission(p, z, z, (h[3], h[3])).log_prob(x))
 
 
 def test_reconstruct_modes():
@@ -78,3 +96,23 @@ def test_reconstruct_modes():
         np.testing.assert_array_equal(mode, (mean > 0.5).astype(mode.dtype))
         with pytest.raises(ValueError, match="mode must be"):
             model.reconstruct(p, xs, 6, mode="median")
+
+
+@pytest.mark.parametrize("cls", [storn.VRAE, storn.VOSP])
+def test_fast_dropout_rnns_train(cls):
+    """rnn_type='fd_rnn': the paper's fast-dropout RNNs in place of the LSTMs; the
+    ELBO is finite and every network gets a gradient."""
+    from seqvi import bounds
+
+    xs = (jax.random.uniform(jax.random.key(0), (6, 4)) < 0.5).astype(jnp.float32)
+    model = cls(4, latent_dim=2, rnn_dim=5, hidden_dim=8, rnn_type="fd_rnn", keep_rate=0.8)
+    params = model.init(jax.random.key(1), xs.mean(0))
+    assert any("kernel_rec" in str(path) for path, _ in jax.tree_util.tree_leaves_with_path(params))
+    grads = jax.grad(lambda p: bounds.elbo(model, p, xs, 5, jax.random.key(2)).bound)(params)
+    for name, tree in grads.items():
+        if name != "constants":
+            assert any(bool((g != 0).any()) for g in jax.tree.leaves(tree)), name
+    with pytest.raises(ValueError, match="keep_rate"):
+        cls(4, rnn_type="fd_rnn", keep_rate=0.0)
+    with pytest.raises(ValueError, match="rnn_type"):
+        cls(4, rnn_type="gru")
