@@ -1,5 +1,6 @@
 """Networks only (Flax Linen): MLPs, recurrent cells (LSTM, GRU, the fast-dropout
-RNN) and the one masked scan that runs them, distribution heads."""
+RNN) and the one masked scan that runs them, distribution heads; ``seqvi.nn.dbm``,
+the deep Boltzmann machine of LocalGAN as pure functions."""
 
 from seqvi.nn.fast_dropout import FastDropoutRNNCell, dropout_linear_moments, transfer_moments
 from seqvi.nn.heads import BernoulliHead, Combiner, DiagGaussianHead, GatedTransition
