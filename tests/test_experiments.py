@@ -222,3 +222,20 @@ def test_zoo_projection_recovers_a_known_budget_curve(tmp_path):
     log_linear_12000 = f(3000) + 2 * gain
     assert cells[10] == f"{f(12000):.3f} (12000: {log_linear_12000:.2f}, {f(12000):.2f})"
     assert figure.stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_random_search_picks_the_best_validation_sample(tmp_path, tiny_data):
+    """Two samples, the better one by validation retrained and evaluated on test."""
+    workdir = tmp_path / "search"
+    out = _run("experiments/random_search.py", "--config=experiments/configs/vosp.py:nottingham",
+               f"--workdir={workdir}", f"--data_path={tiny_data}", "--num_samples=2", "--search_steps=2",
+               "--final_steps=2", "--num_particles=2", "--set=model.prior_type=wiener", "--set=log_every=1",
+               "--set=checkpoint_every=2", "--set=warmup_steps=0")
+    search = json.loads((workdir / "search.json").read_text())
+    scores = [s["best_validation"] for s in search["samples"]]
+    assert search["chosen"] == int(np.argmax(scores)) and len(scores) == 2
+    final = json.loads((workdir / "final" / "config.json").read_text())
+    chosen = search["samples"][search["chosen"]]
+    assert final["model"]["latent_dim"] == chosen["model.latent_dim"] and final["model"]["prior_type"] == "wiener"
+    assert "test ELBO(1) per timestep" in out and (workdir / "final" / "eval_test.json").exists()
