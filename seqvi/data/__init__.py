@@ -1,4 +1,6 @@
-"""Data: readers, TFDS builders (array_record, no TensorFlow) and batching."""
+"""Data: readers (polyphonic music, dialogue, physics videos, synthetic suites,
+speech waveforms in ``seqvi.data.speech``), TFDS builders (array_record, no
+TensorFlow) and batching."""
 
 from seqvi.data.batching import BatchSchedule, pad_batch, shifted_inputs
 from seqvi.data.polyphonic import (

@@ -1,0 +1,82 @@
+"""Speech data: WAV round trips and refusals, the FSDD split on the real files,
+training-only normalisation, exact and invertible framing."""
+
+import wave
+
+import numpy as np
+import pytest
+
+from seqvi.data import speech
+from seqvi.nn import shift_right
+
+
+def test_wav_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    pcm = rng.integers(-32768, 32767, 1000).astype(np.int16)
+    speech.write_wav(tmp_path / "a.wav", pcm / 32768.0, 8000)
+    samples, rate = speech.read_wav(tmp_path / "a.wav")
+    assert rate == 8000 and samples.dtype == np.float32
+    np.testing.assert_array_equal(np.round(samples * 32768.0).astype(np.int16), pcm)
+
+
+def _raw_wav(path, channels=1, width=2, rate=8000):
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(channels)
+        f.setsampwidth(width)
+        f.setframerate(rate)
+        f.writeframes(b"\x00" * (channels * width * 10))
+    return path
+
+
+def test_bad_files_are_refused_with_reasons(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no WAV file"):
+        speech.read_wav(tmp_path / "missing.wav")
+    with pytest.raises(speech.AudioFormatError, match="2 channels"):
+        speech.read_wav(_raw_wav(tmp_path / "stereo.wav", channels=2))
+    with pytest.raises(speech.AudioFormatError, match="24-bit"):
+        speech.read_wav(_raw_wav(tmp_path / "deep.wav", width=3))
+    (tmp_path / "text.wav").write_text("not audio")
+    with pytest.raises(speech.AudioFormatError, match="not a PCM WAV"):
+        speech.read_wav(tmp_path / "text.wav")
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    _raw_wav(folder / "a.wav", rate=8000)
+    _raw_wav(folder / "b.wav", rate=16000)
+    with pytest.raises(speech.AudioFormatError, match="16000 Hz, but the folder's recordings are at 8000 Hz"):
+        speech.read_folder(folder)
+    with pytest.raises(FileNotFoundError, match="no .wav files"):
+        speech.read_folder(tmp_path / "nowhere")
+
+
+def test_fsdd_split_on_the_real_recordings(polyphonic_dir):
+    folder = polyphonic_dir.parent / "speech" / "fsdd" / "recordings"
+    names = sorted(p.name for p in folder.glob("*.wav"))
+    assert len(names) == 3000
+    split = speech.fsdd_split(names)
+    assert {k: len(v) for k, v in split.items()} == {"train": 2400, "valid": 300, "test": 300}
+    assert all(int(n.rsplit("_", 1)[1][:-4]) < 5 for n in split["test"])
+    assert not set(split["train"]) & set(split["valid"]) and sorted(sum(split.values(), [])) == names
+    assert speech.fsdd_split(names) == split and speech.fsdd_split(names, seed=1)["valid"] != split["valid"]
+    samples, rate = speech.read_wav(folder / split["test"][0])
+    assert rate == 8000 and samples.ndim == 1 and np.abs(samples).max() < 1.0
+
+
+def test_normalisation_uses_the_training_recordings_only():
+    train = [np.array([1.0, 2.0, 3.0]), np.array([5.0])]
+    mean, std = speech.normalisation(train)
+    np.testing.assert_allclose((mean, std), (np.mean([1, 2, 3, 5]), np.std([1, 2, 3, 5])))
+    with pytest.raises(ValueError, match="at least one"):
+        speech.normalisation([])
+
+
+def test_framing_and_the_input_shift_are_exact_and_invertible():
+    x = np.arange(1003, dtype=np.float32)
+    framed = speech.frames(x, speech.FRAME_SIZE_8KHZ)
+    assert framed.shape == (10, 100)
+    np.testing.assert_array_equal(speech.unframe(framed), x[:1000])
+    np.testing.assert_array_equal(framed[3], x[300:400])
+    u = np.asarray(shift_right(framed))
+    np.testing.assert_array_equal(u[0], 0.0)
+    np.testing.assert_array_equal(u[1:], framed[:-1])
+    with pytest.raises(ValueError, match="frame_size"):
+        speech.frames(x, 0)
