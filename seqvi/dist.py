@@ -15,6 +15,17 @@ def diag_gaussian(mean: Float[Array, "*#batch D"], scale: Float[Array, "*#batch 
     return distrax.MultivariateNormalDiag(loc=mean, scale_diag=scale)
 
 
+def diag_gmm(logits: Float[Array, "*batch K"], means: Float[Array, "*batch K D"],
+             scales: Float[Array, "*batch K D"]) -> distrax.Distribution:
+    """sum_k pi_k N(means_k, diag(scales_k^2)), pi = softmax(logits), with event
+    shape [D]: the Gaussian-mixture emission of the RNN-GMM and VRNN-GMM (thesis,
+    section 5.4; Chung et al. 2015). logits [..., K], means and scales [..., K, D]."""
+    return distrax.MixtureSameFamily(
+        mixture_distribution=distrax.Categorical(logits=logits),
+        components_distribution=distrax.MultivariateNormalDiag(loc=means, scale_diag=scales),
+    )
+
+
 def bernoulli(logits: Float[Array, "*batch D"]) -> distrax.Distribution:
     """prod_d Bernoulli(sigmoid(logits_d)) with event shape [D]; logits [..., D].
 

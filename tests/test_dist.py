@@ -40,3 +40,28 @@ def test_dvar_upper_bounds_the_true_kl(x64):
 def test_dvar_shape_errors():
     with pytest.raises(ValueError, match=r"expected means and scales \[K, 2\]"):
         dist.kl_gaussian_mog_dvar(jnp.zeros(2), jnp.ones(2), jnp.zeros(3), jnp.zeros((3, 4)), jnp.ones((3, 4)))
+
+
+def test_gmm_log_density_against_scipy():
+    """The mixture's log-density at random points equals log sum_k pi_k N(x; mu_k,
+    diag s_k^2) computed with scipy; the head gives the shapes the mixture takes."""
+    import scipy.stats
+
+    from seqvi.nn import GMMHead
+
+    rng = np.random.default_rng(0)
+    k, d = 3, 4
+    logits, means = rng.normal(size=k), rng.normal(size=(k, d))
+    scales = rng.uniform(0.3, 2.0, size=(k, d))
+    points = rng.normal(size=(10, d)) * 2.0
+    weights = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    expected = [np.log(sum(weights[j] * scipy.stats.multivariate_normal(means[j], np.diag(scales[j] ** 2)).pdf(x)
+                           for j in range(k))) for x in points]
+    mixture = dist.diag_gmm(jnp.asarray(logits), jnp.asarray(means), jnp.asarray(scales))
+    assert mixture.event_shape == (d,)
+    np.testing.assert_allclose(jax.vmap(mixture.log_prob)(jnp.asarray(points, jnp.float32)), expected, rtol=1e-5)
+    head = GMMHead(d, k, hidden=(8,))
+    params = head.init(jax.random.key(0), jnp.zeros((2, 5)))
+    out = head.apply(params, jnp.ones((2, 5)))
+    assert [o.shape for o in out] == [(2, k), (2, k, d), (2, k, d)] and bool((out[2] > 0).all())
+    assert dist.diag_gmm(*out).log_prob(jnp.zeros((2, d))).shape == (2,)

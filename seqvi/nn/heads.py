@@ -32,6 +32,26 @@ class DiagGaussianHead(nn.Module):
         return mean, jax.nn.softplus(raw) + self.min_scale
 
 
+class GMMHead(nn.Module):
+    """x -> (logits [K], means [K, D], scales [K, D]) of a K-component mixture of
+    diagonal Gaussians over [D] (``seqvi.dist.diag_gmm``), scales = softplus(s) +
+    min_scale. An optional hidden MLP runs first; ``features`` is D."""
+
+    features: int
+    components: int
+    hidden: Sequence[int] = ()
+    min_scale: float = 1e-4
+
+    @nn.compact
+    def __call__(self, *xs: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        x = MLP(self.hidden, name="hidden")(*xs) if self.hidden else jnp.concatenate(xs, -1)
+        k, d = self.components, self.features
+        logits = nn.Dense(k, name="logits")(x)
+        means = nn.Dense(k * d, name="means")(x).reshape(x.shape[:-1] + (k, d))
+        raw = nn.Dense(k * d, name="raw_scales")(x).reshape(x.shape[:-1] + (k, d))
+        return logits, means, jax.nn.softplus(raw) + self.min_scale
+
+
 class BernoulliHead(nn.Module):
     """x -> logits; the final layer is named ``logits`` so its bias can be set
     to logit(training mean) after init (see ``seqvi.models.parts.with_constants``)."""
