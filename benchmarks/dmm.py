@@ -23,10 +23,10 @@ import common  # noqa: E402
 
 from seqvi import bounds  # noqa: E402
 from seqvi.models import DMM, parts  # noqa: E402
-from seqvi.nn import LSTMCell  # noqa: E402
 from seqvi.train import Trainer, make_optimizer  # noqa: E402
 
 from common import FLAGS  # noqa: E402
+from workloads import LSTMInputInLoop  # noqa: E402
 
 CONFIGS = {
     "pyro_example": dict(latent_dim=100, transition_dim=200, emission_dim=100, rnn_dim=600, batch=20, T=100),
@@ -34,16 +34,10 @@ CONFIGS = {
 }
 
 
-class _LSTMInputInLoop(LSTMCell):
-    """The LSTM cell before the change: ``masked_scan`` runs whole steps, x_t W_x inside the loop."""
-
-    scan_parts = None
-
-
 class _DMMBefore(DMM):
     @property
     def nets(self):
-        return dict(super().nets, rnn=_LSTMInputInLoop(self.rnn_dim))
+        return dict(super().nets, rnn=LSTMInputInLoop(self.rnn_dim))
 
 
 def seqvi_step(cfg: dict, xs, model_class=DMM):

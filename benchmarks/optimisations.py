@@ -32,7 +32,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 from common import FLAGS  # noqa: E402
-from workloads import CONFIGS, vrnn_fivo_flops, vrnn_fivo_step  # noqa: E402
+from workloads import CONFIGS, LSTMInputInLoop, vrnn_fivo_flops, vrnn_fivo_step  # noqa: E402
 
 from seqvi.models import VRNN  # noqa: E402
 from seqvi.nn import LSTMCell, masked_scan  # noqa: E402
@@ -74,12 +74,6 @@ def rows_for(name: str) -> list[dict]:
                    **{k: cfg[k] for k in ("latent_dim", "batch", "particles", "T")})
     common.print_row(r)
     return [r]
-
-
-class LSTMInputInLoop(LSTMCell):
-    """The LSTM as ``masked_scan`` ran it before: whole steps, x_t W_x inside the loop."""
-
-    scan_parts = None
 
 
 def scan_gradient(cell: LSTMCell, size: dict):

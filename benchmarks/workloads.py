@@ -7,6 +7,7 @@ import common
 
 from seqvi import bounds
 from seqvi.models import VRNN, parts
+from seqvi.nn import LSTMCell
 from seqvi.train import Trainer, make_optimizer
 
 CONFIGS = {
@@ -46,3 +47,10 @@ def vrnn_fivo_flops(cfg: dict, model_class=VRNN) -> float:
     trainer, params = vrnn_fivo_trainer(cfg, xs.shape[-1], mean, model_class=model_class)
     batch = {"xs": jnp.asarray(xs), "lengths": jnp.ones((cfg["batch"],), jnp.int32)}
     return float(trainer.lower(trainer.init_state(params), batch).compile().cost_analysis()["flops"]) * cfg["T"]
+
+
+class LSTMInputInLoop(LSTMCell):
+    """The LSTM as ``seqvi.nn.masked_scan`` ran it before the input projection left
+    the time loop: whole steps, x_t W_x inside the loop (same parameters)."""
+
+    scan_parts = None

@@ -89,10 +89,8 @@ class LSTMCell(nn.Module):
         """(project, recurrence) for ``masked_scan``: project(xs [T, D]) = xs W_x + b
         [T, 4H], one matmul for all steps; recurrence(carry, p_t) is the part of a
         step that needs h_{t-1}."""
-        p = params["params"]["cell"]
-        w_x = jnp.concatenate([p[f"i{g}"]["kernel"] for g in "ifgo"], -1)
-        w_h = jnp.concatenate([p[f"h{g}"]["kernel"] for g in "ifgo"], -1)
-        b = jnp.concatenate([p[f"h{g}"]["bias"] for g in "ifgo"], -1)
+        cell = params["params"]["cell"]
+        w_x, w_h, b = _LSTMWeights(self.features).apply({"params": cell}, cell["ii"]["kernel"].shape[0])
         return (lambda xs: xs @ w_x + b), (lambda carry, projected: _lstm_recurrence(carry, projected, w_h))
 
 
@@ -156,11 +154,8 @@ class GRUCell(nn.Module):
         """(project, recurrence) for ``masked_scan``: project(xs [T, D]) = [xs W_ir +
         b_ir, xs W_iz + b_iz, xs W_in + b_in] [T, 3H], one matmul for all steps;
         recurrence(carry, p_t) is the part of a step that needs h_{t-1}."""
-        p = params["params"]["cell"]
-        w_x = jnp.concatenate([p[f"i{g}"]["kernel"] for g in "rzn"], -1)
-        b_x = jnp.concatenate([p[f"i{g}"]["bias"] for g in "rzn"], -1)
-        w_h = jnp.concatenate([p[f"h{g}"]["kernel"] for g in "rzn"], -1)
-        b_hn = p["hn"]["bias"]
+        cell = params["params"]["cell"]
+        w_x, b_x, w_h, b_hn = _GRUWeights(self.features).apply({"params": cell}, cell["ir"]["kernel"].shape[0])
         return (lambda xs: xs @ w_x + b_x), (lambda carry, projected: _gru_recurrence(carry, projected, w_h, b_hn))
 
 
@@ -185,7 +180,7 @@ def masked_scan(
     Cells whose ``scan_parts`` split a step into a step-independent input
     projection (applied to all of xs as one [T, D] x [D, G] matmul before the
     loop) and a recurrence (``LSTMCell``, ``GRUCell``) run only the recurrence in
-    the loop; other cells (the DNC) run whole steps.
+    the loop; other cells (the DNC, the fast-dropout RNN) run whole steps.
 
     Args:
       cell: a recurrent cell with ``zero_carry``; params: its parameters.
