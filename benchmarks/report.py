@@ -152,7 +152,7 @@ def scaling_figure(rows: list[dict], path: pathlib.Path) -> bool:
 
 def peers_figure(rows: list[dict], path: pathlib.Path) -> bool:
     """Bars: seqvi and the peer library per train-step row."""
-    pairs = [r for r in rows if "train_step" in r["name"] and r["name"].startswith(("vrnn_fivo", "dmm"))]
+    pairs = [r for r in rows if "train_step" in r["name"] and r["name"].startswith(("vrnn_fivo", "dmm", "speech"))]
     if not pairs:
         return False
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(pairs), 3.6))
@@ -174,6 +174,7 @@ FIGURES = {
     "scaling": (scaling_figure, "train-step time and memory vs T, particles and batch"),
     "vrnn_fivo": (peers_figure, "seqvi vs PyTorch train steps"),
     "dmm": (peers_figure, "seqvi vs Pyro DMM train step"),
+    "speech": (peers_figure, "seqvi vs PyTorch: the speech VRNN-Gauss train step"),
 }
 
 

@@ -19,8 +19,10 @@ CONFIGS = {
 
 def vrnn_fivo_trainer(cfg: dict, data_dim: int, data_mean, mesh=None, model_class=VRNN) -> tuple[Trainer, dict]:
     """A Trainer (Adam, clipping at 10) for a VRNN with the filtering proposal
-    trained with FIVO (systematic resampling at ESS < N / 2), and its parameters."""
-    model = model_class(data_dim=data_dim, latent_dim=cfg["latent_dim"], rnn_dim=cfg["rnn_dim"], hidden_dim=cfg["hidden_dim"])
+    trained with FIVO (systematic resampling at ESS < N / 2), and its parameters;
+    ``cfg['emission']`` 'gaussian' for real data (default Bernoulli)."""
+    model = model_class(data_dim=data_dim, latent_dim=cfg["latent_dim"], rnn_dim=cfg["rnn_dim"],
+                        hidden_dim=cfg["hidden_dim"], emission_type=cfg.get("emission", "bernoulli"))
     params = model.init(jax.random.key(0), jnp.asarray(data_mean))
     loss = bounds.batch_loss(bounds.get_bound("fivo", num_particles=cfg["particles"]), model)
     return Trainer(loss, make_optimizer(3e-3, 1000, clip_norm=10.0), None, mesh=mesh), params
@@ -40,10 +42,11 @@ def vrnn_fivo_step(cfg: dict, xs, data_mean, model_class=VRNN):
     return step, parts.num_params(params)
 
 
-def vrnn_fivo_flops(cfg: dict, model_class=VRNN) -> float:
+def vrnn_fivo_flops(cfg: dict, model_class=VRNN, data=None) -> float:
     """FLOPs of one train step: XLA's cost analysis of the step at T = 1 (no loop
-    left for it to count once), times T."""
-    xs, mean = common.jsb_windows(cfg["batch"], 1)
+    left for it to count once), times T. ``data``: (xs [B, T, D], mean [D]) to
+    take the width from (default JSB windows)."""
+    xs, mean = common.jsb_windows(cfg["batch"], 1) if data is None else (data[0][:, :1], data[1])
     trainer, params = vrnn_fivo_trainer(cfg, xs.shape[-1], mean, model_class=model_class)
     batch = {"xs": jnp.asarray(xs), "lengths": jnp.ones((cfg["batch"],), jnp.int32)}
     return float(trainer.lower(trainer.init_state(params), batch).compile().cost_analysis()["flops"]) * cfg["T"]

@@ -59,6 +59,8 @@ def elbo(
     inputs: Any = None,
     kl_weight: float | Float[Array, ""] = 1.0,
     free_bits: float = 0.0,
+    carry: smc.SMCCarry | None = None,
+    time_offset: int | Int[Array, ""] = 0,
 ) -> BoundResult:
     """ELBO averaged over ``num_particles`` independent samples, in nats:
     sum_{t < length} E_q[log p(x_t | .) - KL_t] (thesis section 4.2; STORN, VRNN).
@@ -73,14 +75,20 @@ def elbo(
     beta scales the KL term (annealing); ``free_bits`` lambda replaces the
     per-step KL estimate by max(KL_t, lambda) (Kingma et al. 2016), so the
     objective is sum_t [log p(x_t|.) - beta max(KL_t, lambda)].
+
+    Chunks of a longer sequence (truncated BPTT, StepModels only): ``carry`` and
+    ``time_offset`` as in ``seqvi.smc.run``; the result is the chunk's share and
+    its diagnostics' ``carry`` starts the next chunk.
     """
     if isinstance(model, SequenceModel):
+        _no_carry(model, carry)
         smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
         terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
         r = _sequence_diagnostics(terms, terms.log_px + terms.log_pz - terms.log_qz)
         r = r._replace(kl=terms.kl)
     else:
-        r = smc.run(model, params, xs, length, key, num_particles=num_particles, inputs=inputs)
+        r = smc.run(model, params, xs, length, key, num_particles=num_particles, inputs=inputs, carry=carry,
+                    time_offset=time_offset)
     kl = r.kl
     if free_bits > 0.0:
         active = jnp.arange(xs.shape[0]) < length
@@ -99,17 +107,19 @@ def iwae(
     num_particles: int,
     inputs: Any = None,
     kl_weight: float | Float[Array, ""] = 1.0,
+    carry: smc.SMCCarry | None = None,
+    time_offset: int | Int[Array, ""] = 0,
 ) -> BoundResult:
     """IWAE (Burda et al. 2016): log (1/N) sum_i prod_t w_t^i, in nats (SMC that
     never resamples). Arguments, result and errors as ``elbo``; N = ``num_particles``."""
     if isinstance(model, SequenceModel):
+        _no_carry(model, carry)
         smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
         terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
         r = _sequence_diagnostics(terms, terms.log_px + kl_weight * (terms.log_pz - terms.log_qz))
         return BoundResult(r.log_z, r.log_z_increments, r)
-    r = smc.run(
-        model, params, xs, length, key, num_particles=num_particles, inputs=inputs, kl_weight=kl_weight
-    )
+    r = smc.run(model, params, xs, length, key, num_particles=num_particles, inputs=inputs, kl_weight=kl_weight,
+                carry=carry, time_offset=time_offset)
     return BoundResult(r.log_z, r.log_z_increments, r)
 
 
@@ -127,6 +137,8 @@ def fivo(
     kl_weight: float | Float[Array, ""] = 1.0,
     mesh: Mesh | None = None,
     axis: str = "particles",
+    carry: smc.SMCCarry | None = None,
+    time_offset: int | Int[Array, ""] = 0,
 ) -> BoundResult:
     """FIVO (Maddison et al. 2017): log Z-hat of SMC resampling with
     ``resampling`` whenever ESS / N < ``ess_threshold``, in nats; gradients skip
@@ -136,7 +148,9 @@ def fivo(
     With ``mesh``, the ``num_particles`` (divisible by ``mesh.shape[axis]``) are
     sharded over ``mesh[axis]`` (see ``particle_mesh``); the diagnostics'
     ancestors [T, N], final states and final log-weights come back sharded along
-    their particle axis, the rest replicated."""
+    their particle axis, the rest replicated. ``carry`` and ``time_offset`` (one
+    chunk of a longer sequence) as in ``elbo``, on one device only (ValueError
+    with a ``mesh``)."""
     if not isinstance(model, StepModel):
         raise TypeError(
             f"fivo needs a StepModel with sequential importance weights; {type(model).__name__} "
@@ -145,8 +159,11 @@ def fivo(
     resampler = get_resampler(resampling)
     if mesh is None:
         r = smc.run(model, params, xs, length, key, num_particles=num_particles, resampler=resampler,
-                    ess_threshold=ess_threshold, inputs=inputs, kl_weight=kl_weight)
+                    ess_threshold=ess_threshold, inputs=inputs, kl_weight=kl_weight, carry=carry,
+                    time_offset=time_offset)
         return BoundResult(r.log_z, r.log_z_increments, r)
+    if carry is not None:
+        raise ValueError("fivo runs chunks with a carry on one device; pass mesh=None")
     shards = mesh.shape[axis]
     if num_particles % shards:
         raise ValueError(f"num_particles={num_particles} is not divisible by the {shards} devices of axis {axis!r}")
@@ -162,6 +179,12 @@ def fivo(
     out_specs = BoundResult(replicated, replicated, smc.SMCResult(**specs))
     run = jax.shard_map(per_shard, mesh=mesh, in_specs=(replicated,) * 5, out_specs=out_specs, check_vma=False)
     return run(params, xs, length, key, inputs)
+
+
+def _no_carry(model, carry) -> None:
+    if carry is not None:
+        raise ValueError(f"{type(model).__name__} scores whole sequences; chunks with a carry (truncated BPTT) "
+                         "need a StepModel")
 
 
 def particle_mesh(devices=None, axis: str = "particles") -> Mesh:
@@ -220,11 +243,76 @@ def batch_bounds(
     return jax.vmap(one)(xs, lengths, keys, inputs)
 
 
+class ChunkedBounds(NamedTuple):
+    """Per-sequence sums over the chunks of ``chunked_batch_bounds``."""
+
+    bound: Float[Array, " B"]  # sum of the chunks' bounds
+    kl: Float[Array, " B"]  # sum over steps of the mean KL estimate
+    resampled: Int[Array, " B"]  # resampling events
+
+
+def chunked_batch_bounds(
+    bound_fn: Callable[..., BoundResult],
+    model: StepModel,
+    params: Any,
+    batch: dict[str, Array],
+    key: jax.Array,
+    *,
+    chunk_length: int,
+    num_particles: int,
+    **kwargs,
+) -> ChunkedBounds:
+    """Truncated backpropagation through time (thesis, section 5.4's speech
+    training): each sequence of {'xs': [B, T, D], 'lengths': [B], optional
+    'inputs'} is cut into chunks of ``chunk_length`` steps (the last padded), and
+    ``bound_fn`` scores them in order, each chunk starting from the particles,
+    log-weights and context carry the previous one ended with
+    (``seqvi.smc.SMCCarry``; the first from ``initial_carry`` with
+    ``num_particles``). Gradients stop at chunk boundaries (the carry enters the
+    next chunk as a constant). Sequence b uses key ``split(key, B)[b]`` and its
+    true step indices, so the forward values equal ``batch_bounds``'s whenever
+    the model's ``chunk_context`` carries everything its context reads (a
+    filtering model; a backward RNN sees only its chunk's future).
+
+    Returns ``ChunkedBounds`` of [B] sums over the chunks."""
+    if not isinstance(chunk_length, int) or chunk_length < 1:
+        raise ValueError(f"chunk_length must be a positive int, got {chunk_length!r}")
+    xs, lengths = batch["xs"], batch["lengths"]
+    size, num_steps = xs.shape[:2]
+    num_chunks = -(-num_steps // chunk_length)
+    pad = num_chunks * chunk_length - num_steps
+
+    def chunked(a):  # [B, T, ...] -> [C, B, L, ...]
+        a = jnp.pad(a, [(0, 0), (0, pad)] + [(0, 0)] * (a.ndim - 2))
+        return jnp.swapaxes(a.reshape((size, num_chunks, chunk_length) + a.shape[2:]), 0, 1)
+
+    starts = jnp.arange(num_chunks) * chunk_length
+    chunk_lengths = jnp.clip(lengths[None, :] - starts[:, None], 0, chunk_length).astype(lengths.dtype)
+    keys = jax.random.split(key, size)
+    carry0 = jax.vmap(lambda _: smc.initial_carry(model, params, num_particles, xs.dtype))(jnp.arange(size))
+
+    def body(carry, inp):
+        x, length, start, u = inp
+
+        def one(x1, length1, k, u1, c):
+            return bound_fn(model, params, x1, length1, k, inputs=u1, carry=c, time_offset=start, **kwargs)
+
+        r = jax.vmap(one)(x, length, keys, u, carry)
+        sums = ChunkedBounds(r.bound, r.diagnostics.kl.sum(-1), r.diagnostics.resampled.sum(-1))
+        return jax.lax.stop_gradient(r.diagnostics.carry), sums
+
+    inputs = jax.tree.map(chunked, batch.get("inputs"))
+    _, per_chunk = jax.lax.scan(body, carry0, (chunked(xs), chunk_lengths, starts, inputs))
+    return jax.tree.map(lambda v: v.sum(0), per_chunk)
+
+
 def batch_loss(
-    bound_fn: Callable[..., BoundResult], model: StepModel
+    bound_fn: Callable[..., BoundResult], model: StepModel, *, chunk_length: int = 0, num_particles: int = 1,
 ) -> Callable[..., tuple[jax.Array, dict]]:
     """The trainer's loss: -(sum_b bound_b) / (sum_b length_b), the negative
-    bound per time step as a ratio of sums over the batch.
+    bound per time step as a ratio of sums over the batch; with ``chunk_length``
+    > 0, over chunks with truncated gradients (``chunked_batch_bounds``, whose
+    first carry has ``num_particles`` particles: the bound's own count).
 
     Returns ``loss(params, batch, key, step=None, **kwargs) -> (loss, metrics)``
     where kwargs (for example kl_weight) are passed to ``bound_fn``; ``step`` is
@@ -233,14 +321,20 @@ def batch_loss(
 
     def loss(params, batch, key, step=None, **kwargs):
         del step
-        r = batch_bounds(bound_fn, model, params, batch, key, **kwargs)
+        if chunk_length:
+            r = chunked_batch_bounds(bound_fn, model, params, batch, key, chunk_length=chunk_length,
+                                     num_particles=num_particles, **kwargs)
+            bound, kl, resampled = r.bound, r.kl.sum(), r.resampled.sum()
+        else:
+            r = batch_bounds(bound_fn, model, params, batch, key, **kwargs)
+            bound, kl, resampled = r.bound, r.diagnostics.kl.sum(), r.diagnostics.resampled.sum()
         num_steps = batch["lengths"].sum()
-        total = r.bound.sum()
+        total = bound.sum()
         metrics = {
             "bound_per_step": total / num_steps,
-            "bound_per_sequence": r.bound.mean(),
-            "kl_per_step": r.diagnostics.kl.sum() / num_steps,
-            "resample_rate": r.diagnostics.resampled.sum() / num_steps,
+            "bound_per_sequence": bound.mean(),
+            "kl_per_step": kl / num_steps,
+            "resample_rate": resampled / num_steps,
         }
         return -total / num_steps, metrics
 
@@ -270,7 +364,9 @@ class BoundObjective(Objective):
     bound per time step over the batch (a ratio of sums, ``batch_loss``) under
     ``options`` (``seqvi.core.ObjectiveOptions``: the bound, its particles and
     resampling, free bits), with the KL term weighted by beta(step) when
-    ``options.kl_anneal_steps`` > 0 (linear from ``kl_anneal_start`` to 1).
+    ``options.kl_anneal_steps`` > 0 (linear from ``kl_anneal_start`` to 1), and
+    over chunks of ``options.tbptt_length`` steps with states carried between
+    them when it is > 0 (truncated BPTT, ``chunked_batch_bounds``).
     Batches: {'xs': [B, T, D], 'lengths': [B], optional 'inputs': [B, T, ...]}.
 
     Evaluation reports ``eval_bound`` (default: the training bound) with
@@ -298,6 +394,10 @@ class BoundObjective(Objective):
             raise ValueError(f"num_particles must be a positive int, got {o.num_particles!r}")
         if o.free_bits and o.bound != "elbo":
             raise ValueError(f"free_bits applies to the 'elbo' bound only, got bound {o.bound!r}")
+        if not isinstance(o.tbptt_length, int) or o.tbptt_length < 0:
+            raise ValueError(f"tbptt_length must be a non-negative int (0: whole sequences), got {o.tbptt_length!r}")
+        if o.tbptt_length and not isinstance(self.model, StepModel):
+            raise ValueError(f"tbptt_length needs a StepModel; {type(self.model).__name__} scores whole sequences")
 
     def _bound_fn(self, name: str, num_particles: int, training: bool):
         if name == "elbo":
@@ -312,7 +412,9 @@ class BoundObjective(Objective):
 
     def loss(self, params, batch, key, step):
         o = self.options
-        loss_fn = batch_loss(self._bound_fn(o.bound, o.num_particles, True), self.model)
+        particles = 1 if o.bound == "elbo" else o.num_particles  # the ELBO trains on one sample
+        loss_fn = batch_loss(self._bound_fn(o.bound, o.num_particles, True), self.model,
+                             chunk_length=o.tbptt_length, num_particles=particles)
         return annealed_loss(loss_fn, params, self.model.bound_batch(batch), key, step, o.kl_anneal_steps,
                              o.kl_anneal_start)
 

@@ -14,7 +14,8 @@ explicit ``params`` pytree, for ONE sequence and ONE particle,
 
 plus ``initial_state(params)`` and ``context(params, xs, length, inputs)``, which
 runs once per sequence before the time scan and returns a pytree with a leading
-time axis (or None). ``step`` combines them into one particle's move and the
+time axis (or None); ``chunk_context`` is its form for one chunk of a longer
+sequence, carrying what the next chunk needs (truncated BPTT). ``step`` combines them into one particle's move and the
 three log-densities of its incremental importance weight
 
   log w_t = log p(x_t | .) + log p(z_t | .) - log q(z_t | .).
@@ -87,6 +88,23 @@ class StepModel:
         """Per-sequence context with a leading time axis; the inputs by default."""
         del params, xs, length
         return inputs
+
+    def initial_context_carry(self, params: Params) -> Any:
+        """What ``chunk_context`` carries into a sequence's first chunk (None by default)."""
+        del params
+        return None
+
+    def chunk_context(self, params: Params, xs: Float[Array, "T D"], length: Int[Array, ""], inputs: Any,
+                      carry: Any) -> tuple[Any, Any]:
+        """(context of one chunk of a longer sequence, carry for the next chunk), for
+        truncated backpropagation through time (``seqvi.smc.run(carry=...)``).
+
+        Default: the chunk's own ``context`` and nothing carried, which is exact
+        for contexts that read only their step's inputs and truncates a backward
+        RNN's summary of the future at the chunk's end. A model whose context holds
+        a forward recursion over x (SRNN's d_t) carries its final state."""
+        del carry
+        return self.context(params, xs, length, inputs), None
 
     def bound_batch(self, batch: Batch) -> Batch:
         """A task's batch as the bounds' {'xs': [B, T, D], 'lengths': [B], optional
@@ -232,6 +250,9 @@ class ObjectiveOptions:
     free_bits: lambda of the ELBO's free bits. kl_anneal_steps / kl_anneal_start:
       the KL weight beta(step) rises linearly from the start to 1.
     eval_num_particles: K of the periodic evaluation's bound.
+    tbptt_length: train on chunks of this many steps with the particles' states
+      carried from chunk to chunk and gradients truncated between them (thesis,
+      section 5.4); 0: whole sequences. Evaluation always scores whole sequences.
     """
 
     bound: str = "fivo"
@@ -242,3 +263,4 @@ class ObjectiveOptions:
     kl_anneal_steps: int = 0
     kl_anneal_start: float = 0.0
     eval_num_particles: int = 16
+    tbptt_length: int = 0

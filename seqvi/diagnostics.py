@@ -8,6 +8,8 @@ state advances with (z_t, x_t). At every step, before x_t is used:
   prediction_t  = E[x_t | z_t = mean of p(z_t | .)]    (one-step-ahead prediction)
   error_t       = || prediction_t - x_t ||_2
   log_var_t     = log Var[x_t | z_t = mean of p(z_t | .)]    [D]
+  reconstruction_t          = E[x_t | z_t ~ q]            (the thesis's Figure 5.3)
+  reconstruction_log_var_t  = log Var[x_t | z_t ~ q]      [D]
 
 Padded steps (t >= length) hold zeros.
 """
@@ -25,6 +27,8 @@ class StepDiagnostics(NamedTuple):
     prediction: jax.Array  # [T, D]
     error: jax.Array  # [T]
     log_var: jax.Array  # [T, D]
+    reconstruction: jax.Array  # [T, D]
+    reconstruction_log_var: jax.Array  # [T, D]
 
 
 def step_diagnostics(
@@ -45,6 +49,7 @@ def step_diagnostics(
         predictive = model.emission(params, state, prior.mean(), ctx_t)
         prediction = predictive.mean()
         z_t = posterior.sample(seed=k)
+        reconstruction = model.emission(params, state, z_t, ctx_t)
         new_state = model.update(params, state, z_t, x_t, ctx_t)
         valid = t < length
         out = StepDiagnostics(
@@ -52,6 +57,8 @@ def step_diagnostics(
             prediction,
             jnp.linalg.norm(prediction - x_t),
             jnp.log(predictive.variance()),
+            reconstruction.mean(),
+            jnp.log(reconstruction.variance()),
         )
         out = jax.tree.map(lambda v: jnp.where(valid, v, jnp.zeros_like(v)), out)
         new_state = jax.tree.map(lambda n, o: jnp.where(valid, n, o), new_state, state)

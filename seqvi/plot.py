@@ -1,6 +1,7 @@
 """Figures people look at: piano rolls (samples, continuations, imputations),
-per-step diagnostic traces (KL, prediction error, predicted variance), and
-videos (trajectory images, animated GIFs)."""
+per-step diagnostic traces (KL, prediction error, predicted variance), videos
+(trajectory images, animated GIFs), and speech (the thesis's Figure 5.3,
+spectrograms)."""
 
 import pathlib
 
@@ -192,3 +193,39 @@ def save_frame_grid(videos: list[np.ndarray], titles: list[str], path, missing: 
         axes[row, 0].set_ylabel(title, rotation=0, ha="right", va="center", fontsize=8)
     fig.subplots_adjust(wspace=0.05, hspace=0.05, left=0.2)
     return _save(fig, path, dpi=100, bbox_inches="tight")
+
+
+def speech_reconstruction_figure(recordings: list[dict], path, sample_rate: int, title: str = ""):
+    """The thesis's Figure 5.3 for raw speech: one column per recording, rows (1) the
+    raw (normalised) signal, (2) the average KL(q || p) of each 12.5 ms frame, (3)
+    the reconstructed mean and (4) the reconstructed log-variance, both unframed to
+    one value per sample. ``recordings``: dicts with 'name', 'signal' [N],
+    'kl' [T], 'mean' [T * F] and 'log_var' [T * F]. Written to ``path`` (PNG)."""
+    fig, axes = plt.subplots(4, len(recordings), figsize=(6 * len(recordings), 8), sharex="col", squeeze=False)
+    for col, rec in enumerate(recordings):
+        seconds = np.arange(len(rec["signal"])) / sample_rate
+        frame_seconds = len(rec["signal"]) / len(rec["kl"]) / sample_rate
+        axes[0, col].plot(seconds, rec["signal"], lw=0.5, color="black")
+        axes[0, col].set_title(rec["name"])
+        axes[1, col].step((np.arange(len(rec["kl"])) + 1) * frame_seconds, rec["kl"], where="pre", color="tab:red")
+        axes[2, col].plot(seconds, rec["mean"], lw=0.5, color="tab:blue")
+        axes[3, col].plot(seconds, rec["log_var"], lw=0.5, color="tab:green")
+        axes[3, col].set_xlabel("seconds")
+    for row, label in enumerate(["signal (normalised)", "KL per frame (nats)", "reconstructed mean",
+                                 "reconstructed log-variance"]):
+        axes[row, 0].set_ylabel(label)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path, dpi=110)
+
+
+def spectrograms(signals: dict[str, np.ndarray], path, sample_rate: int):
+    """One spectrogram panel per signal ({title: samples [N]}), stacked. Written to ``path`` (PNG)."""
+    fig, axes = plt.subplots(len(signals), 1, figsize=(8, 2.2 * len(signals)), squeeze=False)
+    for ax, (title, samples) in zip(axes[:, 0], signals.items()):
+        ax.specgram(samples, NFFT=256, Fs=sample_rate, noverlap=192, cmap="magma")
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel("Hz")
+    axes[-1, 0].set_xlabel("seconds")
+    fig.tight_layout()
+    return _save(fig, path, dpi=110)

@@ -95,3 +95,72 @@ def test_each_bound_trains_one_step(vrnn_problem, name, options):
 def test_unknown_bound():
     with pytest.raises(ValueError, match="bound must be one of"):
         bounds.get_bound("nope")
+
+
+# ---- truncated BPTT: chunks with carried states -----------------------------------------------
+def _chunk_models():
+    from seqvi.models.rnn import RNN
+    from seqvi.models.srnn import SRNN
+
+    return {
+        "rnn": RNN(6, rnn_dim=5, hidden_dim=4, emission_type="gmm", emission_components=2),
+        "srnn_filtering": SRNN(6, latent_dim=3, rnn_dim=5, hidden_dim=4, posterior_type="filtering"),
+        "vrnn": VRNN(data_dim=6, latent_dim=3, rnn_dim=8, hidden_dim=8),
+    }
+
+
+@pytest.mark.parametrize("name", ["rnn", "srnn_filtering", "vrnn"])
+@pytest.mark.parametrize("bound, options", [("elbo", {}), ("fivo", dict(num_particles=4, ess_threshold=0.8))])
+def test_chunks_with_carried_state_equal_one_long_sequence(vrnn_problem, name, bound, options):
+    """A sequence scored in chunks of 4 steps (3 chunks, the last padded), each
+    starting from the particles, log-weights and context carry the previous one
+    ended with, gives the bound of the whole sequence: the same draws, weights and
+    resampling decisions (forward context carried: the RNN's and SRNN's d_t)."""
+    model = _chunk_models()[name]
+    _, _, batch = vrnn_problem
+    params = model.init(jax.random.key(1), batch["xs"].mean((0, 1)))
+    bound_fn = bounds.get_bound(bound, **options)
+    whole = bounds.batch_bounds(bound_fn, model, params, batch, jax.random.key(7))
+    chunked = bounds.chunked_batch_bounds(bound_fn, model, params, batch, jax.random.key(7), chunk_length=4,
+                                          num_particles=options.get("num_particles", 1))
+    np.testing.assert_allclose(chunked.bound, whole.bound, rtol=1e-5)
+    np.testing.assert_allclose(chunked.kl, whole.diagnostics.kl.sum(-1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(chunked.resampled, whole.diagnostics.resampled.sum(-1))
+    if bound == "fivo" and name != "rnn":  # (the RNN's particles are identical: never resampled)
+        assert int(chunked.resampled.sum()) > 0  # the carried weights decided some resampling
+
+
+def test_truncated_gradients_stop_at_chunk_boundaries(vrnn_problem):
+    """The chunked loss has the whole sequence's value but not its gradient (no
+    gradient crosses a chunk boundary), unless one chunk covers the sequence."""
+    model = _chunk_models()["rnn"]
+    _, _, batch = vrnn_problem
+    params = model.init(jax.random.key(1), batch["xs"].mean((0, 1)))
+    bound_fn = bounds.get_bound("elbo")
+
+    def grads(chunk_length):
+        loss = bounds.batch_loss(bound_fn, model, chunk_length=chunk_length)
+        return jax.value_and_grad(lambda p: loss(p, batch, jax.random.key(3))[0])(params)
+
+    (whole, g_whole), (chunked, g_chunked), (one, g_one) = grads(0), grads(4), grads(9)
+    np.testing.assert_allclose([chunked, one], [whole, whole], rtol=1e-5)
+    leaves = lambda g: np.concatenate([np.ravel(x) for x in jax.tree.leaves(g)])  # noqa: E731
+    np.testing.assert_allclose(leaves(g_one), leaves(g_whole), rtol=1e-4, atol=1e-6)
+    assert np.abs(leaves(g_chunked) - leaves(g_whole)).max() > 1e-4
+
+
+def test_tbptt_options_are_checked(vrnn_problem):
+    from seqvi.core import ObjectiveOptions
+    from seqvi.models.storn import VRAE
+
+    model, params, batch = vrnn_problem
+    with pytest.raises(ValueError, match="tbptt_length must be a non-negative int"):
+        bounds.BoundObjective(model, ObjectiveOptions(tbptt_length=-1))
+    with pytest.raises(ValueError, match="tbptt_length needs a StepModel"):
+        bounds.BoundObjective(VRAE(6), ObjectiveOptions(bound="elbo", tbptt_length=4))
+    with pytest.raises(ValueError, match="chunk_length must be a positive int"):
+        bounds.chunked_batch_bounds(bounds.elbo, model, params, batch, jax.random.key(0), chunk_length=0,
+                                    num_particles=1)
+    objective = bounds.BoundObjective(model, ObjectiveOptions(bound="fivo", num_particles=3, tbptt_length=4))
+    loss, metrics = objective.loss(params, batch, jax.random.key(0), jnp.asarray(0))
+    assert np.isfinite(float(loss)) and float(metrics["bound_per_step"]) == pytest.approx(-float(loss))

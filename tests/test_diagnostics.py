@@ -24,6 +24,7 @@ def setup():
 def test_shapes_and_padding(setup):
     _, _, _, out = setup
     assert out.kl.shape == out.error.shape == (T,) and out.prediction.shape == out.log_var.shape == (T, 2)
+    assert out.reconstruction.shape == out.reconstruction_log_var.shape == (T, 2)
     assert np.all(np.asarray(out.kl[:LENGTH]) > 0) and np.all(np.asarray(out.error[:LENGTH]) > 0)
     for leaf in out:
         assert np.all(np.asarray(leaf[LENGTH:]) == 0)
@@ -42,6 +43,13 @@ def test_first_step_by_hand(setup):
     np.testing.assert_allclose(out.prediction[0], mean, rtol=1e-5)
     np.testing.assert_allclose(out.error[0], jnp.linalg.norm(mean - xs[0]), rtol=1e-5)
     np.testing.assert_allclose(out.log_var[0], 2 * jnp.log(scale), rtol=1e-5)
+    z = dist.diag_gaussian(qm, qs).sample(seed=jax.random.split(jax.random.key(2), T)[0])  # the reconstruction's z_1
+    mean, scale = model.nets["emission"].apply(
+        params["emission"], jnp.concatenate([model.apply_net(params, "phi_z", z), state[0][1]]),
+        model.hyper_input_of(z, state[0][1]),
+    )
+    np.testing.assert_allclose(out.reconstruction[0], mean, rtol=1e-5)
+    np.testing.assert_allclose(out.reconstruction_log_var[0], 2 * jnp.log(scale), rtol=1e-5)
 
 
 def test_refuses_sequence_models():

@@ -239,3 +239,43 @@ def test_random_search_picks_the_best_validation_sample(tmp_path, tiny_data):
     chosen = search["samples"][search["chosen"]]
     assert final["model"]["latent_dim"] == chosen["model.latent_dim"] and final["model"]["prior_type"] == "wiener"
     assert "test ELBO(1) per timestep" in out and (workdir / "final" / "eval_test.json").exists()
+
+
+@pytest.mark.slow
+def test_speech_rows_train_evaluate_and_report(tmp_path):
+    """A tiny SRNN on a few real FSDD recordings with truncated BPTT, evaluated on
+    whole test recordings, then the report: the table, Figure 5.3, a generated WAV
+    and its spectrogram."""
+    import shutil
+
+    from conftest import SHARED_DATA
+    from seqvi.data import speech
+
+    source = SHARED_DATA / "speech" / "fsdd" / "recordings"
+    folder = tmp_path / "fsdd"
+    folder.mkdir()
+    for digit in (0, 1):
+        for take in range(8):
+            shutil.copy(source / f"{digit}_jackson_{take}.wav", folder)
+    runs = tmp_path / "runs"
+    tiny = ["--config.model.latent_dim=2", "--config.model.rnn_dim=4", "--config.model.hidden_dim=4",
+            "--config.speech.valid_takes=1", "--config.tbptt_length=8", "--config.batch_size=2",
+            "--config.eval.num_particles=2", "--config.eval.batch_size=4", "--config.log_every=1",
+            "--config.eval_every=2", "--config.warmup_steps=0"]
+    out = _run("experiments/train.py", "--config=experiments/configs/speech.py:srnn_smooth_resq",
+               f"--config.data_path={folder}", f"--workdir={runs / 'srnn_smooth_resq'}", "--config.num_steps=2", *tiny)
+    assert "train 4, valid 2, test 10" in out and "kl_weight 0.2" in out
+    out = _run("experiments/evaluate.py", f"--workdir={runs / 'srnn_smooth_resq'}", "--split=test",
+               "--num_particles=2")
+    results = json.loads((runs / "srnn_smooth_resq" / "eval_test.json").read_text())["results"]
+    frames = sum(speech.read_wav(folder / f"{d}_jackson_{t}.wav")[0].shape[0] // 100 for d in (0, 1) for t in range(5))
+    assert [r["num_steps"] for r in results] == [frames] * 3  # whole recordings, 12.5 ms frames
+    out = _run("experiments/speech_report.py", f"--runs={runs}", f"--figures={tmp_path / 'fig'}",
+               f"--audio={tmp_path / 'audio'}", "--recordings=0_jackson_0.wav,1_jackson_2.wav",
+               "--sample_rows=srnn_smooth_resq", "--sample_seconds=0.1")
+    assert "| SRNN (smooth+Res_q) |" in out and "| RNN-Gauss | | not run |" in out
+    assert "VRNN-Gauss above VRNN-I-Gauss: not run" in out
+    assert (tmp_path / "fig" / "speech_figure_5_3.png").stat().st_size > 1000
+    assert (tmp_path / "fig" / "speech_spectrograms.png").stat().st_size > 1000
+    samples, rate = speech.read_wav(tmp_path / "audio" / "srnn_smooth_resq_sample.wav")
+    assert rate == 8000 and samples.shape == (800,)

@@ -17,7 +17,9 @@ vocabulary and the first losses moved by 3e-4 relative); vae_rnn (bounds and
 vae_rnn.py:jsb), when the thesis's VAE-RNN replaced the model of that name,
 whose values stay, unmoved, under vrnn_i (it is now ``VRNNI``); vosp (bounds and
 vosp.py:jsb), when VOSP took STORN's published structure (p(x_t | h_{t-1}, z_t)
-by an MLP of the recognition state, in place of a generating LSTM):
+by an MLP of the recognition state, in place of a generating LSTM). Added
+since (recorded when they were added): vrnn_gmm, rnn_gmm and speech.py
+(issue 22, the Gaussian-mixture emission and truncated BPTT):
 
     SEQVI_RECORD_GOLDEN=1 python -m pytest tests/test_golden.py
 """
@@ -60,6 +62,7 @@ CONFIGS = [
     ("vmed.py", "chatterbot", {}),
     ("vmed.py", "chatterbot,dnc", {}),
     ("vmed.py", "cornell", {"data_path": str(SHARED_DATA / "cornell_parlai_partial")}),
+    ("speech.py", "srnn_smooth_resq", {"data_path": str(SHARED_DATA / "speech" / "fsdd" / "recordings")}),
 ]
 
 
@@ -122,6 +125,7 @@ D, T, LENGTH = 5, 8, 6
 
 def _step_models():
     from seqvi.models.dmm import DMM
+    from seqvi.models.rnn import RNN
     from seqvi.models.srnn import SRNN
     from seqvi.models.storn import VOSP, VRAE
     from seqvi.models.vae_rnn import VAERNN
@@ -140,6 +144,8 @@ def _step_models():
                                          emission_type="gaussian"),
         "vae_rnn": VAERNN(D, latent_dim=3, rnn_dim=6, hidden_dim=4),
         "vrnn_i": VRNNI(D, latent_dim=3, rnn_dim=6, hidden_dim=4),
+        "vrnn_gmm": VRNN(D, latent_dim=3, rnn_dim=6, hidden_dim=4, emission_type="gmm", emission_components=3),
+        "rnn_gmm": RNN(D, rnn_dim=6, hidden_dim=4, emission_type="gmm", emission_components=3),
         "vosp_wiener": VOSP(D, latent_dim=3, rnn_dim=6, hidden_dim=4, prior_type="wiener"),
         "vrae": VRAE(D, latent_dim=3, rnn_dim=6, hidden_dim=4),
         "vrae_wiener_gaussian": VRAE(D, 3, 6, 4, emission_type="gaussian", prior_type="wiener"),
@@ -153,7 +159,7 @@ STEP_MODELS = sorted(_step_models())
 
 def _sequence(emission_type: str) -> jax.Array:
     key = jax.random.key(0)
-    if emission_type == "gaussian":
+    if emission_type in ("gaussian", "gmm"):
         xs = jax.random.normal(key, (T, D))
     else:
         xs = (jax.random.uniform(key, (T, D)) < 0.4).astype(jnp.float32)

@@ -5,8 +5,8 @@ The architecture is seqvi.models.vrnn.VRNN with the filtering proposal, layer fo
 layer: phi_x and phi_z (one ReLU layer of width H), an LSTM cell over
 [phi_x(x_t - m), phi_z(z_t)], Gaussian prior and proposal heads (a ReLU layer of
 width H, then a mean layer and a softplus(.) + 1e-4 scale layer) from h_t and
-[h_t, phi_x(x_t - m)], and a Bernoulli emission (a ReLU layer, then logits) from
-[h_t, phi_z(z_t)]. FIVO runs the B sequences' N particles as B * N rows, resamples
+[h_t, phi_x(x_t - m)], and a Bernoulli emission (a ReLU layer, then logits; or,
+``emission='gaussian'``, a Gaussian head as the prior's) from [h_t, phi_z(z_t)]. FIVO runs the B sequences' N particles as B * N rows, resamples
 a sequence's particles (systematic) when its ESS < N / 2, and returns
 -(sum_b log Z-hat_b) / (B T); the gradient does not flow through the ancestor
 indices (integer gathers). A train step is that loss, backward, global-norm
@@ -33,7 +33,8 @@ class GaussianHead(nn.Module):
 
 
 class VRNN(nn.Module):
-    def __init__(self, data_dim: int, latent_dim: int, rnn_dim: int, hidden_dim: int, data_mean: torch.Tensor):
+    def __init__(self, data_dim: int, latent_dim: int, rnn_dim: int, hidden_dim: int, data_mean: torch.Tensor,
+                 emission: str = "bernoulli"):
         super().__init__()
         h = hidden_dim
         self.phi_x = nn.Linear(data_dim, h)
@@ -41,13 +42,24 @@ class VRNN(nn.Module):
         self.rnn = nn.LSTMCell(2 * h, rnn_dim)
         self.prior = GaussianHead(rnn_dim, h, latent_dim)
         self.proposal = GaussianHead(rnn_dim + h, h, latent_dim)
-        self.emission_hidden = nn.Linear(rnn_dim + h, h)
-        self.logits = nn.Linear(h, data_dim)
+        self.emission = emission
+        if emission == "gaussian":  # seqvi's DiagGaussianHead: a ReLU layer, mean and softplus(.) + 1e-4
+            self.emission_head = GaussianHead(rnn_dim + h, h, data_dim)
+        else:
+            self.emission_hidden = nn.Linear(rnn_dim + h, h)
+            self.logits = nn.Linear(h, data_dim)
+            with torch.no_grad():  # emission bias = logit(training mean), as in seqvi
+                p = data_mean.clamp(1e-5, 1 - 1e-5)
+                self.logits.bias.copy_(torch.log(p) - torch.log1p(-p))
         self.register_buffer("data_mean", data_mean)
         self.rnn_dim = rnn_dim
-        with torch.no_grad():  # emission bias = logit(training mean), as in seqvi
-            p = data_mean.clamp(1e-5, 1 - 1e-5)
-            self.logits.bias.copy_(torch.log(p) - torch.log1p(-p))
+
+    def log_px(self, features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """log p(x_t | h_t, z_t) from the emission's input [h_t, phi_z(z_t)]."""
+        if self.emission == "gaussian":
+            return normal_log_prob(x, *self.emission_head(features))
+        logits = self.logits(F.relu(self.emission_hidden(features)))
+        return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
 def normal_log_prob(z, mean, scale):
@@ -82,8 +94,7 @@ def fivo_loss(model: VRNN, xs: torch.Tensor, num_particles: int) -> torch.Tensor
         log_q = normal_log_prob(z, q_mean, q_scale)
         log_p = normal_log_prob(z, p_mean, p_scale)
         fz = F.relu(model.phi_z(z))
-        logits = model.logits(F.relu(model.emission_hidden(torch.cat([h, fz], -1))))
-        log_px = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+        log_px = model.log_px(torch.cat([h, fz], -1), x)
         h, c = model.rnn(torch.cat([fx, fz], -1), (h, c))
         log_w = log_w + (log_px + log_p - log_q).view(b, n)
         log_z_t = log_z_acc + torch.logsumexp(log_w, -1) - math.log(n)

@@ -1,5 +1,6 @@
 """Models. StepModels (one particle's move per time step; every bound applies):
-VRNN, VRNN-I, VAE-RNN, SRNN, DMM, VOSP, VHRNN. SequenceModels (a whole-sequence posterior; ELBO
+VRNN, VRNN-I, VAE-RNN, SRNN, DMM, VOSP, VHRNN, and the deterministic RNN
+baseline (no latent; every bound is its exact log-likelihood). SequenceModels (a whole-sequence posterior; ELBO
 and IWAE apply): VRAE. With its own loss (exact Kalman smoothing inside its
 ELBO): KVAE. Dialogue (objectives per response token): Seq2Seq, DNCSeq2Seq, CVAE,
 VLSTM, VMED. ``registry.entries()`` lists every model by its config name."""
@@ -10,6 +11,7 @@ from seqvi.models.cvae import CVAE, VLSTM
 from seqvi.models.dmm import DMM
 from seqvi.models.kvae import KVAE
 from seqvi.models.parts import num_params
+from seqvi.models.rnn import RNN
 from seqvi.models.seq2seq import Seq2Seq
 from seqvi.models.srnn import SRNN
 from seqvi.models.storn import VOSP, VRAE
@@ -24,6 +26,7 @@ __all__ = [
     "StepOutput",
     "SequenceModel",
     "SequenceTerms",
+    "RNN",
     "VRNN",
     "VRNNI",
     "VAERNN",

@@ -43,7 +43,8 @@ class DMM(TrainedByBounds, StepModel):
       transition. emission_dim: width of the emission MLP's two hidden layers.
       rnn_dim: LSTM units of the inference network. input_dim: size of u_t (0: none).
       transition_type: 'gated' or 'plain'. posterior_type: 'smoothing' or 'filtering'.
-      emission_type: 'bernoulli' or 'gaussian'.
+      emission_type: 'bernoulli', 'gaussian' or 'gmm'.
+      emission_components: K of the 'gmm' emission (20 as in Chung et al. 2015).
     """
 
     data_dim: int
@@ -55,9 +56,10 @@ class DMM(TrainedByBounds, StepModel):
     transition_type: str = "gated"
     posterior_type: str = "smoothing"
     emission_type: str = "bernoulli"
+    emission_components: int = 20
 
     def __post_init__(self):
-        sizes = ("data_dim", "latent_dim", "transition_dim", "emission_dim", "rnn_dim")
+        sizes = ("data_dim", "latent_dim", "transition_dim", "emission_dim", "rnn_dim", "emission_components")
         parts.check_config(
             "DMM",
             {n: getattr(self, n) for n in sizes},
@@ -80,7 +82,7 @@ class DMM(TrainedByBounds, StepModel):
         )
         return {
             "transition": transition,
-            "emission": parts.emission_head(self.emission_type, self.data_dim, (self.emission_dim,) * 2),
+            "emission": parts.emission_head(self.emission_type, self.data_dim, (self.emission_dim,) * 2, self.emission_components),
             "rnn": LSTMCell(self.rnn_dim),
             "combiner": Combiner(z),
         }

@@ -15,10 +15,10 @@ import jax
 import jax.numpy as jnp
 
 from seqvi import dist
-from seqvi.nn import BernoulliHead, DiagGaussianHead
+from seqvi.nn import BernoulliHead, DiagGaussianHead, GMMHead
 from seqvi.nn.heads import logit
 
-EMISSIONS = ("bernoulli", "gaussian")
+EMISSIONS = ("bernoulli", "gaussian", "gmm")
 
 
 class Networks:
@@ -66,16 +66,23 @@ def centre(params: dict, x: jax.Array) -> jax.Array:
     return x - jax.lax.stop_gradient(params["constants"]["input_mean"])
 
 
-def emission_head(emission_type: str, data_dim: int, hidden: tuple[int, ...]) -> nn.Module:
-    """Bernoulli logits or diagonal-Gaussian (mean, scale) over x_t in R^D."""
+def emission_head(emission_type: str, data_dim: int, hidden: tuple[int, ...], components: int = 1) -> nn.Module:
+    """The emission network over x_t in R^D for ``emission_type`` (one of ``EMISSIONS``):
+    'bernoulli' logits, 'gaussian' (mean, scale), or 'gmm' (logits, means, scales)
+    of a ``components``-component mixture of diagonal Gaussians (the GMM output of
+    Chung et al. 2015; thesis, section 5.4)."""
     if emission_type == "bernoulli":
         return BernoulliHead(data_dim, hidden=hidden)
+    if emission_type == "gmm":
+        return GMMHead(data_dim, components, hidden=hidden)
     return DiagGaussianHead(data_dim, hidden=hidden)
 
 
 def emission_distribution(emission_type: str, out):
     """The distribution over x_t for an ``emission_head``'s output."""
-    return dist.bernoulli(out) if emission_type == "bernoulli" else dist.diag_gaussian(*out)
+    if emission_type == "bernoulli":
+        return dist.bernoulli(out)
+    return dist.diag_gmm(*out) if emission_type == "gmm" else dist.diag_gaussian(*out)
 
 
 def param_counts(params) -> dict[str, int]:

@@ -34,7 +34,7 @@ from seqvi import dist
 from seqvi.models import parts
 from seqvi.core import StepModel, StepOutput, check_emission_mode
 from seqvi.models.parts import EMISSIONS, centre
-from seqvi.nn import MLP, DiagGaussianHead, GRUCell, masked_scan, shift_right
+from seqvi.nn import MLP, DiagGaussianHead, GRUCell, masked_scan
 from seqvi.models.objectives import TrainedByBounds
 from seqvi.models.registry import register
 
@@ -47,7 +47,8 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
     """Attributes:
       data_dim: D. latent_dim: size of z_t. rnn_dim: units of both GRUs (d_t, a_t).
       hidden_dim: hidden width of the prior, posterior and emission MLPs.
-      emission_type: 'bernoulli' or 'gaussian'.
+      emission_type: 'bernoulli', 'gaussian' or 'gmm'.
+      emission_components: K of the 'gmm' emission (20 as in Chung et al. 2015).
       posterior_type: 'smoothing' (backward GRU) or 'filtering' (feed-forward).
       residual_q: Res_q parameterisation of the posterior mean.
     """
@@ -57,6 +58,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
     rnn_dim: int = 32
     hidden_dim: int = 32
     emission_type: str = "bernoulli"
+    emission_components: int = 20
     posterior_type: str = "smoothing"
     residual_q: bool = True
 
@@ -65,7 +67,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
     def __post_init__(self):
         parts.check_config(
             "SRNN",
-            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim")},
+            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim", "emission_components")},
             {"emission_type": (self.emission_type, EMISSIONS), "posterior_type": (self.posterior_type, POSTERIORS)},
         )
 
@@ -76,7 +78,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
             "forward_rnn": GRUCell(r),
             "prior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "posterior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
-            "emission": parts.emission_head(self.emission_type, self.data_dim, (h, h)),
+            "emission": parts.emission_head(self.emission_type, self.data_dim, (h, h), self.emission_components),
         }
         if self.posterior_type == "smoothing":
             nets["backward_rnn"] = GRUCell(r)
@@ -104,17 +106,31 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
         del params
         return jnp.zeros(self.latent_dim)
 
+    def initial_context_carry(self, params) -> tuple[jax.Array, jax.Array]:
+        """(d_0 = 0, x_0 = the training mean, which centres to u_1 = 0)."""
+        return jnp.zeros(self.rnn_dim), jax.lax.stop_gradient(params["constants"]["input_mean"])
+
     def context(self, params, xs, length, inputs=None) -> tuple[jax.Array, jax.Array]:
         """(d [T, R], a [T, R]): the deterministic states and the posterior's summaries."""
+        return self.chunk_context(params, xs, length, inputs, self.initial_context_carry(params))[0]
+
+    def chunk_context(self, params, xs, length, inputs, carry):
+        """((d, a) of a chunk whose d_t continues from the carried (d_prev, x_prev),
+        (d, x) at its last valid step). Smoothing's a_t summarises the chunk's
+        future only (truncated at its end)."""
         del inputs
+        d_prev, x_prev = carry
         x = centre(params, xs)
-        _, d = masked_scan(self.nets["forward_rnn"], params["forward_rnn"], shift_right(x))
+        u = jnp.concatenate([centre(params, x_prev)[None], x[:-1]], 0)
+        _, d = masked_scan(self.nets["forward_rnn"], params["forward_rnn"], u, initial_carry=d_prev)
         dx = jnp.concatenate([d, x], -1)
         if self.posterior_type == "smoothing":
             _, a = masked_scan(self.nets["backward_rnn"], params["backward_rnn"], dx, length, reverse=True)
         else:
             a = jax.vmap(lambda v: self.apply_net(params, "filter_net", v))(dx)
-        return d, a
+        last = jnp.maximum(length - 1, 0)  # the GRU's carry is its output
+        carry = (jnp.where(length > 0, d[last], d_prev), jnp.where(length > 0, xs[last], x_prev))
+        return (d, a), carry
 
     def _prior_params(self, params, z_prev, ctx_t):
         return self.apply_net(params, "prior", jnp.concatenate([z_prev, ctx_t[0]], -1))

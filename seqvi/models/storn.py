@@ -97,6 +97,7 @@ class _StornConfig:
     rnn_dim: int = 32
     hidden_dim: int = 32
     emission_type: str = "bernoulli"
+    emission_components: int = 20
     prior_type: str = "standard_normal"
     rnn_type: str = "lstm"
     keep_rate: float = 0.8
@@ -104,7 +105,7 @@ class _StornConfig:
     def __post_init__(self):
         parts.check_config(
             type(self).__name__,
-            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim")},
+            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim", "emission_components")},
             {"emission_type": (self.emission_type, EMISSIONS), "prior_type": (self.prior_type, PRIORS),
              "rnn_type": (self.rnn_type, RNN_TYPES)},
         )
@@ -144,7 +145,7 @@ class VRAE(TrainedByBounds, parts.Networks, _StornConfig, SequenceModel):
             "posterior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "generator_forward": self._rnn(),
             "generator_backward": self._rnn(),
-            "emission": parts.emission_head(self.emission_type, self.data_dim, (h,)),
+            "emission": parts.emission_head(self.emission_type, self.data_dim, (h,), self.emission_components),
         }
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
@@ -242,7 +243,7 @@ class VOSP(TrainedByBounds, parts.Networks, _StornConfig, StepModel):
         return {
             "recognition": self._rnn(),
             "posterior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
-            "emission": parts.emission_head(self.emission_type, self.data_dim, (h,)),
+            "emission": parts.emission_head(self.emission_type, self.data_dim, (h,), self.emission_components),
         }
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:

@@ -42,7 +42,8 @@ class VAERNN(TrainedByBounds, parts.Networks, StepModel):
       data_dim: D, the size of x_t. latent_dim: size of z_t. rnn_dim: LSTM units (d_t).
       hidden_dim: width of the prior's and posterior's hidden layer and of the
         likelihood's two hidden layers.
-      emission_type: 'bernoulli' (binary data) or 'gaussian' (real data).
+      emission_type: 'bernoulli' (binary data), 'gaussian' or 'gmm' (real data).
+      emission_components: K of the 'gmm' emission (20 as in Chung et al. 2015).
     """
 
     data_dim: int
@@ -50,11 +51,12 @@ class VAERNN(TrainedByBounds, parts.Networks, StepModel):
     rnn_dim: int = 32
     hidden_dim: int = 32
     emission_type: str = "bernoulli"
+    emission_components: int = 20
 
     def __post_init__(self):
         parts.check_config(
             "VAERNN",
-            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim")},
+            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim", "emission_components")},
             {"emission_type": (self.emission_type, EMISSIONS)},
         )
 
@@ -65,7 +67,7 @@ class VAERNN(TrainedByBounds, parts.Networks, StepModel):
             "rnn": LSTMCell(self.rnn_dim),
             "prior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "posterior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
-            "likelihood": parts.emission_head(self.emission_type, self.data_dim, (h, h)),
+            "likelihood": parts.emission_head(self.emission_type, self.data_dim, (h, h), self.emission_components),
         }
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:

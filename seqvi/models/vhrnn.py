@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from seqvi import dist
 from seqvi.models import parts
 from seqvi.core import StepModel, StepOutput
-from seqvi.models.parts import EMISSIONS, centre
+from seqvi.models.parts import centre
 from seqvi.nn import MLP, DiagGaussianHead
 from seqvi.nn.hyper import GateModulation, HyperEmission, HyperGRUCell, HyperLSTMCell, RecurrentHyperNetwork
 from seqvi.models.objectives import TrainedByBounds
@@ -72,7 +72,7 @@ class VHRNN(TrainedByBounds, parts.Networks, StepModel):
             {
                 "hyper_input": (self.hyper_input, HYPER_INPUTS),
                 "cell_type": (self.cell_type, CELLS),
-                "emission_type": (self.emission_type, EMISSIONS),
+                "emission_type": (self.emission_type, ("bernoulli", "gaussian")),  # the hyper head has no GMM
             },
         )
 

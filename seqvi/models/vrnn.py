@@ -44,7 +44,8 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
       latent_dim: size of z_t.
       rnn_dim: LSTM units (also the backward RNN's, for smoothing).
       hidden_dim: width of phi_x, phi_z and of the heads' hidden layer.
-      emission_type: 'bernoulli' (binary data) or 'gaussian' (real data).
+      emission_type: 'bernoulli' (binary data), 'gaussian' or 'gmm' (real data).
+      emission_components: K of the 'gmm' emission (20 as in Chung et al. 2015).
       proposal_type: 'filtering' q(z_t|h_t,x_t) or 'smoothing' q(z_t|h_t,x_{t:T}).
       residual_q: Res_q, the proposal mean as a residual on the prior mean.
     """
@@ -54,13 +55,14 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
     rnn_dim: int = 64
     hidden_dim: int = 64
     emission_type: str = "bernoulli"
+    emission_components: int = 20
     proposal_type: str = "filtering"
     residual_q: bool = False
 
     def __post_init__(self):
         parts.check_config(
             type(self).__name__,
-            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim")},
+            {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim", "emission_components")},
             {"emission_type": (self.emission_type, EMISSIONS), "proposal_type": (self.proposal_type, PROPOSALS)},
         )
 
@@ -74,7 +76,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
             "rnn": LSTMCell(self.rnn_dim),
             "prior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "proposal": DiagGaussianHead(self.latent_dim, hidden=(h,)),
-            "emission": parts.emission_head(self.emission_type, self.data_dim, (h,)),
+            "emission": parts.emission_head(self.emission_type, self.data_dim, (h,), self.emission_components),
         }
         if self.proposal_type == "smoothing":
             nets["backward_rnn"] = LSTMCell(self.rnn_dim)

@@ -2,7 +2,7 @@
 
 from seqvi.smc import resampling
 from seqvi.smc.resampling import RESAMPLERS, effective_sample_size, get_resampler
-from seqvi.smc.smc import SMCResult, continue_sequence, run
+from seqvi.smc.smc import SMCCarry, SMCResult, continue_sequence, initial_carry, run
 
 __all__ = [
     "resampling",
@@ -10,6 +10,8 @@ __all__ = [
     "get_resampler",
     "effective_sample_size",
     "SMCResult",
+    "SMCCarry",
+    "initial_carry",
     "run",
     "continue_sequence",
 ]

@@ -20,6 +20,15 @@ dropped. The randomness of step t is ``fold_in(key, t)``, so padding a sequence 
 no draw. Steps t >= ``length`` are padding: they add nothing to any log-weight,
 do not move the particles and never trigger resampling.
 
+A long sequence can run as consecutive chunks (truncated backpropagation through
+time, thesis section 5.4): ``run(..., carry=c, time_offset=s)`` starts from the
+particles, log-weights and model context carry ``c`` that the previous chunk
+ended with (``SMCResult.carry``; the first chunk's is ``initial_carry``), and
+reports log Z of the chunk alone, log Z_end - log Z_start. With the same key and
+offsets equal to the chunks' starting steps, the chunks' log Z-hats sum to the
+one of the whole sequence: the same draws, weights and resampling decisions
+(for models whose ``chunk_context`` carries everything ``context`` reads).
+
 Inside ``shard_map`` with ``axis_name`` set, each shard holds ``num_particles``
 of the S * num_particles particles (S shards along the axis) and the run is the
 same SMC as on one device: shard s moves particles s*n .. (s+1)*n - 1 with the
@@ -49,6 +58,12 @@ class SMCResult(NamedTuple):
     final_states: Any  # particle states after the last valid step, leading axis N
     final_log_weights: jax.Array  # [N] log-weights after the last step
     trace: Any = None  # per-step trace_fn(states, log_weights), leading axis T; None without trace_fn
+    final_context_carry: Any = None  # the model's chunk_context carry after this chunk (runs given a carry)
+
+    @property
+    def carry(self) -> "SMCCarry":
+        """Where the next chunk of the sequence starts (``run(..., carry=...)``)."""
+        return SMCCarry(self.final_states, self.final_log_weights, self.final_context_carry)
 
     @property
     def all_weights_zero(self) -> Bool[Array, " T"]:
@@ -58,6 +73,22 @@ class SMCResult(NamedTuple):
         step are 0, and the particles are kept as they are (no resampling).
         Derived from ``ess``, so it holds for every producer of an SMCResult."""
         return self.ess == 0
+
+
+class SMCCarry(NamedTuple):
+    """What one chunk of a sequence hands the next (truncated BPTT)."""
+
+    states: Any  # particle states, leading axis N
+    log_weights: jax.Array  # [N] log-weights since the last resampling
+    context: Any  # the model's ``chunk_context`` carry (None for models that carry nothing)
+
+
+def initial_carry(model: StepModel, params: Any, num_particles: int, dtype=jnp.float32) -> SMCCarry:
+    """The carry before a sequence's first chunk: ``num_particles`` copies of the
+    initial state, zero log-weights and ``model.initial_context_carry``."""
+    state0 = model.initial_state(params)
+    states = jax.tree.map(lambda s: jnp.broadcast_to(s, (num_particles,) + jnp.shape(s)), state0)
+    return SMCCarry(states, jnp.zeros((num_particles,), dtype), model.initial_context_carry(params))
 
 
 def check_sequence(
@@ -132,6 +163,8 @@ def run(
     kl_weight: float | Float[Array, ""] = 1.0,
     trace_fn: Callable[[Any, jax.Array], Any] | None = None,
     axis_name: str | None = None,
+    carry: SMCCarry | None = None,
+    time_offset: int | Int[Array, ""] = 0,
 ) -> SMCResult:
     """Sequential Monte Carlo over one padded sequence.
 
@@ -153,6 +186,11 @@ def run(
         ``shard_map``); ``num_particles`` is then the count per shard. The
         diagnostics' ancestors, final states and log-weights, and what
         ``trace_fn`` receives, are this shard's.
+      carry: where this chunk of a longer sequence starts (``SMCResult.carry``
+        of the previous chunk, or ``initial_carry``); None: a whole sequence from
+        the initial state. The result's ``final_context_carry`` is then set.
+      time_offset: the chunk's first step in the whole sequence (the draws of
+        step t use ``fold_in(key, t + time_offset)``).
 
     Shapes, ``num_particles`` and ``ess_threshold`` are checked eagerly (also
     under jit). The values of ``length`` (0 <= length <= T) and ``xs`` (finite on
@@ -180,21 +218,32 @@ def run(
     mine = lambda x: jax.lax.dynamic_slice_in_dim(x, first, n)  # noqa: E731  this shard's rows
     mean = lambda x: gather(x).mean()  # noqa: E731  over all particles
     log_n = jnp.log(jnp.asarray(total, xs.dtype))
+    context_carry = None
     try:
-        ctx = model.context(params, xs, length, inputs)
+        if carry is None:
+            ctx = model.context(params, xs, length, inputs)
+        else:
+            ctx, context_carry = model.chunk_context(params, xs, length, inputs, carry.context)
     except (TypeError, ValueError) as err:
         err.add_note(f"(in {type(model).__name__}.context on xs of shape {xs.shape}: is D = {xs.shape[1]} "
                      "the data width the model and its params were built for?)")
         raise
-    state0 = model.initial_state(params)
-    states = jax.tree.map(lambda s: jnp.broadcast_to(s, (n,) + jnp.shape(s)), state0)
+    if carry is None:
+        states = initial_carry(model, params, n, xs.dtype).states
+        log_w0 = log_z0 = jnp.zeros((), xs.dtype)
+    else:
+        states, log_w0 = carry.states, carry.log_weights
+        # log Z of this chunk alone: minus the estimate the carried weights already hold
+        # (nothing to remove after a collapse, when every carried weight is zero).
+        carried = jax.nn.logsumexp(gather(log_w0)) - log_n
+        log_z0 = jnp.where(jnp.isfinite(carried), -carried, 0.0)
     identity = first + jnp.arange(n, dtype=jnp.int32)
     batched_step = jax.vmap(model.step, in_axes=(None, 0, 0, None, None))
 
     def body(carry, inp):
         states, log_w, log_z_acc = carry
         t, x_t, ctx_t = inp
-        k_move, k_resample = jax.random.split(jax.random.fold_in(key, t))
+        k_move, k_resample = jax.random.split(jax.random.fold_in(key, t + time_offset))
         out = batched_step(params, states, mine(jax.random.split(k_move, total)), x_t, ctx_t)
         active = t < length
         kl = out.log_qz - out.log_pz
@@ -237,11 +286,11 @@ def run(
         )
         return (new_states, log_w, log_z_acc), diag
 
-    carry0 = (states, jnp.zeros((n,), xs.dtype), jnp.zeros((), xs.dtype))
+    scan_carry0 = (states, jnp.broadcast_to(log_w0, (n,)).astype(xs.dtype), log_z0.astype(xs.dtype))
     steps = jnp.arange(xs.shape[0])
     try:
         (final_states, final_log_w, _), diag = jax.lax.scan(
-            body, carry0, (steps, xs, ctx)
+            body, scan_carry0, (steps, xs, ctx)
         )
     except (TypeError, ValueError) as err:
         err.add_note(f"(in {type(model).__name__}.step on x_t of shape {xs.shape[1:]}: is D = {xs.shape[1]} "
@@ -262,6 +311,7 @@ def run(
         final_states=final_states,
         final_log_weights=final_log_w,
         trace=trace,
+        final_context_carry=context_carry,
     )
 
 

@@ -29,7 +29,8 @@ from seqvi.train.tasks import ConfigError, file_record, get_task
 from seqvi.train.trainer import Trainer
 
 POLYPHONIC = ("jsb", "nottingham", "piano_midi", "muse_data")  # jsb is embedded; the others need data_path
-DATASETS = POLYPHONIC + ("synthetic",) + tuple(f"physics_{e}" for e in physics.ENVIRONMENTS)
+SPEECH = ("fsdd", "speech")  # a folder of WAV files in data_path: the FSDD, or TIMIT-style train/ and test/
+DATASETS = POLYPHONIC + ("synthetic",) + tuple(f"physics_{e}" for e in physics.ENVIRONMENTS) + SPEECH
 DIALOGUE_DATA = ("chatterbot", "cornell", "parlai")  # chatterbot is embedded; the others need data_path
 
 
@@ -51,6 +52,8 @@ def base_config(task: str, dataset: str, model: dict) -> ml_collections.ConfigDi
     c.ess_threshold = 0.5
     c.free_bits = 0.0  # elbo only
     c.kl_anneal_steps = 0
+    c.kl_anneal_start = 0.0  # beta rises linearly from this to 1 over kl_anneal_steps
+    c.tbptt_length = 0  # > 0: train on chunks of this many steps, states carried (truncated BPTT)
     c.batch_size = 4
     c.learning_rate = 3e-3
     c.lr_decay = "cosine"
@@ -73,6 +76,8 @@ def dataset_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
         return synthetic_config(model)
     if dataset.startswith("physics_"):
         return physics_config(dataset[len("physics_"):], model)
+    if dataset in SPEECH:
+        return speech_config(dataset, model)
     return polyphonic_config(dataset, model)
 
 
@@ -119,6 +124,28 @@ def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
     return c
 
 
+def speech_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
+    """Raw speech (thesis, section 5.4, scaled to a CPU): the folder ``data_path``
+    ('fsdd': the FSDD recordings; 'speech': TIMIT-style train/ and test/),
+    normalised frames of 12.5 ms (``speech.frame_size`` 0), trained with the ELBO
+    on one sample, beta from 0.2 to 1, truncated BPTT over 0.5 s chunks, and
+    evaluated on whole recordings."""
+    c = base_config("sequences", dataset, dict(model, emission_type=model.get("emission_type", "gaussian")))
+    c.speech = ml_collections.ConfigDict(dict(frame_size=0, valid_takes=5, split_seed=0))
+    c.max_train_length = 0
+    c.bound = "elbo"
+    c.num_particles = 1
+    c.kl_anneal_start = 0.2
+    c.kl_anneal_steps = 1000
+    c.tbptt_length = 40  # 0.5 s of 12.5 ms frames, as the thesis
+    c.batch_size = 32
+    c.learning_rate = 1e-3
+    c.num_steps = 3000
+    c.eval_every = 500
+    c.eval = ml_collections.ConfigDict(dict(num_particles=16, batch_size=50, split="valid"))
+    return c
+
+
 def dialogue_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
     """The dialogue fields on top of ``base_config``: 'chatterbot' (embedded),
     'cornell' (the ParlAI Cornell folder in ``data_path``, re-split) or 'parlai'
@@ -145,7 +172,8 @@ def dialogue_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
 
 
 _POSITIVE = ("batch_size", "num_steps", "num_particles", "log_every", "checkpoint_every")
-_NON_NEGATIVE = ("kl_anneal_steps", "warmup_steps", "eval_every", "free_bits", "weight_decay", "clip_norm")
+_NON_NEGATIVE = ("kl_anneal_steps", "warmup_steps", "eval_every", "free_bits", "weight_decay", "clip_norm",
+                 "tbptt_length")
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
@@ -169,6 +197,7 @@ def objective_options(config: ml_collections.ConfigDict) -> ObjectiveOptions:
     return ObjectiveOptions(
         bound=config.bound, num_particles=config.num_particles, resampling=config.resampling,
         ess_threshold=config.ess_threshold, free_bits=config.free_bits, kl_anneal_steps=config.kl_anneal_steps,
+        kl_anneal_start=config.get("kl_anneal_start", 0.0), tbptt_length=config.get("tbptt_length", 0),
         eval_num_particles=config.eval.get("num_particles", 16))
 
 
@@ -318,5 +347,5 @@ def load_trained(workdir, which: str = "best") -> tuple[Run, Any, str]:
         run.trainer.close()
 
 
-__all__ = ["base_config", "dataset_config", "dialogue_config", "prepare", "train_and_evaluate", "load_trained",
+__all__ = ["base_config", "dataset_config", "dialogue_config", "speech_config", "prepare", "train_and_evaluate", "load_trained",
            "load_config", "save_config", "build_model", "build_trainer", "validate_config", "Run", "file_record"]

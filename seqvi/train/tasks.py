@@ -4,7 +4,8 @@ training and evaluation batches, and what the evaluation binary reports.
 
 * ``SequenceTask``: [T, D] float arrays, batched as {'xs', 'lengths'}:
   polyphonic music (any .mat / .pickle / .json file, or the embedded JSB
-  chorales), the VHRNN synthetic suite, physics videos.
+  chorales), the VHRNN synthetic suite, physics videos, raw speech (frames of
+  a folder of WAV files: the FSDD, or a TIMIT-style folder).
 * ``DialogueTask``: (context, response) pairs, batched as padded token ids:
   the embedded chatterbot conversations, or any folder of ParlAI files with
   train/valid/test splits (kept; the Cornell re-split when asked).
@@ -23,7 +24,7 @@ import jax
 import numpy as np
 
 from seqvi import metrics
-from seqvi.data import dialogue, physics, polyphonic, synthetic
+from seqvi.data import dialogue, physics, polyphonic, speech, synthetic
 from seqvi.data.batching import BatchSchedule, chop, eval_batches
 from seqvi.models import decoding
 from seqvi.train.evaluation import evaluate
@@ -46,8 +47,9 @@ def file_record(path) -> dict:
 class SequenceTask:
     """[T, D] float32 sequences (see the module docstring). ``config.dataset``:
     a polyphonic set name (the data at ``config.data_path``; empty: the embedded
-    JSB chorales), 'synthetic' (``config.synthetic``) or 'physics_<environment>'
-    (``config.physics``)."""
+    JSB chorales), 'synthetic' (``config.synthetic``), 'physics_<environment>'
+    (``config.physics``), or 'fsdd' / 'speech' (the folder ``config.data_path``
+    read by ``seqvi.data.speech.load_speech`` with ``config.speech``)."""
 
     name = "sequences"
 
@@ -57,6 +59,8 @@ class SequenceTask:
             return synthetic.load_synthetic(synthetic.SyntheticSpec(**config.synthetic))
         if dataset.startswith("physics_"):
             return _load_physics(config.physics)
+        if dataset in SPEECH:
+            return load_speech(config).splits
         path = self.data_file(config)
         try:
             splits = polyphonic.load_polyphonic(path)
@@ -81,7 +85,9 @@ class SequenceTask:
     def data_record(self, config, splits) -> dict:
         record = {"task": self.name, "dataset": config.dataset,
                   "sequences": {k: len(v) for k, v in splits.items()}}
-        if not (config.dataset == "synthetic" or config.dataset.startswith("physics_")):
+        if config.dataset in SPEECH:
+            record["folder"] = str(pathlib.Path(config.data_path).resolve())
+        elif not (config.dataset == "synthetic" or config.dataset.startswith("physics_")):
             record["file"] = file_record(self.data_file(config))
         return record
 
@@ -163,6 +169,24 @@ def _describe(label: str, result: dict) -> str:
                 f"{result['elbo_per_sequence']:.2f} | {int(result['num_sequences'])} sequences, "
                 f"{int(result['num_frames'])} frames")
     return f"{label}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float))
+
+
+SPEECH = {"fsdd": "fsdd", "speech": "split_folders"}  # dataset -> seqvi.data.speech layout
+
+
+def load_speech(config) -> speech.SpeechData:
+    """The speech folder ``config.data_path`` as ``speech.SpeechData`` ('fsdd': the
+    FSDD's recordings folder; 'speech': a TIMIT-style folder with train/ and
+    test/), with ``config.speech`` (frame_size, valid_takes, split_seed).
+    A missing folder or an unreadable recording is a ConfigError."""
+    if not config.data_path:
+        raise ConfigError(f"dataset {config.dataset!r} needs its folder of WAV files: --config.data_path=DIR")
+    options = config.get("speech", {})
+    try:
+        return speech.load_speech(config.data_path, SPEECH[config.dataset], frame_size=options.get("frame_size", 0),
+                                  valid_takes=options.get("valid_takes", 5), seed=options.get("split_seed", 0))
+    except (FileNotFoundError, ValueError) as e:
+        raise ConfigError(f"--config.data_path={config.data_path}: {e}") from e
 
 
 def _load_physics(options) -> dict[str, list[np.ndarray]]:

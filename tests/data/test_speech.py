@@ -80,3 +80,46 @@ def test_framing_and_the_input_shift_are_exact_and_invertible():
     np.testing.assert_array_equal(u[1:], framed[:-1])
     with pytest.raises(ValueError, match="frame_size"):
         speech.frames(x, 0)
+
+
+def _folder_of_tones(folder, names, rate, seconds=0.05):
+    folder.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(rate * seconds)) / rate
+    for i, name in enumerate(names):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        speech.write_wav(folder / name, 0.1 * (i + 1) * np.sin(2 * np.pi * 440 * t), rate)
+
+
+def test_load_speech_fsdd_layout_normalises_with_training_statistics(tmp_path):
+    names = [f"{d}_ann_{take}.wav" for d in range(2) for take in range(8)]
+    _folder_of_tones(tmp_path, names, 8000)
+    data = speech.load_speech(tmp_path, "fsdd", valid_takes=1, seed=0)
+    assert data.frame_size == 100 and data.sample_rate == 8000  # 12.5 ms at 8 kHz
+    assert {k: len(v) for k, v in data.names.items()} == {"train": 4, "valid": 2, "test": 10}
+    raw = {n: speech.read_wav(tmp_path / n)[0] for n in names}
+    mean, std = speech.normalisation([raw[n] for n in data.names["train"]])
+    assert (data.mean, data.std) == (mean, std)
+    name, framed = data.names["test"][3], data.splits["test"][3]
+    assert framed.shape == (4, 100) and framed.dtype == np.float32
+    np.testing.assert_allclose(data.to_audio(framed), raw[name][:400], atol=1e-6)
+
+
+def test_load_speech_timit_layout_at_16khz(tmp_path):
+    _folder_of_tones(tmp_path / "train", [f"dr1/spk{i}/sa1.WAV" for i in range(20)], 16000)
+    _folder_of_tones(tmp_path / "test", ["dr1/spk9/sa2.wav"], 16000)
+    data = speech.load_speech(tmp_path, "split_folders", seed=3)
+    assert data.frame_size == 200 and data.sample_rate == 16000  # the thesis's F
+    assert len(data.names["valid"]) == 1 and len(data.names["train"]) == 19  # 5% held out
+    assert data.names["test"] == ["test/dr1/spk9/sa2.wav"]
+    assert not set(data.names["valid"]) & set(data.names["train"])
+    with pytest.raises(ValueError, match="layout"):
+        speech.load_speech(tmp_path, "timit")
+
+
+def test_load_speech_refuses_mixed_rates_and_empty_folders(tmp_path):
+    _folder_of_tones(tmp_path / "train", ["a.wav"], 16000)
+    _folder_of_tones(tmp_path / "test", ["b.wav"], 8000)
+    with pytest.raises(speech.AudioFormatError, match="8000 Hz, but the folder's recordings are at 16000 Hz"):
+        speech.load_speech(tmp_path, "split_folders")
+    with pytest.raises(FileNotFoundError, match="no .wav files"):
+        speech.load_speech(tmp_path / "nothing", "fsdd")

@@ -104,3 +104,27 @@ def test_a_malformed_data_file_is_a_config_error_naming_it(tmp_path):
     with pytest.raises(ConfigError, match=r"valid.txt:2.*--config.lenient=True"):
         get_task("dialogue").load_splits(_seq2seq_config(folder))
     assert len(get_task("dialogue").load_splits(_seq2seq_config(folder, lenient=True))["valid"]) == 1
+
+
+def test_a_speech_folder_is_read_with_its_config_and_refused_with_reasons(tmp_path):
+    from seqvi.data import speech
+
+    c = experiment.speech_config("fsdd", dict(name="rnn"))
+    task = get_task("sequences")
+    with pytest.raises(ConfigError, match="needs its folder of WAV files"):
+        task.load_splits(c)
+    c.data_path = str(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match="no .wav files"):
+        task.load_splits(c)
+    for split, rate in (("train", 16000), ("test", 16000)):
+        (tmp_path / "timit" / split).mkdir(parents=True)
+        for i in range(3):
+            speech.write_wav(tmp_path / "timit" / split / f"s{i}.wav", np.full(450 + i, 0.01 * i), rate)
+    c.dataset, c.data_path = "speech", str(tmp_path / "timit")
+    splits = task.load_splits(c)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 2, "valid": 1, "test": 3}
+    assert splits["test"][0].shape == (2, 200)  # 450 samples at 16 kHz: two 12.5 ms frames
+    assert task.data_record(c, splits)["folder"].endswith("timit")
+    speech.write_wav(tmp_path / "timit" / "test" / "odd.wav", np.zeros(500), 8000)
+    with pytest.raises(ConfigError, match="odd.wav: 8000 Hz"):
+        task.load_splits(c)
