@@ -32,7 +32,7 @@ SIZES = {
     "rnn": dict(rnn_dim=128, hidden_dim=128),
     "vrnn": dict(latent_dim=32, rnn_dim=128, hidden_dim=128),
     "vrnn_i": dict(latent_dim=32, rnn_dim=128, hidden_dim=128),
-    "srnn": dict(latent_dim=32, rnn_dim=128, hidden_dim=128),
+    "srnn": dict(latent_dim=32, rnn_dim=128, hidden_dim=128, feature_dim=128),  # the shared feature network of 5.4
 }
 
 

@@ -51,6 +51,10 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
       emission_components: K of the 'gmm' emission (20 as in Chung et al. 2015).
       posterior_type: 'smoothing' (backward GRU) or 'filtering' (feed-forward).
       residual_q: Res_q parameterisation of the posterior mean.
+      feature_dim: width of a feature network phi_x (one ReLU layer) shared by the
+        generative and inference models, so that u_t = phi_x(x_{t-1}) and the
+        posterior reads [d_t, phi_x(x_t)] (thesis, section 5.4's speech models);
+        0: the raw (centred) x.
     """
 
     data_dim: int
@@ -61,6 +65,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
     emission_components: int = 20
     posterior_type: str = "smoothing"
     residual_q: bool = True
+    feature_dim: int = 0
 
     imputable: ClassVar[bool] = False
 
@@ -70,6 +75,8 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
             {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim", "emission_components")},
             {"emission_type": (self.emission_type, EMISSIONS), "posterior_type": (self.posterior_type, POSTERIORS)},
         )
+        if not isinstance(self.feature_dim, int) or isinstance(self.feature_dim, bool) or self.feature_dim < 0:
+            raise ValueError(f"SRNN.feature_dim must be a non-negative int (0: raw x), got {self.feature_dim!r}")
 
     @property
     def nets(self) -> dict:
@@ -84,15 +91,19 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
             nets["backward_rnn"] = GRUCell(r)
         else:
             nets["filter_net"] = MLP((r,), activation=jnp.tanh)
+        if self.feature_dim:
+            nets["features"] = MLP((self.feature_dim,))
         return nets
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
         d, r, z = self.data_dim, self.rnn_dim, self.latent_dim
+        f = self.feature_dim or d
         zeros_r = jnp.zeros(r)
         example_inputs = {
-            "forward_rnn": (zeros_r, jnp.zeros(d)),
-            "backward_rnn": (zeros_r, jnp.zeros(r + d)),
-            "filter_net": (jnp.zeros(r + d),),
+            "features": (jnp.zeros(d),),
+            "forward_rnn": (zeros_r, jnp.zeros(f)),
+            "backward_rnn": (zeros_r, jnp.zeros(r + f)),
+            "filter_net": (jnp.zeros(r + f),),
             "prior": (jnp.zeros(z + r),),
             "posterior": (jnp.zeros(z + r),),
             "emission": (jnp.zeros(z + r),),
@@ -120,8 +131,8 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
         future only (truncated at its end)."""
         del inputs
         d_prev, x_prev = carry
-        x = centre(params, xs)
-        u = jnp.concatenate([centre(params, x_prev)[None], x[:-1]], 0)
+        x = self._features(params, centre(params, xs))
+        u = jnp.concatenate([self._features(params, centre(params, x_prev)[None]), x[:-1]], 0)
         _, d = masked_scan(self.nets["forward_rnn"], params["forward_rnn"], u, initial_carry=d_prev)
         dx = jnp.concatenate([d, x], -1)
         if self.posterior_type == "smoothing":
@@ -131,6 +142,12 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
         last = jnp.maximum(length - 1, 0)  # the GRU's carry is its output
         carry = (jnp.where(length > 0, d[last], d_prev), jnp.where(length > 0, xs[last], x_prev))
         return (d, a), carry
+
+    def _features(self, params, x: jax.Array) -> jax.Array:
+        """phi_x of centred frames x [T, D] (x itself when ``feature_dim`` is 0)."""
+        if not self.feature_dim:
+            return x
+        return jax.vmap(lambda v: self.apply_net(params, "features", v))(x)
 
     def _prior_params(self, params, z_prev, ctx_t):
         return self.apply_net(params, "prior", jnp.concatenate([z_prev, ctx_t[0]], -1))
@@ -176,7 +193,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
 
         def body(carry, key):
             z_prev, d_prev, x_prev = carry
-            d, _ = self.apply_net(params, "forward_rnn", d_prev, centre(params, x_prev))
+            d, _ = self.apply_net(params, "forward_rnn", d_prev, self._features(params, centre(params, x_prev)[None])[0])
             kz, kx = jax.random.split(key)
             z = self.prior(params, z_prev, (d, None)).sample(seed=kz)
             px = self.emission(params, z_prev, z, (d, None))

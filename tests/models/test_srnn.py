@@ -50,3 +50,31 @@ def test_smoothing_summary_sees_the_future_and_filtering_does_not():
         _, a = model.context(params, xs, 6)
         _, a2 = model.context(params, changed, 6)
         assert (not np.allclose(a[2], a2[2])) == sees_future
+
+
+def test_the_shared_feature_network_feeds_the_generative_and_inference_models():
+    """feature_dim > 0 (thesis, section 5.4): u_t = phi_x(x_{t-1}) for the GRU and
+    [d_t, phi_x(x_t)] for the posterior. Changing phi_x moves the prior (through
+    d_t) and the posterior; the ELBO's gradient reaches it; chunks with carried
+    state (filtering) give the whole sequence's bound."""
+    from seqvi import bounds
+
+    model = SRNN(D, latent_dim=3, rnn_dim=5, hidden_dim=4, posterior_type="filtering", feature_dim=6,
+                 emission_type="gaussian")
+    xs = jax.random.normal(jax.random.key(0), (2, 7, D))
+    batch = {"xs": xs, "lengths": jnp.array([7, 5])}
+    params = model.init(jax.random.key(1), xs.mean((0, 1)))
+    assert params["forward_rnn"]["params"]["cell"]["ir"]["kernel"].shape[0] == 6
+    d, a = model.context(params, xs[0], 7)
+    moved = jax.tree.map(lambda v: v, params)
+    moved["features"]["params"]["dense_0"]["bias"] = params["features"]["params"]["dense_0"]["bias"] + 0.5
+    d2, a2 = model.context(moved, xs[0], 7)
+    assert not np.allclose(d[1:], d2[1:]) and not np.allclose(a, a2)
+    grads = jax.grad(lambda p: bounds.elbo(model, p, xs[0], 7, jax.random.key(2)).bound)(params)
+    assert float(jnp.abs(grads["features"]["params"]["dense_0"]["kernel"]).max()) > 0
+    whole = bounds.batch_bounds(bounds.elbo, model, params, batch, jax.random.key(3)).bound
+    chunked = bounds.chunked_batch_bounds(bounds.elbo, model, params, batch, jax.random.key(3), chunk_length=3,
+                                          num_particles=1).bound
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5)
+    with pytest.raises(ValueError, match="feature_dim"):
+        SRNN(D, feature_dim=-1)
