@@ -109,7 +109,7 @@ def figure_5_3(workdir: pathlib.Path, names: list[str], path: pathlib.Path, seed
                            "log_var": speech.unframe(out.reconstruction_log_var)})
         print(f"{name}: {xs.shape[0]} frames, KL per frame {np.mean(out.kl):.2f} nats (max {np.max(out.kl):.2f})")
     plot.speech_reconstruction_figure(recordings, path, data.sample_rate,
-                                      title=f"{run.config.model.name} ({which}), FSDD test recordings")
+                                      title=f"{run.config.model.name} ({which}), {run.config.dataset} test recordings")
     print(f"wrote {path}")
 
 

@@ -99,23 +99,45 @@ def test_unknown_bound():
 
 # ---- truncated BPTT: chunks with carried states -----------------------------------------------
 def _chunk_models():
+    """Every registered StepModel, in a variant whose context carries exactly across
+    chunks (filtering posteriors: a backward RNN sees only its chunk's future)."""
+    from seqvi.models.dmm import DMM
     from seqvi.models.rnn import RNN
     from seqvi.models.srnn import SRNN
+    from seqvi.models.storn import VOSP
+    from seqvi.models.vae_rnn import VAERNN
+    from seqvi.models.vhrnn import VHRNN
+    from seqvi.models.vrnn_i import VRNNI
 
     return {
         "rnn": RNN(6, rnn_dim=5, hidden_dim=4, emission_type="gmm", emission_components=2),
-        "srnn_filtering": SRNN(6, latent_dim=3, rnn_dim=5, hidden_dim=4, posterior_type="filtering"),
+        "srnn": SRNN(6, latent_dim=3, rnn_dim=5, hidden_dim=4, posterior_type="filtering", feature_dim=4),
         "vrnn": VRNN(data_dim=6, latent_dim=3, rnn_dim=8, hidden_dim=8),
+        "vrnn_i": VRNNI(6, latent_dim=3, rnn_dim=5, hidden_dim=4),
+        "vae_rnn": VAERNN(6, latent_dim=3, rnn_dim=5, hidden_dim=4),
+        "vosp": VOSP(6, latent_dim=3, rnn_dim=5, hidden_dim=4, prior_type="wiener"),
+        "dmm": DMM(6, latent_dim=3, transition_dim=4, emission_dim=4, rnn_dim=5, posterior_type="filtering"),
+        "vhrnn": VHRNN(6, latent_dim=3, rnn_dim=5, hidden_dim=4, hyper_dim=3, omega_hidden=4),
     }
 
 
-@pytest.mark.parametrize("name", ["rnn", "srnn_filtering", "vrnn"])
-@pytest.mark.parametrize("bound, options", [("elbo", {}), ("fivo", dict(num_particles=4, ess_threshold=0.8))])
+def test_every_step_model_is_checked_in_chunks():
+    from seqvi.core import StepModel
+    from seqvi.models import registry
+
+    step_models = {n for n, e in registry.entries().items() if issubclass(e.cls, StepModel) and n != "toy_linear"}
+    assert step_models <= set(_chunk_models()), step_models - set(_chunk_models())
+
+
+@pytest.mark.parametrize("name", sorted(_chunk_models()))
+@pytest.mark.parametrize("bound, options", [("elbo", {}), ("iwae", dict(num_particles=3)),
+                                            ("fivo", dict(num_particles=4, ess_threshold=0.8))])
 def test_chunks_with_carried_state_equal_one_long_sequence(vrnn_problem, name, bound, options):
     """A sequence scored in chunks of 4 steps (3 chunks, the last padded), each
     starting from the particles, log-weights and context carry the previous one
     ended with, gives the bound of the whole sequence: the same draws, weights and
-    resampling decisions (forward context carried: the RNN's and SRNN's d_t)."""
+    resampling decisions (every forward recursion of a context carried: the RNN's
+    and SRNN's d_t, VOSP's recognition RNN, the filtering DMM's LSTM)."""
     model = _chunk_models()[name]
     _, _, batch = vrnn_problem
     params = model.init(jax.random.key(1), batch["xs"].mean((0, 1)))
@@ -126,8 +148,6 @@ def test_chunks_with_carried_state_equal_one_long_sequence(vrnn_problem, name, b
     np.testing.assert_allclose(chunked.bound, whole.bound, rtol=1e-5)
     np.testing.assert_allclose(chunked.kl, whole.diagnostics.kl.sum(-1), rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(chunked.resampled, whole.diagnostics.resampled.sum(-1))
-    if bound == "fivo" and name != "rnn":  # (the RNN's particles are identical: never resampled)
-        assert int(chunked.resampled.sum()) > 0  # the carried weights decided some resampling
 
 
 def test_truncated_gradients_stop_at_chunk_boundaries(vrnn_problem):
@@ -150,6 +170,7 @@ def test_truncated_gradients_stop_at_chunk_boundaries(vrnn_problem):
 
 
 def test_tbptt_options_are_checked(vrnn_problem):
+    from seqvi import smc
     from seqvi.core import ObjectiveOptions
     from seqvi.models.storn import VRAE
 
@@ -161,6 +182,31 @@ def test_tbptt_options_are_checked(vrnn_problem):
     with pytest.raises(ValueError, match="chunk_length must be a positive int"):
         bounds.chunked_batch_bounds(bounds.elbo, model, params, batch, jax.random.key(0), chunk_length=0,
                                     num_particles=1)
-    objective = bounds.BoundObjective(model, ObjectiveOptions(bound="fivo", num_particles=3, tbptt_length=4))
-    loss, metrics = objective.loss(params, batch, jax.random.key(0), jnp.asarray(0))
-    assert np.isfinite(float(loss)) and float(metrics["bound_per_step"]) == pytest.approx(-float(loss))
+    with pytest.raises(ValueError, match="the carry holds .2,. log-weights but this run moves num_particles=4"):
+        bounds.fivo(model, params, batch["xs"][0], 9, jax.random.key(0), num_particles=4,
+                    carry=smc.initial_carry(model, params, 2))
+    with pytest.raises(ValueError, match="scores whole sequences"):
+        bounds.elbo(VRAE(6), None, batch["xs"][0], 9, jax.random.key(0), carry=smc.initial_carry(model, params, 1))
+    # the trainer's loss over chunks: FIVO's value equals the whole sequence's (the filtering VRNN carries exactly)
+    chunked = bounds.BoundObjective(model, ObjectiveOptions(bound="fivo", num_particles=3, tbptt_length=4))
+    whole = bounds.BoundObjective(model, ObjectiveOptions(bound="fivo", num_particles=3))
+    (a, metrics), (b, _) = (o.loss(params, batch, jax.random.key(0), jnp.asarray(0)) for o in (chunked, whole))
+    np.testing.assert_allclose(float(a), float(b), rtol=1e-5)
+    assert float(metrics["resample_rate"]) > 0
+
+
+def test_a_run_without_a_carry_hands_on_a_usable_one(vrnn_problem):
+    """``SMCResult.carry`` of a whole-sequence run continues it: scoring x[:5] and
+    then x[5:] from that carry gives the bound of x[:9] (the SRNN carries d_t)."""
+    from seqvi import smc
+
+    model = _chunk_models()["srnn"]
+    _, _, batch = vrnn_problem
+    x = batch["xs"][0]
+    params = model.init(jax.random.key(1), x.mean(0))
+    key = jax.random.key(3)
+    first = bounds.fivo(model, params, x[:5], 5, key, num_particles=4)
+    rest = bounds.fivo(model, params, x[5:], 4, key, num_particles=4, carry=first.diagnostics.carry, time_offset=5)
+    whole = bounds.fivo(model, params, x, 9, key, num_particles=4)
+    np.testing.assert_allclose(float(first.bound + rest.bound), float(whole.bound), rtol=1e-5)
+    assert isinstance(first.diagnostics.carry, smc.SMCCarry)

@@ -10,9 +10,14 @@ reads a TIMIT-style folder (train/ and test/, 16 kHz, F = 200).
 Sizes (the thesis's TIMIT models have 1024 GRU units, z of 256 and 512-unit
 layers; here a tenth of the widths, 2 400 recordings of about 0.4 s): recurrent
 states of 128 units, z of 32, hidden layers of 128, GMMs of 20 components. The
-training protocol is the shared one of ``seqvi.train.experiment.speech_config``:
-ELBO on one sample, beta from 0.2 to 1 over 1000 updates, truncated BPTT over
-0.5 s chunks, batch 32, Adam at 1e-3, whole recordings at evaluation.
+SRNN has the thesis's feature network shared by its generative and inference
+models (``feature_dim``). The networks use ReLU and one hidden layer (the SRNN's
+emission two), where the thesis has two layers of leaky ReLU (leakiness 1/3,
+clipped at +-3). The training protocol is the shared one of
+``seqvi.train.experiment.speech_config`` (ELBO on one sample, beta from 0.2 to 1
+over 1000 updates, truncated BPTT over 0.5 s chunks summed into one update per
+batch, batch 32, Adam at 1e-3, whole recordings at evaluation; its docstring
+says where it differs from the thesis).
 """
 
 from seqvi.train.experiment import speech_config

@@ -45,7 +45,8 @@ class SpeechRecordings(tfds.core.GeneratorBasedBuilder):
                 "name": tfds.features.Text(),
                 "sample_rate": tfds.features.Scalar(dtype=np.int32),
             }),
-            homepage="https://github.com/Jakobovski/free-spoken-digit-dataset",
+            homepage="https://github.com/Jakobovski/free-spoken-digit-dataset" if self.builder_config.layout == "fsdd"
+            else None,
         )
 
     def _split_generators(self, dl_manager):

@@ -105,6 +105,17 @@ class DMM(TrainedByBounds, StepModel):
 
     def context(self, params, xs, length, inputs=None):
         """(h [T, R], u [T, U]): the inference LSTM's states and the inputs."""
+        return self.chunk_context(params, xs, length, inputs, self.initial_context_carry(params))[0]
+
+    def initial_context_carry(self, params):
+        """The filtering LSTM's zero carry (None for the smoothing posterior,
+        whose backward LSTM sees only its chunk's future)."""
+        del params
+        return self.nets["rnn"].zero_carry() if self.posterior_type == "filtering" else None
+
+    def chunk_context(self, params, xs, length, inputs, carry):
+        """The context of one chunk with the filtering LSTM continued from ``carry``,
+        and its carry after the chunk's last valid step."""
         if self.input_dim:
             if inputs is None or inputs.shape != (xs.shape[0], self.input_dim):
                 got = None if inputs is None else inputs.shape
@@ -115,8 +126,10 @@ class DMM(TrainedByBounds, StepModel):
             u = jnp.zeros((xs.shape[0], 0), xs.dtype)
         rnn, p = self.nets["rnn"], params["rnn"]
         x = centre(params, xs)
-        _, h = masked_scan(rnn, p, x, length, reverse=True) if self.posterior_type == "smoothing" else masked_scan(rnn, p, x)
-        return h, u
+        if self.posterior_type == "smoothing":
+            return (masked_scan(rnn, p, x, length, reverse=True)[1], u), None
+        carry, h = masked_scan(rnn, p, x, length, initial_carry=carry)
+        return (h, u), carry
 
     def generation_context(self, params, inputs, num_steps):
         """(None, u [num_steps, U]) for generation: no inference states, the inputs."""

@@ -1,12 +1,12 @@
 """SRNN: stochastic recurrent neural network (Fraccaro et al. 2016; thesis,
 chapter 5), as a StepModel.
 
-A deterministic layer of GRU states driven by u_t = x_{t-1} (centred), and a
-stochastic layer on top of it:
+A deterministic layer of GRU states driven by u_t = x_{t-1} (centred; or its
+features phi_x(x_{t-1}) with ``feature_dim``), and a stochastic layer on top of it:
 
-  d_t = GRU(d_{t-1}, u_t)                                  (d_0 = 0, u_1 = 0)
+  d_t = GRU(d_{t-1}, u_t)                                  (d_0 = 0, u_1 = 0 or phi_x(0))
   p(z_t | z_{t-1}, d_t) = N(mu_p, diag sigma_p^2)   from MLP([z_{t-1}, d_t])   (z_0 = 0)
-  p(x_t | z_t, d_t)     = Bernoulli or diagonal Gaussian from MLP([z_t, d_t])
+  p(x_t | z_t, d_t)     = Bernoulli, diagonal Gaussian or GMM from MLP([z_t, d_t])
 
 Inference follows the factorisation of the true posterior,
 q(z_t | z_{t-1}, a_t) = N(mu_q, diag sigma_q^2) from MLP([z_{t-1}, a_t]):
@@ -118,7 +118,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
         return jnp.zeros(self.latent_dim)
 
     def initial_context_carry(self, params) -> tuple[jax.Array, jax.Array]:
-        """(d_0 = 0, x_0 = the training mean, which centres to u_1 = 0)."""
+        """(d_0 = 0, x_0 = the training mean, which centres to 0: u_1 = 0, or phi_x(0))."""
         return jnp.zeros(self.rnn_dim), jax.lax.stop_gradient(params["constants"]["input_mean"])
 
     def context(self, params, xs, length, inputs=None) -> tuple[jax.Array, jax.Array]:
@@ -205,12 +205,12 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
 
     def generate(self, params, key, num_steps, *, inputs=None, emission_mode="sample", state=None):
         """x_{1:num_steps}, z_{1:num_steps} from the generative model (from z_0 = 0,
-        d_0 = 0, u_1 = 0 unless ``state`` = (z_prev, d_prev, x_prev) is given).
+        d_0 = 0, u_1 = 0 or phi_x(0) unless ``state`` = (z_prev, d_prev, x_prev) is given).
         The inputs u_t are the model's own x_{t-1}, so ``inputs`` must be None."""
         if inputs is not None:
             raise ValueError("SRNN's inputs are its own previous outputs; generate takes inputs=None")
         if state is None:
-            x0 = jax.lax.stop_gradient(params["constants"]["input_mean"])  # centres to u_1 = 0
+            x0 = jax.lax.stop_gradient(params["constants"]["input_mean"])  # centres to 0 (u_1 = 0, or phi_x(0))
             state = (jnp.zeros(self.latent_dim), jnp.zeros(self.rnn_dim), x0)
         return self._generate_from(params, key, num_steps, *state, emission_mode)
 

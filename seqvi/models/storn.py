@@ -262,9 +262,23 @@ class VOSP(TrainedByBounds, parts.Networks, _StornConfig, StepModel):
 
     def context(self, params, xs, length, inputs=None) -> tuple[jax.Array, jax.Array]:
         """(h_{t-1} [T, R], h_t [T, R]): the recognition states before and after x_t."""
-        del length, inputs
-        _, h = masked_scan(self.nets["recognition"], params["recognition"], centre(params, xs))
-        return shift_right(h), h
+        return self.chunk_context(params, xs, length, inputs, self.initial_context_carry(params))[0]
+
+    def initial_context_carry(self, params):
+        """(the recognition RNN's zero carry, h_0 = 0)."""
+        del params
+        cell = self.nets["recognition"]
+        return cell.zero_carry(), jnp.zeros(self.rnn_dim)
+
+    def chunk_context(self, params, xs, length, inputs, carry):
+        """The context of a chunk whose recognition RNN continues from the carried
+        (RNN carry, h_prev), and that carry after its last valid step."""
+        del inputs
+        rnn_carry, h_prev = carry
+        rnn_carry, h = masked_scan(self.nets["recognition"], params["recognition"], centre(params, xs), length,
+                                   initial_carry=rnn_carry)
+        before = jnp.concatenate([h_prev[None], h[:-1]], 0)
+        return (before, h), (rnn_carry, jnp.where(length > 0, h[jnp.maximum(length - 1, 0)], h_prev))
 
     def prior(self, params, state, ctx_t):
         mean = state if self.prior_type == "wiener" else jnp.zeros_like(state)

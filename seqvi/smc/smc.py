@@ -58,7 +58,7 @@ class SMCResult(NamedTuple):
     final_states: Any  # particle states after the last valid step, leading axis N
     final_log_weights: jax.Array  # [N] log-weights after the last step
     trace: Any = None  # per-step trace_fn(states, log_weights), leading axis T; None without trace_fn
-    final_context_carry: Any = None  # the model's chunk_context carry after this chunk (runs given a carry)
+    final_context_carry: Any = None  # the model's chunk_context carry after the last valid step
 
     @property
     def carry(self) -> "SMCCarry":
@@ -187,8 +187,9 @@ def run(
         diagnostics' ancestors, final states and log-weights, and what
         ``trace_fn`` receives, are this shard's.
       carry: where this chunk of a longer sequence starts (``SMCResult.carry``
-        of the previous chunk, or ``initial_carry``); None: a whole sequence from
-        the initial state. The result's ``final_context_carry`` is then set.
+        of the previous chunk, or ``initial_carry``, whose particle count must be
+        ``num_particles``); None: from the initial state (``initial_carry``).
+        The result's ``carry`` continues the sequence either way.
       time_offset: the chunk's first step in the whole sequence (the draws of
         step t use ``fold_in(key, t + time_offset)``).
 
@@ -218,12 +219,12 @@ def run(
     mine = lambda x: jax.lax.dynamic_slice_in_dim(x, first, n)  # noqa: E731  this shard's rows
     mean = lambda x: gather(x).mean()  # noqa: E731  over all particles
     log_n = jnp.log(jnp.asarray(total, xs.dtype))
-    context_carry = None
+    if carry is not None and jnp.shape(carry.log_weights) != (n,):
+        raise ValueError(f"the carry holds {jnp.shape(carry.log_weights)} log-weights but this run moves "
+                         f"num_particles={n}: a chunk continues with the particles the previous one ended with")
     try:
-        if carry is None:
-            ctx = model.context(params, xs, length, inputs)
-        else:
-            ctx, context_carry = model.chunk_context(params, xs, length, inputs, carry.context)
+        carried = model.initial_context_carry(params) if carry is None else carry.context
+        ctx, context_carry = model.chunk_context(params, xs, length, inputs, carried)
     except (TypeError, ValueError) as err:
         err.add_note(f"(in {type(model).__name__}.context on xs of shape {xs.shape}: is D = {xs.shape[1]} "
                      "the data width the model and its params were built for?)")

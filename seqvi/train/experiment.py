@@ -25,12 +25,11 @@ from seqvi.models import registry
 from seqvi.models.parts import num_params
 from seqvi.train.evaluation import evaluate
 from seqvi.train.schedules import make_optimizer
-from seqvi.train.tasks import ConfigError, file_record, get_task
+from seqvi.train.tasks import SPEECH, ConfigError, file_record, get_task
 from seqvi.train.trainer import Trainer
 
 POLYPHONIC = ("jsb", "nottingham", "piano_midi", "muse_data")  # jsb is embedded; the others need data_path
-SPEECH = ("fsdd", "speech")  # a folder of WAV files in data_path: the FSDD, or TIMIT-style train/ and test/
-DATASETS = POLYPHONIC + ("synthetic",) + tuple(f"physics_{e}" for e in physics.ENVIRONMENTS) + SPEECH
+DATASETS = POLYPHONIC + ("synthetic",) + tuple(f"physics_{e}" for e in physics.ENVIRONMENTS) + tuple(SPEECH)
 DIALOGUE_DATA = ("chatterbot", "cornell", "parlai")  # chatterbot is embedded; the others need data_path
 
 
@@ -128,11 +127,19 @@ def speech_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
     """Raw speech (thesis, section 5.4, scaled to a CPU): the folder ``data_path``
     ('fsdd': the FSDD recordings; 'speech': TIMIT-style train/ and test/),
     normalised frames of 12.5 ms (``speech.frame_size`` 0), trained with the ELBO
-    on one sample, beta from 0.2 to 1, truncated BPTT over 0.5 s chunks, and
-    evaluated on whole recordings."""
+    on one sample, beta from 0.2 to 1, and evaluated on whole recordings.
+
+    Training sequences are cut into independent 2 s pieces (160 frames, states
+    reset, as the thesis) and scored in 0.5 s chunks (``tbptt_length`` 40 frames:
+    set it to 0.5 s of any other ``frame_size``) with the states carried from
+    chunk to chunk and gradients truncated between them. Unlike the thesis, which
+    updates the parameters after each chunk (4 updates per 2 s), seqvi sums the
+    chunks' truncated gradients into one update per batch. On the FSDD (training
+    recordings of at most 1.3 s) no piece is cut and 24% of the recordings span
+    more than one chunk."""
     c = base_config("sequences", dataset, dict(model, emission_type=model.get("emission_type", "gaussian")))
     c.speech = ml_collections.ConfigDict(dict(frame_size=0, valid_takes=5, split_seed=0))
-    c.max_train_length = 0
+    c.max_train_length = 160  # 2 s of 12.5 ms frames
     c.bound = "elbo"
     c.num_particles = 1
     c.kl_anneal_start = 0.2
