@@ -33,7 +33,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float
 
 
 class DBMParams(NamedTuple):
@@ -87,6 +87,28 @@ def mean_field(p: DBMParams, v: Float[Array, " V"], num_iterations: int = 30
 
     mu2 = jnp.full(p.c2.shape, 0.5, v.dtype)
     return jax.lax.fori_loop(0, num_iterations, body, (jax.nn.sigmoid(v @ p.w1 + p.c1 + p.w2 @ mu2), mu2))
+
+
+def conditional_mean_field(p: DBMParams, v: Float[Array, " V"], observed: Bool[Array, " V"],
+                           num_iterations: int = 30) -> tuple[Float[Array, " V"], Float[Array, " H1"], Float[Array, " H2"]]:
+    """Mean-field inference of the unobserved visible units given the observed
+    ones (LocalGAN: the response r given the query q). Q(v_u) = N(m, I) (the
+    Gaussian visible's conditional given h1 has unit variance) and factorised
+    Bernoulli hidden units, updated in turn from m = b_u + W1_u mu1 at h1 = 0:
+    mu1 = s(W1^T [v_o, m] + c1 + W2 mu2), mu2 = s(W2^T mu1 + c2), m = b_u + (W1 mu1)_u.
+    Returns (v with its unobserved entries replaced by m, mu1, mu2)."""
+    observed = jnp.asarray(observed, bool)
+
+    def body(_, state):
+        full, _, mu2 = state
+        mu1 = jax.nn.sigmoid(full @ p.w1 + p.c1 + p.w2 @ mu2)
+        mu2 = jax.nn.sigmoid(mu1 @ p.w2 + p.c2)
+        return jnp.where(observed, v, p.b + p.w1 @ mu1), mu1, mu2
+
+    start = jnp.where(observed, v, p.b)
+    mu1 = jnp.full(p.c1.shape, 0.5, v.dtype)
+    mu2 = jnp.full(p.c2.shape, 0.5, v.dtype)
+    return jax.lax.fori_loop(0, num_iterations, body, (start, mu1, mu2))
 
 
 def _entropy(mu: jax.Array) -> jax.Array:
