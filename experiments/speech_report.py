@@ -85,7 +85,7 @@ def ordering_claims(results: dict[str, dict]) -> list[tuple[str, float | None]]:
 
 def table(results: dict[str, dict], params: dict[str, int]) -> str:
     k = next(iter(results.values()))["particles"] if results else 16
-    lines = [f"| Model | parameters | ELBO / recording | IWAE({k}) | FIVO({k}) | ELBO / frame | KL / frame |",
+    lines = [f"| Model | parameters | ELBO / recording | IWAE({k}) | FIVO({k}) | ELBO / frame | train KL / frame |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for row, label, latent in ROWS:
         if row not in results:

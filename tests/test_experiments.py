@@ -273,7 +273,7 @@ def test_speech_rows_train_evaluate_and_report(tmp_path):
     out = _run("experiments/speech_report.py", f"--runs={runs}", f"--figures={tmp_path / 'fig'}",
                f"--audio={tmp_path / 'audio'}", "--recordings=0_jackson_0.wav,1_jackson_2.wav",
                "--sample_rows=srnn_smooth_resq", "--sample_seconds=0.1")
-    assert "| SRNN (smooth+Res_q) |" in out and "| RNN-Gauss | | not run |" in out and "KL / frame" in out
+    assert "| SRNN (smooth+Res_q) |" in out and "| RNN-Gauss | | not run |" in out and "train KL / frame" in out
     assert "VRNN-Gauss above VRNN-I-Gauss: not run" in out
     assert (tmp_path / "fig" / "speech_figure_5_3.png").stat().st_size > 1000
     assert (tmp_path / "fig" / "speech_spectrograms.png").stat().st_size > 1000

@@ -15,7 +15,8 @@ models (``feature_dim``). The networks use ReLU and one hidden layer (the SRNN's
 emission two), where the thesis has two layers of leaky ReLU (leakiness 1/3,
 clipped at +-3). The training protocol is the shared one of
 ``seqvi.train.experiment.speech_config`` (ELBO on one sample, beta from 0.2 to 1
-over 1000 updates, truncated BPTT over 0.5 s chunks summed into one update per
+over ``kl_anneal_steps`` updates: 1000 here, 5/12 of the steps in
+experiments/run_speech.sh (1250 of 3000), truncated BPTT over 0.5 s chunks summed into one update per
 batch, batch 32, Adam at 1e-3, whole recordings at evaluation; its docstring
 says where it differs from the thesis).
 """

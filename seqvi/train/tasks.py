@@ -180,13 +180,16 @@ def load_speech(config) -> speech.SpeechData:
     test/), with ``config.speech`` (frame_size, valid_takes, split_seed).
     A missing folder or an unreadable recording is a ConfigError."""
     if not config.data_path:
-        raise ConfigError(f"dataset {config.dataset!r} needs its folder of WAV files: --config.data_path=DIR")
+        raise ConfigError(f"dataset {config.dataset!r} needs its folder of WAV files: --config.data_path=DIR "
+                          "(for the FSDD, its recordings/ folder)")
     options = config.get("speech", {})
     try:
         return speech.load_speech(config.data_path, SPEECH[config.dataset], frame_size=options.get("frame_size", 0),
                                   valid_takes=options.get("valid_takes", 5), seed=options.get("split_seed", 0))
     except (FileNotFoundError, ValueError) as e:
-        raise ConfigError(f"--config.data_path={config.data_path}: {e}") from e
+        inner = pathlib.Path(config.data_path) / "recordings"
+        hint = f" (the FSDD's WAV files are in its recordings/ folder: {inner})" if inner.is_dir() else ""
+        raise ConfigError(f"--config.data_path={config.data_path}: {e}{hint}") from e
 
 
 def _load_physics(options) -> dict[str, list[np.ndarray]]:

@@ -128,3 +128,14 @@ def test_a_speech_folder_is_read_with_its_config_and_refused_with_reasons(tmp_pa
     speech.write_wav(tmp_path / "timit" / "test" / "odd.wav", np.zeros(500), 8000)
     with pytest.raises(ConfigError, match="odd.wav: 8000 Hz"):
         task.load_splits(c)
+
+
+def test_the_fsdd_parent_folder_is_refused_with_the_recordings_folder_named(tmp_path):
+    from seqvi.data import speech
+
+    (tmp_path / "fsdd" / "recordings").mkdir(parents=True)
+    speech.write_wav(tmp_path / "fsdd" / "recordings" / "0_ann_0.wav", np.zeros(300), 8000)
+    c = experiment.speech_config("fsdd", dict(name="rnn"))
+    c.data_path = str(tmp_path / "fsdd")
+    with pytest.raises(ConfigError, match="no .wav files .*its recordings/ folder: .*fsdd/recordings"):
+        get_task("sequences").load_splits(c)
