@@ -29,13 +29,18 @@ _BOUNDS = flags.DEFINE_list("bounds", ["elbo", "iwae", "fivo"], "Bounds to evalu
 _WHICH = flags.DEFINE_enum("params", "best", ["best", "latest"], "Best-by-validation or latest parameters.")
 _BATCH = flags.DEFINE_integer("batch_size", 8, "Sequences per evaluation batch (sequences).")
 _SEED = flags.DEFINE_integer("seed", 1234, "PRNG seed of the estimators (sequences).")
-_METHOD = flags.DEFINE_enum("method", "greedy", ["greedy", "sample", "beam"], "How responses are decoded (dialogue).")
+_METHOD = flags.DEFINE_enum("method", "greedy", ["greedy", "sample", "beam", "mmi"],
+                            "How responses are decoded (dialogue); mmi: beam_size-best reranked by MMI-bidi.")
+_BACKWARD = flags.DEFINE_string("backward", None, "With --method=mmi: workdir of the backward Seq2Seq p(S | T).")
+_MMI_WEIGHT = flags.DEFINE_float("mmi_weight", 0.5, "With --method=mmi: lambda, the weight of log p(S | T).")
+_LENGTH_BONUS = flags.DEFINE_float("length_bonus", 0.0, "With --method=mmi: gamma, the reward per response word.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 10, "Responses per context with --method=sample.")
 _TEMPERATURE = flags.DEFINE_float("temperature", 1.0, "Sampling temperature.")
 _BEAM = flags.DEFINE_integer("beam_size", 5, "Beam size with --method=beam.")
 _MAX_PAIRS = flags.DEFINE_integer("max_pairs", 0, "Score only the first N pairs (0: all; dialogue).")
 _EMBEDDINGS = flags.DEFINE_string("embeddings", None, "GloVe/word2vec text file (default: trained on train).")
 _SHOW = flags.DEFINE_integer("show", 5, "Sample responses to print (dialogue).")
+_TAG = flags.DEFINE_string("tag", "", "Name the results eval_<split>_<tag>.json (beside the plain evaluation).")
 _TRACEBACK = flags.DEFINE_bool("traceback", False, "Show the traceback of a user error.")
 
 
@@ -54,9 +59,18 @@ def main(argv):
     options = flags.FLAGS
     options_view = type("Options", (), {name: getattr(options, name) for name in (
         "num_particles", "bounds", "batch_size", "seed", "method", "num_samples", "temperature", "beam_size",
-        "max_pairs", "embeddings", "show")})
-    result = run.task.report(run, params, _SPLIT.value, options_view)
-    out = pathlib.Path(_WORKDIR.value) / f"eval_{_SPLIT.value}.json"
+        "max_pairs", "embeddings", "show", "mmi_weight", "length_bonus")})
+    try:
+        if _BACKWARD.value:
+            backward_run, backward_params, _ = experiment.load_trained(_BACKWARD.value)
+            options_view.backward = (backward_run.model, backward_params)
+        result = run.task.report(run, params, _SPLIT.value, options_view)
+    except ConfigError as e:
+        if _TRACEBACK.value:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    out = pathlib.Path(_WORKDIR.value) / f"eval_{_SPLIT.value}{'_' + _TAG.value if _TAG.value else ''}.json"
     out.write_text(json.dumps(dict(result, params=which), indent=2) + "\n")
     print(f"parameters: {which}; written to {out}")
 

@@ -58,6 +58,41 @@ def test_vmed_trains_with_fivo_and_annealing_and_evaluates(tmp_path):
     assert all(-50.0 < v < 0.0 for v in result["step_bounds"].values())
 
 
+@pytest.mark.slow
+def test_adversarial_models_start_from_a_pretrained_seq2seq_and_evaluate(tmp_path):
+    """Seq2Seq pretraining, then LocalGAN from it (its generator groups copied, its
+    DBM fitted, diversity logged at evaluation), evaluation with MMI-bidi
+    reranking by a backward model; a vocabulary mismatch is refused."""
+    sizes = ["--config.model.embed_dim=8", "--config.model.hidden_dim=8", "--config.max_context=6",
+             "--config.max_response=6", "--config.vocab_size=60", "--config.batch_size=4", "--config.log_every=1"]
+    pre = tmp_path / "pre"
+    _run("experiments/train.py", "--config=experiments/configs/seq2seq.py", f"--workdir={pre}",
+         "--config.num_steps=2", *sizes)
+    backward = tmp_path / "backward"
+    _run("experiments/train.py", "--config=experiments/configs/seq2seq.py", f"--workdir={backward}",
+         "--config.num_steps=2", "--config.swap_pairs=True", *sizes)
+    gan = tmp_path / "localgan"
+    out = _run("experiments/train.py", "--config=experiments/configs/localgan.py", f"--workdir={gan}",
+               f"--config.init_from={pre}", "--config.num_steps=2", "--config.eval_every=2",
+               "--config.eval.num_generated=5", "--config.model.word_dim=4", "--config.model.dbm_hidden=(5,5)",
+               "--config.model.mean_field_iterations=3", *sizes)
+    assert "starting from" in out and "decoder" in out and "fitting LocalGAN's constants" in out
+    assert "valid_ent4" in out and "hinge_active" in out
+    assert not (gan / "best").exists() or not any((gan / "best").iterdir())  # the last parameters are kept
+    out = _run("experiments/evaluate.py", f"--workdir={pre}", "--method=mmi", "--beam_size=3",
+               f"--backward={backward}", "--tag=mmi", "--max_pairs=4", "--show=1")
+    result = json.loads((pre / "eval_test_mmi.json").read_text())
+    assert result["method"] == "mmi" and result["num_pairs"] == 4 and "rel" in result
+    assert (pre / "samples_test_mmi.txt").exists() and not (pre / "eval_test.json").exists()
+    mismatch = subprocess.run(
+        [sys.executable, "experiments/train.py", "--config=experiments/configs/localgan.py",
+         f"--workdir={tmp_path / 'other'}", f"--config.init_from={pre}", "--config.num_steps=1",
+         *[a for a in sizes if "vocab_size" not in a], "--config.vocab_size=50", "--config.model.word_dim=4",
+         "--config.model.dbm_hidden=(5,5)"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert mismatch.returncode == 2 and "vocabulary differs" in mismatch.stderr
+
+
 def test_each_model_names_the_bounds_it_trains_with():
     from seqvi.train import experiment
 
@@ -70,7 +105,9 @@ def test_each_model_names_the_bounds_it_trains_with():
 
 @pytest.mark.parametrize("config, name", [
     ("seq2seq.py:chatterbot", "seq2seq"), ("seq2seq.py:cornell,attention", "seq2seq"), ("vmed.py:cornell", "vmed"),
-    ("vmed.py:chatterbot,dnc", "dnc"), ("cvae.py:cornell", "cvae"), ("cvae.py:chatterbot,vlstm", "vlstm")])
+    ("vmed.py:chatterbot,dnc", "dnc"), ("cvae.py:cornell", "cvae"), ("cvae.py:chatterbot,vlstm", "vlstm"),
+    ("localgan.py:cornell", "localgan"), ("localgan.py:chatterbot,gan_ael", "gan_ael"),
+    ("localgan.py:cornell,adver_regs", "adver_regs")])
 def test_dialogue_configs_build_their_models(config, name):
     import importlib.util
 
@@ -90,3 +127,25 @@ def test_dialogue_configs_build_their_models(config, name):
         assert c.kl_anneal_steps == 5
     with pytest.raises(ValueError, match="variant"):
         module.get_config(argument.partition(",")[0] + ",nonsense")
+
+
+def test_generator_embeddings_start_from_a_word_vector_file():
+    import jax
+    import numpy as np
+
+    from seqvi import metrics
+    from seqvi.data import dialogue
+    from seqvi.models.seq2seq import Seq2Seq
+    from seqvi.train.tasks import ConfigError, initial_word_vectors
+
+    path = ROOT.parent / "shared" / "data" / "glove" / "glove.6B.50d.subset.txt"
+    vocab = dialogue.Vocabulary(dialogue.SPECIALS + ("the", "zzzunseen", "of"))
+    params = Seq2Seq(len(vocab), embed_dim=50, hidden_dim=4).init(jax.random.key(0))
+    out = initial_word_vectors(params, path, vocab)
+    table, before = np.asarray(out["embed"]["params"]["embedding"]), np.asarray(params["embed"]["params"]["embedding"])
+    glove = metrics.load_embeddings(path, ["the", "of"])
+    np.testing.assert_allclose(table[vocab.encode(["the"])[0]], glove.vectors[glove.index["the"]])
+    np.testing.assert_allclose(table[vocab.encode(["zzzunseen"])[0]], before[vocab.encode(["zzzunseen"])[0]])
+    small = Seq2Seq(len(vocab), embed_dim=8, hidden_dim=4).init(jax.random.key(0))
+    with pytest.raises(ConfigError, match="50-d vectors"):
+        initial_word_vectors(small, path, vocab)

@@ -29,6 +29,15 @@ class Embeddings(NamedTuple):
         rows = [self.index[t] for t in tokens if t in self.index]
         return self.vectors[rows] if rows else np.zeros((0, self.vectors.shape[1]), np.float32)
 
+    def table(self, tokens: Sequence[str]) -> np.ndarray:
+        """[len(tokens), D]: row i is the vector of tokens[i], zeros where it has none
+        (a vocabulary's word-vector matrix)."""
+        out = np.zeros((len(tokens), self.vectors.shape[1]), np.float32)
+        for i, t in enumerate(tokens):
+            if t in self.index:
+                out[i] = self.vectors[self.index[t]]
+        return out
+
 
 def load_embeddings(path, vocabulary: Iterable[str] | None = None) -> Embeddings:
     """Word vectors from a GloVe text file ("word v_1 .. v_D" per line) or a word2vec

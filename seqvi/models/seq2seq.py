@@ -69,6 +69,10 @@ class Seq2Seq(parts.Networks):
 
     @property
     def nets(self) -> dict[str, nn.Module]:
+        return self.seq2seq_nets()
+
+    def seq2seq_nets(self) -> dict[str, nn.Module]:
+        """The encoder-decoder's nets (a subclass's ``nets`` may add its own)."""
         nets = {
             "embed": nn.Embed(self.vocab_size, self.embed_dim),
             "encoder": LSTMCell(self.hidden_dim),
@@ -86,7 +90,7 @@ class Seq2Seq(parts.Networks):
         example = {"embed": (jnp.zeros((1,), jnp.int32),), "encoder": (carry, jnp.zeros(e)),
                    "decoder": (carry, jnp.zeros(e)), "output": (jnp.zeros(h),), "score": (jnp.zeros(h),),
                    "combine": (jnp.zeros(h), jnp.zeros(h))}
-        return parts.init_nets(self.nets, example, key)
+        return parts.init_nets(self.seq2seq_nets(), example, key)
 
 
     # ---- pure functions for one sequence -------------------------------------------

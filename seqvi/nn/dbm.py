@@ -118,9 +118,14 @@ def _entropy(mu: jax.Array) -> jax.Array:
 def free_energy_mean_field(p: DBMParams, v: Float[Array, " V"], mu1: Float[Array, " H1"] | None = None,
                            mu2: Float[Array, " H2"] | None = None, num_iterations: int = 30) -> Float[Array, ""]:
     """F_MF(v; mu) = E_Q[E] - H(Q) >= F(v), at the mean-field fixed point unless
-    (mu1, mu2) are given. E is linear in each unit, so E_Q[E] = E(v, mu1, mu2)."""
+    (mu1, mu2) are given. E is linear in each unit, so E_Q[E] = E(v, mu1, mu2).
+
+    At the fixed point dF_MF/dmu = 0, so dF_MF/dv = dE/dv at mu (the envelope
+    theorem): the fixed point enters through stop_gradient, which gives that
+    gradient without differentiating the iterations (whose entropy terms have
+    infinite slopes where a unit saturates at 0 or 1)."""
     if mu1 is None or mu2 is None:
-        mu1, mu2 = mean_field(p, v, num_iterations)
+        mu1, mu2 = jax.lax.stop_gradient(mean_field(p, v, num_iterations))
     return energy(p, v, mu1, mu2) - _entropy(mu1) - _entropy(mu2)
 
 
@@ -178,3 +183,29 @@ def pcd_step(p: DBMParams, key: jax.Array, data: Float[Array, "B V"], chains: Ch
         chains = gibbs_step(p, k, chains)
     grad = pcd_gradient(p, data, chains, num_iterations)
     return jax.tree.map(lambda a, g: a + learning_rate * g, p, grad), chains
+
+
+def fit_pcd(p: DBMParams, key: jax.Array, data: Float[Array, "N V"], num_steps: int, batch_size: int = 128,
+            learning_rate: float = 1e-3, num_chains: int | None = None, num_gibbs: int = 1,
+            num_iterations: int = 30) -> DBMParams:
+    """``num_steps`` of ``pcd_step`` on minibatches of ``data`` drawn uniformly
+    with replacement, with ``num_chains`` persistent chains (default: the batch
+    size), as one compiled scan. ValueError for empty data or a width other than
+    the visible layer's."""
+    if data.ndim != 2 or data.shape[0] < 1 or data.shape[1] != p.b.shape[0]:
+        raise ValueError(f"data must be [N >= 1, {p.b.shape[0]}] (the visible layer), got {tuple(data.shape)}")
+    batch_size = min(batch_size, data.shape[0])
+    k_chains, k_steps = jax.random.split(key)
+
+    @jax.jit
+    def run(p, chains, keys):
+        def body(state, k):
+            p, chains = state
+            k_rows, k_step = jax.random.split(k)
+            rows = jax.random.randint(k_rows, (batch_size,), 0, data.shape[0])
+            return pcd_step(p, k_step, data[rows], chains, learning_rate, num_gibbs, num_iterations), None
+
+        return jax.lax.scan(body, (p, chains), keys)[0][0]
+
+    chains = init_chains(k_chains, p, num_chains or batch_size)
+    return run(p, chains, jax.random.split(k_steps, num_steps))

@@ -17,6 +17,7 @@ import pathlib
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 
 from seqvi.core import Objective, ObjectiveOptions
@@ -123,6 +124,22 @@ def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
     return c
 
 
+def navigation_config(model: dict) -> ml_collections.ConfigDict:
+    """GTM-SM's image navigation (thesis, sections 7.4.1 and 7.7.1): walks of
+    tau + 32 steps for training (tau = 256), tau + 256 at test, views of 8 x 8
+    pixels and one-hot actions per row; Adam 1e-3, batch 16."""
+    c = polyphonic_config("jsb", model)
+    c.dataset = "navigation"
+    c.navigation = ml_collections.ConfigDict(dict(num_steps=288, test_steps=512, repeat_rate=3.0, num_train=2000,
+                                                  num_valid=50, num_test=100, seed=0))
+    c.bound = "elbo"
+    c.batch_size = 16
+    c.max_train_length = 0
+    c.pad_multiple = c.navigation.get_ref("num_steps")
+    c.eval.batch_size = 10
+    return c
+
+
 def speech_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
     """Raw speech (thesis, section 5.4, scaled to a CPU): the folder ``data_path``
     ('fsdd': the FSDD recordings; 'speech': TIMIT-style train/ and test/),
@@ -162,6 +179,8 @@ def dialogue_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
     c = base_config("dialogue", dataset, model)
     c.split_seed = 0
     c.resplit = False  # 'parlai': re-split the union of the three files by conversation
+    c.init_word_vectors = ""  # a GloVe/word2vec text file: the embedding rows of the words it has
+    c.swap_pairs = False  # train on (response, context): the backward model p(context | response) of MMI-bidi
     c.lenient = False  # skip (and report) malformed lines of ParlAI files instead of refusing them
     c.vocab_size = 2000 if dataset == "chatterbot" else 8000  # Cornell: 8000 words cover 97% of tokens
     c.max_context = 20
@@ -217,10 +236,19 @@ def build_model(config: ml_collections.ConfigDict, dim: int):
 
 
 def build_trainer(config: ml_collections.ConfigDict, objective, workdir, *, tensorboard: bool = True) -> Trainer:
+    """The trainer of ``objective`` under the config's optimiser. With
+    ``config.discriminator_learning_rate``, an adversarial model's discriminator
+    groups (``model.discriminator_groups``) step at that rate instead."""
+    scales = ()
+    if config.get("discriminator_learning_rate"):
+        groups = getattr(getattr(objective, "model", None), "discriminator_groups", ())
+        if not groups:
+            raise ConfigError("config.discriminator_learning_rate applies to adversarial models only")
+        scales = tuple((g, config.discriminator_learning_rate / config.learning_rate) for g in groups)
     optimizer = make_optimizer(
         config.learning_rate, config.num_steps, clip_norm=config.clip_norm, warmup_steps=config.warmup_steps,
         decay=config.lr_decay, frozen=tuple(config.get("frozen", ())), frozen_steps=config.get("frozen_steps", 0),
-        weight_decay=config.get("weight_decay", 0.0))
+        weight_decay=config.get("weight_decay", 0.0), group_scales=scales)
     return Trainer(objective, optimizer, workdir, seed=config.seed, checkpoint_every=config.checkpoint_every,
                    tensorboard=tensorboard, write_metrics=tensorboard)
 
@@ -265,9 +293,33 @@ def prepare(config: ml_collections.ConfigDict, workdir=None, *, training: bool =
     except (TypeError, ValueError) as e:
         raise ConfigError(f"config.model / config.bound: {e}") from None
     params = task.init_params(config, model, splits)
+    if training and hasattr(task, "fit_params"):
+        params = task.fit_params(config, model, params, splits, extras)
+    if training and config.get("init_from"):
+        params = start_from(config.init_from, params, extras)
     trainer = build_trainer(config, objective, workdir, tensorboard=training)
     return Run(config, task, splits, extras, model, objective, params, trainer,
                task.train_batches(config, splits, extras), workdir)
+
+
+def start_from(workdir, params: dict, extras: dict) -> dict:
+    """``params`` with every group that the trained run in ``workdir`` also has
+    replaced by its best parameters (an adversarial model's generator from a
+    pretrained Seq2Seq). ConfigError when the vocabularies differ or a shared
+    group has other shapes."""
+    source, trained, which = load_trained(workdir)
+    if "vocab" in extras and source.extras["vocab"].tokens != extras["vocab"].tokens:
+        raise ConfigError(f"--config.init_from={workdir}: its vocabulary differs from this run's "
+                          "(train both on the same data with the same vocab_size)")
+    shared = sorted(set(trained) & set(params))
+    if not shared:
+        raise ConfigError(f"--config.init_from={workdir}: its model shares no parameter group with this one")
+    for group in shared:
+        if jax.tree.map(jnp.shape, trained[group]) != jax.tree.map(jnp.shape, params[group]):
+            raise ConfigError(f"--config.init_from={workdir}: parameter group {group!r} has other shapes "
+                              f"(use the same model sizes)")
+    print(f"starting from {workdir} ({which}): {', '.join(shared)}", flush=True)
+    return dict(params, **{g: trained[g] for g in shared})
 
 
 def save_config(config: ml_collections.ConfigDict, workdir) -> None:
@@ -326,13 +378,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir, *, stop_at: i
         batches = run.task.eval_batches(config, run.splits[split], config.eval.batch_size, run.extras)
         result = evaluate(run.objective, params, batches, jax.random.key(0) if dialogue_keys else key,
                           same_key_every_batch=dialogue_keys)
+        if config.eval.get("num_generated", 0):  # diversity of greedy responses (adversarial runs)
+            pairs = run.splits[split][: config.eval.num_generated]
+            result.update(run.task.generation_scores(config, params, run.model, pairs, run.extras))
         return {f"{split}_{k}": v for k, v in result.items() if not k.startswith("num_")}
 
     try:
         return run.trainer.fit(
             state, run.batch_at, config.num_steps, log_every=config.log_every,
             eval_fn=eval_fn if config.eval_every else None, eval_every=config.eval_every,
-            best_metric=f"{split}_{run.objective.target}" if config.eval_every else None, stop_at=stop_at)
+            best_metric=f"{split}_{run.objective.target}" if config.eval_every and config.get("keep_best", True)
+            else None, stop_at=stop_at)
     finally:
         run.trainer.close()
 
@@ -354,5 +410,5 @@ def load_trained(workdir, which: str = "best") -> tuple[Run, Any, str]:
         run.trainer.close()
 
 
-__all__ = ["base_config", "dataset_config", "dialogue_config", "speech_config", "prepare", "train_and_evaluate", "load_trained",
+__all__ = ["base_config", "dataset_config", "dialogue_config", "speech_config", "navigation_config", "prepare", "train_and_evaluate", "load_trained",
            "load_config", "save_config", "build_model", "build_trainer", "validate_config", "Run", "file_record"]

@@ -54,15 +54,24 @@ def make_optimizer(
     frozen: tuple[str, ...] = (),
     frozen_steps: int = 0,
     weight_decay: float = 0.0,
+    group_scales: tuple[tuple[str, float], ...] = (),
 ) -> optax.GradientTransformation:
     """Adam after global-norm clipping of the gradient (``clip_norm=None``: no
     clipping). The top-level parameter groups named in ``frozen`` get zero
     gradients (so Adam leaves them unchanged) for the first ``frozen_steps`` steps.
     ``weight_decay`` > 0 makes it AdamW: after Adam's step, every parameter also
     moves by -lr(step) * weight_decay * theta (decoupled decay); frozen groups do not
-    decay while they are frozen."""
+    decay while they are frozen. ``group_scales`` ((group, factor), ...) multiply the
+    steps of those top-level groups by factor > 0: their learning rate is factor
+    times the others' (an adversarial model's discriminator)."""
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    for group, factor in group_scales:
+        if not factor > 0:
+            raise ValueError(f"the learning-rate factor of group {group!r} must be > 0, got {factor}")
+    scales = [optax.masked(optax.scale(factor), lambda params, g=group: {k: jax.tree.map(lambda _: k == g, v)
+                                                                         for k, v in params.items()})
+              for group, factor in group_scales]
     schedule = learning_rate_schedule(learning_rate, num_steps, warmup_steps, decay)
     freeze = []
     if frozen and frozen_steps > 0:
@@ -72,5 +81,5 @@ def make_optimizer(
     if clip_norm:
         parts.append(optax.clip_by_global_norm(clip_norm))
     if weight_decay > 0:  # the decay is in the update, so the frozen groups' updates are zeroed again
-        return optax.chain(*parts, optax.adamw(schedule, weight_decay=weight_decay), *freeze)
-    return optax.chain(*parts, optax.adam(schedule))
+        return optax.chain(*parts, optax.adamw(schedule, weight_decay=weight_decay), *scales, *freeze)
+    return optax.chain(*parts, optax.adam(schedule), *scales)

@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from seqvi import metrics
-from seqvi.data import dialogue, physics, polyphonic, speech, synthetic
+from seqvi.data import dialogue, navigation, physics, polyphonic, speech, synthetic
 from seqvi.data.batching import BatchSchedule, chop, eval_batches
-from seqvi.models import decoding
+from seqvi.models import decoding, mmi
 from seqvi.train.evaluation import evaluate
 
 LONGEST_WHOLE_SEQUENCE = 1024  # longer training sequences need --config.max_train_length
@@ -48,7 +49,7 @@ class SequenceTask:
     """[T, D] float32 sequences (see the module docstring). ``config.dataset``:
     a polyphonic set name (the data at ``config.data_path``; empty: the embedded
     JSB chorales), 'synthetic' (``config.synthetic``), 'physics_<environment>'
-    (``config.physics``), or 'fsdd' / 'speech' (the folder ``config.data_path``
+    (``config.physics``), 'navigation' (GTM-SM's image navigation, ``config.navigation``), or 'fsdd' / 'speech' (the folder ``config.data_path``
     read by ``seqvi.data.speech.load_speech`` with ``config.speech``)."""
 
     name = "sequences"
@@ -59,6 +60,8 @@ class SequenceTask:
             return synthetic.load_synthetic(synthetic.SyntheticSpec(**config.synthetic))
         if dataset.startswith("physics_"):
             return _load_physics(config.physics)
+        if dataset == "navigation":
+            return load_navigation(config.navigation)
         if dataset in SPEECH:
             return load_speech(config).splits
         path = self.data_file(config)
@@ -87,7 +90,7 @@ class SequenceTask:
                   "sequences": {k: len(v) for k, v in splits.items()}}
         if config.dataset in SPEECH:
             record["folder"] = str(pathlib.Path(config.data_path).resolve())
-        elif not (config.dataset == "synthetic" or config.dataset.startswith("physics_")):
+        elif not (config.dataset in ("synthetic", "navigation") or config.dataset.startswith("physics_")):
             record["file"] = file_record(self.data_file(config))
         return record
 
@@ -192,6 +195,23 @@ def load_speech(config) -> speech.SpeechData:
         raise ConfigError(f"--config.data_path={config.data_path}: {e}{hint}") from e
 
 
+def load_navigation(options) -> dict[str, list[np.ndarray]]:
+    """{'train', 'valid', 'test'}: lists of [T, 64 + 5] float32 rows (view, one-hot
+    action; ``seqvi.data.navigation``). Train and valid environments are cut from
+    the training images (seeds ``seed`` and ``seed + 2``), test ones from the other
+    images (seed ``seed + 1``) with ``test_steps`` steps (the thesis: 256
+    memorised + 256 predicted)."""
+    spec = navigation.NavigationSpec(int(options.num_steps), float(options.repeat_rate))
+    test_spec = navigation.NavigationSpec(int(options.test_steps), float(options.repeat_rate))
+    out = {}
+    for split, offset, images, s in (("train", 0, navigation.TRAIN_IMAGES, spec),
+                                     ("test", 1, navigation.TEST_IMAGES, test_spec),
+                                     ("valid", 2, navigation.TRAIN_IMAGES, spec)):
+        data = navigation.generate(s, int(options[f"num_{split}"]), seed=int(options.seed) + offset, images=images)
+        out[split] = list(navigation.rows(data))
+    return out
+
+
 def _load_physics(options) -> dict[str, list[np.ndarray]]:
     """{'train', 'valid', 'test'}: lists of [T, H * W (+ k)] float32 rows (frames
     flattened; with ``with_inputs``, the pendulum's torques appended). Seeds:
@@ -256,6 +276,8 @@ class DialogueTask:
 
     def load_splits(self, config) -> dict[str, list[tuple[str, str]]]:
         splits = {split: dialogue.pairs(c) for split, c in self.conversations(config).items()}
+        if config.get("swap_pairs", False):  # the backward model p(context | response) of MMI-bidi
+            splits = {split: [(r, c) for c, r in p] for split, p in splits.items()}
         if not splits.get("train"):
             raise ConfigError(f"dataset {config.dataset!r} at {config.data_path or 'the embedded data'}: "
                               "the training split has no pairs")
@@ -290,6 +312,42 @@ class DialogueTask:
 
     def init_params(self, config, model, splits):
         return model.init(jax.random.key(config.seed))
+
+    def fit_params(self, config, model, params, splits, extras: dict):
+        """``params`` with the embedding rows of ``config.init_word_vectors`` (a
+        GloVe/word2vec file) where it has the word, and a model's data-fitted constants (``model.fit_to_data``:
+        LocalGAN's word vectors, standardisation and DBM) set from the training
+        pairs; word vectors from ``config.embeddings`` (a GloVe/word2vec text file)
+        or word2vec trained on the training pairs. Other models: unchanged."""
+        vocab = extras["vocab"]
+        if config.get("init_word_vectors"):
+            params = initial_word_vectors(params, config.init_word_vectors, vocab)
+        if not hasattr(model, "fit_to_data"):
+            return params
+        if config.get("embeddings"):
+            try:
+                emb = metrics.load_embeddings(config.embeddings, vocab.tokens)
+            except (OSError, ValueError) as e:
+                raise ConfigError(f"--config.embeddings: {e}") from None
+        else:
+            pylogging.getLogger("gensim").setLevel(pylogging.WARNING)
+            emb = metrics.train_embeddings([dialogue.tokenize(u) for p in splits["train"] for u in p],
+                                           dim=model.word_dim, seed=config.seed)
+        encoded = dialogue.encode_pairs(splits["train"], vocab, config.max_context, config.max_response)
+        print(f"fitting {type(model).__name__}'s constants on {len(splits['train'])} training pairs", flush=True)
+        try:
+            return model.fit_to_data(params, jax.random.key(config.seed + 3), emb.table(vocab.tokens),
+                                     {k: jnp.asarray(v) for k, v in encoded._asdict().items()})
+        except ValueError as e:
+            raise ConfigError(f"config.model: {e}") from None
+
+    def generation_scores(self, config, params, model, pairs, extras: dict) -> dict[str, float]:
+        """Distinct-1/2 and Ent-4 of greedy responses to the contexts of ``pairs``
+        (the diversity curve of an adversarial run, LocalGAN Figure 2)."""
+        generated = responses(model, params, [c for c, _ in pairs], extras["vocab"], config)
+        everything = [hyps[0] for hyps in generated]
+        return {"distinct1": metrics.distinct(everything, 1), "distinct2": metrics.distinct(everything, 2),
+                "ent4": metrics.ngram_entropy(everything, 4)}
 
     def train_batches(self, config, splits, extras: dict) -> Callable[[int], dict]:
         return dialogue.DialogueSchedule(splits["train"], extras["vocab"], config.batch_size, config.max_context,
@@ -332,26 +390,58 @@ class DialogueTask:
         if result.get("step_bounds"):
             print(f"{split}: per token " + ", ".join(result.pop("step_bound_labels")), flush=True)
         num = options.num_samples if options.method == "sample" else 1
-        generated = responses(run.model, params, [c for c, _ in pairs], vocab, config, method=options.method,
-                              key=jax.random.key(config.seed + 2), num_samples=num,
-                              temperature=options.temperature, beam_size=options.beam_size)
+        contexts = [c for c, _ in pairs]
+        if options.method == "mmi":
+            backward = getattr(options, "backward", None)
+            if not backward:
+                raise ConfigError("--method=mmi needs --backward=WORKDIR (a Seq2Seq trained with swap_pairs)")
+            generated = mmi_responses(run.model, params, *backward, contexts, vocab, config,
+                                      beam_size=options.beam_size, weight=options.mmi_weight,
+                                      length_bonus=options.length_bonus)
+        else:
+            generated = responses(run.model, params, contexts, vocab, config, method=options.method,
+                                  key=jax.random.key(config.seed + 2), num_samples=num,
+                                  temperature=options.temperature, beam_size=options.beam_size)
         result.update(text_scores(pairs, generated, run.splits["train"], options.embeddings, config.seed))
         result.update(responses_per_context=num, method=options.method,
                       embeddings=options.embeddings or "word2vec trained on the training pairs")
-        for name in ("bleu1", "bleu4", "a_glove", "greedy", "extrema", "distinct1", "distinct2", "ent4"):
+        for name in ("bleu1", "bleu4", "a_glove", "greedy", "extrema", "rel", "distinct1", "distinct2", "ent4"):
             print(f"{split} {name}: {result[name]:.4f}")
         lines = []
         for (context, reference), hyps in zip(pairs, generated):
             lines += [f"context:   {context}", f"reference: {reference}"]
             lines += [f"response:  {' '.join(h)}" for h in hyps] + [""]
-        (pathlib.Path(run.workdir) / f"samples_{split}.txt").write_text("\n".join(lines))
+        suffix = "_mmi" if options.method == "mmi" else ""
+        (pathlib.Path(run.workdir) / f"samples_{split}{suffix}.txt").write_text("\n".join(lines))
         print("\n".join(lines[: options.show * (3 + num)]))
         return result
 
 
+def initial_word_vectors(params: dict, path, vocab: dialogue.Vocabulary) -> dict:
+    """``params`` with the rows of its embedding table ('embed') set from the word
+    vectors in ``path`` for the vocabulary's words that have one (the others keep
+    their random initialisation). ConfigError for a model without 'embed' or a
+    file whose width is not the embedding's."""
+    if "embed" not in params:
+        raise ConfigError("config.init_word_vectors: this model has no embedding table ('embed')")
+    try:
+        emb = metrics.load_embeddings(path, vocab.tokens)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"config.init_word_vectors: {e}") from None
+    table = params["embed"]["params"]["embedding"]
+    if emb.vectors.shape[1] != table.shape[1]:
+        raise ConfigError(f"config.init_word_vectors: {path} has {emb.vectors.shape[1]}-d vectors but the model's "
+                          f"embeddings have {table.shape[1]} (set model.embed_dim)")
+    rows = [i for i, t in enumerate(vocab.tokens) if t in emb.index]
+    table = table.at[jnp.asarray(rows, jnp.int32)].set(emb.table(vocab.tokens)[rows]) if rows else table
+    print(f"embeddings: {len(rows)} of {len(vocab)} words from {path}", flush=True)
+    return dict(params, embed={"params": dict(params["embed"]["params"], embedding=table)})
+
+
 def text_scores(pairs, generated, train_pairs, embeddings: str | None, seed: int) -> dict[str, float]:
     """BLEU-1/4 (smoothed sentence BLEU), embedding average/greedy/extrema (averaged
-    over every response), Distinct-1/2 and Ent-4 over all responses. Embeddings:
+    over every response) and their sum 'rel' (LocalGAN's Rel.), Distinct-1/2 and
+    Ent-4 (natural log) over all responses. Embeddings:
     the GloVe/word2vec text file ``embeddings``, else word2vec trained on ``train_pairs``."""
     references = [[dialogue.tokenize(r)] for _, r in pairs]
     if embeddings:
@@ -370,6 +460,7 @@ def text_scores(pairs, generated, train_pairs, embeddings: str | None, seed: int
     result = {name: float(np.mean(v)) for name, v in scores.items()}
     result.update(distinct1=metrics.distinct(everything, 1), distinct2=metrics.distinct(everything, 2),
                   ent4=metrics.ngram_entropy(everything, 4))
+    result["rel"] = result["greedy"] + result["a_glove"] + result["extrema"]  # LocalGAN's Rel. (section 5.1)
     return result
 
 
@@ -405,6 +496,37 @@ def responses(model, params, contexts, vocab, config, *, method: str = "greedy",
     key = jax.random.key(0) if key is None else key
     out = jax.jit(jax.vmap(decode))(ids.context, ids.context_length, jax.random.split(key, len(contexts)))
     return [[vocab.decode(row) for row in np.asarray(per_context)] for per_context in out]
+
+
+def mmi_responses(model, params, backward_model, backward_params, contexts, vocab, config, *, beam_size: int = 10,
+                  weight: float = 0.5, length_bonus: float = 0.0) -> list[list[list[str]]]:
+    """For each context, the best of the forward model's ``beam_size``-best list
+    reranked by MMI-bidi (``seqvi.models.mmi``) with the backward model p(S | T)."""
+    ids = dialogue.encode_pairs([(c, ".") for c in contexts], vocab, config.max_context, 1)
+    special = dict(go_id=vocab.go_id, eos_id=vocab.eos_id, pad_id=vocab.pad_id)
+
+    def decode(context, context_length):
+        encoded = model.encode(params, context, context_length)
+
+        def step(carry, token):
+            return model.decode_step(params, carry, token, encoded)
+
+        tokens, forward = decoding.beam_search(step, model.start(params, encoded, jax.random.key(0)), beam_size,
+                                               config.max_response + 1, forbidden_ids=(vocab.unk_id, vocab.pad_id),
+                                               **special)
+        backward = mmi.backward_log_likelihood(backward_model, backward_params, tokens, context, context_length,
+                                               **special)
+        lengths = mmi.candidate_lengths(tokens, vocab.eos_id, vocab.pad_id)
+        forward = jnp.where(jnp.isfinite(forward), forward, -1e9)  # an impossible beam stays last
+        return tokens[mmi.rerank(mmi.mmi_scores(forward, backward, lengths, weight, length_bonus))[0]]
+
+    decode_chunk = jax.jit(jax.vmap(decode))
+    chunk, out = 64, []  # contexts per call: the backward scores hold [chunk, beam, steps, V] log-probabilities
+    for start in range(0, len(contexts), chunk):
+        rows = np.take(np.arange(len(contexts)), np.arange(start, start + chunk), mode="clip")
+        out.append(np.asarray(decode_chunk(ids.context[rows], ids.context_length[rows])))
+    out = np.concatenate(out)[: len(contexts)]
+    return [[vocab.decode(row)] for row in out]
 
 
 TASKS = {"sequences": SequenceTask(), "dialogue": DialogueTask()}

@@ -1,0 +1,272 @@
+"""GTM-SM, the generative temporal model with spatial memory (thesis, chapter 7:
+section 7.3 for the model, 7.4.1 and 7.7.1 for image navigation), for the
+image navigation environment of ``seqvi.data.navigation``.
+
+A sequence of T steps holds frames x_t and the actions a_t that led to them;
+the first tau (``memory_length``) steps are memorised, the rest predicted.
+
+  states       s_t = s_{t-1} + M a_t * sigma_d(s_{t-1} + M a_t) + eps_t,
+               eps_t ~ N(0, r^2 I), s_0 = 0                              (eq. 7.3)
+               M [A, S] learned; sigma_d in (0, 1) an MLP that learns the walls
+  frames       p(x_t | z_t) = N(sigmoid(f(z_t)), ``pixel_scale``^2 I) over the view's
+               pixels in [0, 1] ('gaussian'), or Bernoulli(sigmoid(f(z_t)))
+               ('bernoulli'); q(z_t | x_t) diagonal Gaussian (a per-frame VAE,
+               latent ``latent_dim``). With grey pixels the Bernoulli likelihood
+               rewards encoding so little that q collapsed to the prior in our runs
+               (KL 2 nats per frame, no localisation learned)
+  memory       the DND of (key s_i, value (mean, scale) of q(z_i | x_i)), i <= tau,
+               the s_i one ancestral sample of p*(s_i) (section 7.3.3)
+  prior        p(z_t | s_t, m) = sum_k w_k N(z_t; mu^(k), sigma^(k)), the K nearest
+               keys to s_t, w_k proportional to 1 / (d_k^2 + 1e-4)       (section 7.4.1)
+               ('memory'); the ablation 'state' has no memory:
+               p(z_t | s_t) = N(mu(s_t), sigma(s_t)), an MLP of s_t alone
+  ELBO         sum_{t > tau} E_q[log p(x_t | z_t)] - E_{p*(s_t)} KL[q(z_t | x_t) || p(z_t | s_t, m)]
+               (section 7.3.4), one reparameterised sample of s_{1:T} and of each
+               z_t; the KL to the mixture has no closed form and is estimated by
+               log q(z_t | x_t) - log p(z_t | s_t, m) at that sample (to the
+               'state' prior's Gaussian, exactly).
+
+The top-K choice is piecewise constant (no gradient); the distances, the keys
+and the values read are differentiable, so M, sigma_d and the encoder learn
+through the memory. Prediction (``predict``) runs the transition's mean from the
+memorised states and decodes the prior's mean sum_k w_k mu^(k).
+
+Rows: [x_t (``data_dim - num_actions`` pixels), a_t (one-hot)]; the batch's
+``lengths`` must exceed tau.
+"""
+
+import dataclasses
+from typing import ClassVar, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from seqvi import dist
+from seqvi.core import Objective, ObjectiveOptions
+from seqvi.models import parts
+from seqvi.models.objectives import check_bound
+from seqvi.models.registry import register
+from seqvi.nn import BernoulliHead, DiagGaussianHead, MLP, dnd
+
+PRIORS = ("memory", "state")
+LIKELIHOODS = ("gaussian", "bernoulli")
+_DELTA = 1e-4  # in the mixture weights 1 / (d^2 + delta) (section 7.4.1)
+
+
+class Prediction(NamedTuple):
+    states: Float[Array, "T S"]  # the memorised states' sample, then the transition's mean
+    frames: Float[Array, "T P"]  # predicted pixel means for t > tau (the input frames for t <= tau)
+
+
+class GTMSMObjective(Objective):
+    """The ELBO per predicted frame (section 7.3.4), as ``model.loss``."""
+
+    def __init__(self, model, kl_anneal_steps: int = 0):
+        self.model, self.kl_anneal_steps = model, kl_anneal_steps
+
+    def loss(self, params, batch, key, step):
+        weight = 1.0 if not self.kl_anneal_steps else jnp.minimum(1.0, step / self.kl_anneal_steps)
+        return self.model.loss(params, batch, key, kl_weight=weight)
+
+    def eval_terms(self, params, batch, key):
+        elbo, frames = jax.vmap(lambda xs, n, k: self.model.sequence_elbo(params, xs, n, k)[:2])(
+            batch["xs"], batch["lengths"], jax.random.split(key, batch["xs"].shape[0]))
+        return {"elbo": elbo, "num_frames": frames, "num_sequences": (batch["lengths"] > 0).astype(jnp.float32)}
+
+    def summarise(self, sums):
+        return {"elbo_per_frame": sums["elbo"] / sums["num_frames"],
+                "elbo_per_sequence": sums["elbo"] / sums["num_sequences"],
+                "num_frames": sums["num_frames"], "num_sequences": sums["num_sequences"]}
+
+    @property
+    def target(self) -> str:
+        return "elbo_per_frame"
+
+    @property
+    def label(self) -> str:
+        return "ELBO(1) of the predicted frames"
+
+
+@register("gtmsm", test_size=dict(num_actions=2, latent_dim=3, hidden=(8,), memory_length=3, num_neighbours=2,
+                                   wall_hidden=4))
+@dataclasses.dataclass(frozen=True)
+class GTMSM(parts.Networks):
+    """Attributes: data_dim (pixels + num_actions per row); num_actions; latent_dim
+    (z, 16 in the thesis); state_dim (s, 2); hidden (the VAE's MLP widths);
+    memory_length (tau); num_neighbours (K, 5); transition_noise (r, 1e-3);
+    prior_kind ('memory' or the memory-less ablation 'state'); wall_hidden (sigma_d's width);
+    likelihood ('gaussian' with ``pixel_scale``, or 'bernoulli')."""
+
+    data_dim: int
+    num_actions: int = 5
+    latent_dim: int = 16
+    state_dim: int = 2
+    hidden: tuple[int, ...] = (256,)
+    memory_length: int = 256
+    num_neighbours: int = 5
+    transition_noise: float = 1e-3
+    prior_kind: str = "memory"
+    wall_hidden: int = 32
+    likelihood: str = "gaussian"
+    pixel_scale: float = 0.1
+
+    latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d states"
+
+    def __post_init__(self):
+        parts.check_config("GTMSM", {n: getattr(self, n) for n in (
+            "data_dim", "num_actions", "latent_dim", "state_dim", "memory_length", "num_neighbours", "wall_hidden")},
+            {"prior_kind": (self.prior_kind, PRIORS), "likelihood": (self.likelihood, LIKELIHOODS)})
+        if not self.pixel_scale > 0:
+            raise ValueError(f"GTMSM.pixel_scale must be > 0, got {self.pixel_scale}")
+        if self.data_dim <= self.num_actions:
+            raise ValueError(f"GTMSM.data_dim ({self.data_dim}) must exceed num_actions ({self.num_actions}): "
+                             "a row is the frame's pixels then the one-hot action")
+        if self.num_neighbours > self.memory_length:
+            raise ValueError(f"GTMSM.num_neighbours ({self.num_neighbours}) exceeds the memory's "
+                             f"{self.memory_length} entries")
+        if not self.transition_noise > 0:
+            raise ValueError(f"GTMSM.transition_noise must be > 0, got {self.transition_noise}")
+
+    @property
+    def frame_dim(self) -> int:
+        return self.data_dim - self.num_actions
+
+    def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="elbo")) -> GTMSMObjective:
+        """The ELBO of section 7.3.4 ('elbo'), KL annealed over ``options.kl_anneal_steps``."""
+        check_bound("GTMSM", options.bound, ("elbo",))
+        return GTMSMObjective(self, options.kl_anneal_steps)
+
+    @property
+    def nets(self) -> dict[str, nn.Module]:
+        nets = {"encoder": DiagGaussianHead(self.latent_dim, self.hidden),
+                "decoder": BernoulliHead(self.frame_dim, self.hidden),
+                "walls": MLP((self.wall_hidden, 1), activate_final=False)}
+        if self.prior_kind == "state":
+            nets["state_prior"] = DiagGaussianHead(self.latent_dim, self.hidden, min_scale=0.05)
+        return nets
+
+    def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
+        """Parameters; the decoder's output bias at logit(mean frame) when ``data_mean``
+        (a row's mean) is given. sigma_d starts near 1 (every move allowed)."""
+        k_nets, k_m = jax.random.split(key)
+        example = {"encoder": (jnp.zeros(self.frame_dim),), "decoder": (jnp.zeros(self.latent_dim),),
+                   "walls": (jnp.zeros(self.state_dim),), "state_prior": (jnp.zeros(self.state_dim),)}
+        params = parts.init_nets(self.nets, example, k_nets)
+        params["walls"]["params"]["dense_1"]["bias"] = jnp.full((1,), 3.0)
+        params["transition"] = {"M": 0.1 * jax.random.normal(k_m, (self.num_actions, self.state_dim))}
+        if data_mean is not None:
+            from seqvi.nn.heads import logit
+
+            params["decoder"]["params"]["logits"]["bias"] = logit(jnp.asarray(data_mean)[: self.frame_dim])
+        return params
+
+    # ---- the pieces --------------------------------------------------------------------
+    def split_row(self, xs: Float[Array, "T D"]) -> tuple[Float[Array, "T P"], Float[Array, "T A"]]:
+        return xs[..., : self.frame_dim], xs[..., self.frame_dim:]
+
+    def transition_mean(self, params, s_prev: Float[Array, " S"], action: Float[Array, " A"]) -> Float[Array, " S"]:
+        """s_{t-1} + M a_t * sigma_d(s_{t-1} + M a_t) (eq. 7.3 without noise)."""
+        displacement = action @ params["transition"]["M"]
+        gate = jax.nn.sigmoid(self.apply_net(params, "walls", s_prev + displacement))
+        return s_prev + displacement * gate
+
+    def sample_states(self, params, actions: Float[Array, "T A"], key: jax.Array | None) -> Float[Array, "T S"]:
+        """s_{1:T} from s_0 = 0 by ancestral sampling (the transition's mean when key is None)."""
+        noise = (jnp.zeros((actions.shape[0], self.state_dim)) if key is None
+                 else self.transition_noise * jax.random.normal(key, (actions.shape[0], self.state_dim)))
+
+        def body(s, inputs):
+            a, e = inputs
+            s = self.transition_mean(params, s, a) + e
+            return s, s
+
+        return jax.lax.scan(body, jnp.zeros(self.state_dim), (actions, noise))[1]
+
+    def memory(self, params, frames: Float[Array, "T P"], states: Float[Array, "T S"]) -> dnd.DND:
+        """The DND of the first tau steps: keys s_i, values q(z_i | x_i)'s (mean, scale)."""
+        tau = self.memory_length
+        mean, scale = self.apply_net(params, "encoder", frames[:tau])
+        return dnd.from_arrays(states[:tau], (mean, scale))
+
+    def mixture_weights(self, squared_distances: Float[Array, " K"]) -> Float[Array, " K"]:
+        """w_k = (1 / (d_k^2 + delta)) / sum_j (1 / (d_j^2 + delta))."""
+        inverse = 1.0 / (squared_distances + _DELTA)
+        return inverse / inverse.sum()
+
+    def prior(self, params, memory: dnd.DND, s_t: Float[Array, " S"]) -> tuple:
+        """('memory': (weights [K], means [K, Z], scales [K, Z]); 'state': (mean, scale))."""
+        if self.prior_kind == "state":
+            return self.apply_net(params, "state_prior", s_t)
+        read = dnd.lookup(memory, s_t, self.num_neighbours)
+        mean, scale = read.values
+        return self.mixture_weights(read.squared_distances), mean, scale
+
+    def frame_log_prob(self, logits: Float[Array, "*T P"], frames: Float[Array, "*T P"]) -> Float[Array, "*T"]:
+        """log p(x_t | z_t) from the decoder's output ``logits`` (pixel means sigmoid(logits))."""
+        if self.likelihood == "bernoulli":
+            return dist.bernoulli(logits).log_prob(frames)
+        return dist.diag_gaussian(jax.nn.sigmoid(logits), jnp.full(logits.shape, self.pixel_scale)).log_prob(frames)
+
+    def prior_log_prob(self, prior, z: Float[Array, " Z"]) -> Float[Array, ""]:
+        if self.prior_kind == "state":
+            return dist.diag_gaussian(*prior).log_prob(z)
+        weights, mean, scale = prior
+        return dist.diag_gmm(jnp.log(weights), mean, scale).log_prob(z)
+
+    def prior_mean(self, prior) -> Float[Array, " Z"]:
+        if self.prior_kind == "state":
+            return prior[0]
+        weights, mean, _ = prior
+        return weights @ mean
+
+    # ---- the bound -----------------------------------------------------------------------
+    def sequence_elbo(self, params, xs: Float[Array, "T D"], length, key: jax.Array, kl_weight=1.0):
+        """(ELBO over the predicted frames tau < t <= length, their number, KL sum)."""
+        frames, actions = self.split_row(xs)
+        k_states, k_z = jax.random.split(key)
+        states = self.sample_states(params, actions, k_states)
+        memory = self.memory(params, frames, states)
+        tau = self.memory_length
+        q_mean, q_scale = self.apply_net(params, "encoder", frames[tau:])
+        z = q_mean + q_scale * jax.random.normal(k_z, q_mean.shape)
+        priors = jax.vmap(lambda s: self.prior(params, memory, s))(states[tau:])
+        log_lik = self.frame_log_prob(self.apply_net(params, "decoder", z), frames[tau:])
+        if self.prior_kind == "state":
+            kl = dist.kl_diag_gaussians(q_mean, q_scale, *priors)
+        else:
+            log_q = dist.diag_gaussian(q_mean, q_scale).log_prob(z)
+            kl = log_q - jax.vmap(self.prior_log_prob)(priors, z)
+        scored = (jnp.arange(tau, xs.shape[0]) < length).astype(xs.dtype)
+        elbo = jnp.sum(scored * (log_lik - kl))
+        return elbo, scored.sum(), jnp.sum(scored * kl), jnp.sum(scored * (log_lik - kl_weight * kl))
+
+    def loss(self, params, batch: dict, key: jax.Array, kl_weight=1.0, **unused) -> tuple[jax.Array, dict]:
+        """-(annealed ELBO) per predicted frame, over the batch (a ratio of sums)."""
+        del unused
+        keys = jax.random.split(key, batch["xs"].shape[0])
+        elbo, frames, kl, annealed = jax.vmap(lambda xs, n, k: self.sequence_elbo(params, xs, n, k, kl_weight))(
+            batch["xs"], batch["lengths"], keys)
+        total = frames.sum()
+        return -annealed.sum() / total, {"elbo_per_frame": elbo.sum() / total, "kl_per_frame": kl.sum() / total}
+
+    # ---- prediction ----------------------------------------------------------------------
+    def predict(self, params, xs: Float[Array, "T D"], key: jax.Array | None = None) -> Prediction:
+        """Frames for t > tau from the memorised first tau frames and all T actions:
+        the memorised states are one ancestral sample (``key``; None: the
+        transition's mean), the later ones the transition's mean; each frame is
+        the decoder's mean at the prior's mean latent."""
+        frames, actions = self.split_row(xs)
+        tau = self.memory_length
+        states = self.sample_states(params, actions, key)
+        memory = self.memory(params, frames, states)
+
+        def body(s, a):
+            s = self.transition_mean(params, s, a)
+            return s, s
+
+        future = jax.lax.scan(body, states[tau - 1], actions[tau:])[1]
+        z = jax.vmap(lambda s: self.prior_mean(self.prior(params, memory, s)))(future)
+        predicted = jax.nn.sigmoid(self.apply_net(params, "decoder", z))
+        return Prediction(jnp.concatenate([states[:tau], future]), jnp.concatenate([frames[:tau], predicted]))

@@ -1,0 +1,37 @@
+"""The image navigation environment: deterministic per seed, views that agree
+with the recorded positions, walls, and disjoint training and test images."""
+
+import numpy as np
+import pytest
+
+from seqvi.data import navigation as nav
+
+
+def test_walks_are_deterministic_and_agree_with_their_positions():
+    spec = nav.NavigationSpec(num_steps=60, repeat_rate=2.0)
+    a, b = nav.generate(spec, 3, seed=4), nav.generate(spec, 3, seed=4)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a.frames, nav.generate(spec, 3, seed=5).frames)
+    assert a.frames.shape == (3, 60, 64) and a.actions.shape == (3, 60, 5) and a.positions.shape == (3, 60, 2)
+    for n in range(3):
+        for t in range(60):
+            np.testing.assert_array_equal(a.frames[n, t], nav.view(a.environments[n], a.positions[n, t]).ravel())
+        steps = np.diff(a.positions[n], axis=0)
+        moves = nav.MOVES[a.actions[n, 1:].argmax(-1)]
+        inside = np.all((a.positions[n, :-1] + moves >= 0) & (a.positions[n, :-1] + moves < nav.GRID), axis=1)
+        np.testing.assert_array_equal(steps[inside], moves[inside])  # the action's move where no wall stops it
+        assert np.all(steps[~inside] == 0) and a.positions[n].min() >= 0 and a.positions[n].max() < nav.GRID
+    assert 0.0 <= a.frames.min() and a.frames.max() <= 1.0
+
+
+def test_training_and_test_images_are_disjoint_and_load():
+    assert not set(nav.TRAIN_IMAGES) & set(nav.TEST_IMAGES)
+    for name in nav.TRAIN_IMAGES + nav.TEST_IMAGES:
+        image = nav.source_image(name)
+        assert image.ndim == 2 and min(image.shape) >= nav.SIZE and np.isfinite(image).all()
+    with pytest.raises(ValueError, match="unknown source image"):
+        nav.source_image("nothing")
+    with pytest.raises(ValueError, match="num_sequences"):
+        nav.generate(nav.NavigationSpec(), 0, seed=0)
+    assert nav.rows(nav.generate(nav.NavigationSpec(num_steps=5), 1, 0)).shape == (1, 5, 69)
