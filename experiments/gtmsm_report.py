@@ -1,6 +1,6 @@
 """GTM-SM's image navigation results (thesis, section 7.4.1) from trained workdirs:
 
-  python experiments/gtmsm_report.py runs/gtmsm/memory runs/gtmsm/state [--out docs/figures]
+  python experiments/gtmsm_report.py runs/gtmsm/memory runs/gtmsm/state [--out docs/figures] [--num_neighbours=5]
 
 On the test walks (environments cut from images never seen in training; tau
 memorised steps, then the rest predicted from the actions alone) it prints, per
@@ -17,6 +17,7 @@ Writes <workdir>/gtmsm_test.json.
 """
 
 import argparse
+import dataclasses
 import json
 import pathlib
 
@@ -145,27 +146,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdirs", nargs="+")
     parser.add_argument("--out", default=str(ROOT / "docs" / "figures"))
+    parser.add_argument("--num_neighbours", type=int, default=0,
+                        help="read K neighbours at test instead of the trained model's K (0: its own)")
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results, walks = {}, None
     for wd in args.workdirs:
         run, params, which = experiment.load_trained(wd)
+        if args.num_neighbours:
+            run.model = dataclasses.replace(run.model, num_neighbours=args.num_neighbours)
+            run.objective = run.model.objective(experiment.objective_options(run.config))
         walks = test_walks(run.config)
         elbo = evaluate(run.objective, params, eval_batches(run.splits["test"], run.config.eval.batch_size),
                         jax.random.key(1))
         r = horizon_metrics(run.model, params, walks)
-        name = f"GTM-SM ({run.model.prior_kind} prior)"
+        name = (f"GTM-SM ({run.model.prior_kind} prior, K = {run.model.num_neighbours})" if run.model.prior_kind == "memory"
+                else "GTM-SM without memory (state prior)")
         results[name] = r
         tau = run.model.memory_length
-        summary = {"params": which, "test_elbo_per_frame": elbo["elbo_per_frame"],
+        summary = {"params": which, "num_neighbours": run.model.num_neighbours, "test_elbo_per_frame": elbo["elbo_per_frame"],
                    "fraction_revisited": r["fraction_revisited"], "r2_mean": float(np.nanmean(r["r2"])),
                    "r2_min": float(np.nanmin(r["r2"]))}
         for key in ("error_revisited", "error_unvisited", "loglik_revisited", "loglik_unvisited"):
             for h in (1, 10, 50, 100, 200, 256):
                 if h <= len(r[key]):
                     summary[f"{key}_h{h}"] = float(r[key][h - 1])
-        (pathlib.Path(wd) / "gtmsm_test.json").write_text(json.dumps(summary, indent=1) + "\n")
+        suffix = f"_k{args.num_neighbours}" if args.num_neighbours else ""
+        (pathlib.Path(wd) / f"gtmsm_test{suffix}.json").write_text(json.dumps(summary, indent=1) + "\n")
         print(f"{name} ({wd}, {which}): test ELBO per predicted frame {elbo['elbo_per_frame']:.3f}; "
               f"affine R^2 mean {summary['r2_mean']:.3f} (min {summary['r2_min']:.3f}); "
               f"{100 * r['fraction_revisited']:.0f}% of predicted steps revisit a memorised position")

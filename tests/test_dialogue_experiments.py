@@ -79,6 +79,8 @@ def test_adversarial_models_start_from_a_pretrained_seq2seq_and_evaluate(tmp_pat
     assert "starting from" in out and "decoder" in out and "fitting LocalGAN's constants" in out
     assert "valid_ent4" in out and "hinge_active" in out
     assert not (gan / "best").exists() or not any((gan / "best").iterdir())  # the last parameters are kept
+    _run("experiments/evaluate.py", f"--workdir={gan}", "--max_pairs=3", "--show=0")  # its config read back
+    assert json.loads((gan / "eval_test.json").read_text())["params"].startswith("checkpoint at step 2")
     out = _run("experiments/evaluate.py", f"--workdir={pre}", "--method=mmi", "--beam_size=3",
                f"--backward={backward}", "--tag=mmi", "--max_pairs=4", "--show=1")
     result = json.loads((pre / "eval_test_mmi.json").read_text())

@@ -16,6 +16,7 @@ NOTEBOOKS = {
     "kvae_bouncing_ball.ipynb": ["parameters", "KVAE smoothing", "blank frames"],
     "vhrnn_system_identification.ipynb": ["parameters", "mean KL in the 5 steps after a boundary"],
     "vmed_dialogue.ipynb": ["VMED (K=3)", "Seq2Seq+attention:", "BLEU-4", "context:"],
+    "gtmsm_navigation.ipynb": ["memory: 3 steps", "state: 3 steps", "affine R^2"],
     "localgan_dialogue.ipynb": ["mean free energy: real pairs", "Ent-4 of the pretrained generator", "Rel.",
                                 "localgan done", "gan_ael done"],
 }

@@ -232,7 +232,13 @@ def build_model(config: ml_collections.ConfigDict, dim: int):
     """The config's registered model for data of ``dim`` entries per step (a
     vocabulary of ``dim`` words for dialogue)."""
     entry = registry.get(config.model.name)
-    return entry.build(dim, **{k: v for k, v in config.model.items() if k != "name"})
+    return entry.build(dim, **{k: _hashable(v) for k, v in config.model.items() if k != "name"})
+
+
+def _hashable(value):
+    """Lists (as a config read back from JSON holds its tuples) as tuples, so that
+    models, frozen dataclasses, stay hashable for jit."""
+    return tuple(_hashable(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def build_trainer(config: ml_collections.ConfigDict, objective, workdir, *, tensorboard: bool = True) -> Trainer:

@@ -35,3 +35,18 @@ def test_training_and_test_images_are_disjoint_and_load():
     with pytest.raises(ValueError, match="num_sequences"):
         nav.generate(nav.NavigationSpec(), 0, seed=0)
     assert nav.rows(nav.generate(nav.NavigationSpec(num_steps=5), 1, 0)).shape == (1, 5, 69)
+
+
+def test_tfds_builder_writes_the_walks_of_the_loader(tmp_path):
+    from seqvi.data import tfds_navigation
+
+    sources = tfds_navigation.build(tmp_path, num_train=3, num_test=2, num_steps=12, test_steps=20, seed=7)
+    train = nav.generate(nav.NavigationSpec(12, 3.0), 3, 7, nav.TRAIN_IMAGES)
+    test = nav.generate(nav.NavigationSpec(20, 3.0), 2, 8, nav.TEST_IMAGES)
+    assert len(sources["train"]) == 3 and len(sources["test"]) == 2
+    for split, data in (("train", train), ("test", test)):
+        for record in sources[split]:
+            i = int(record["index"])
+            np.testing.assert_array_equal(record["frames"].reshape(-1, 64), data.frames[i])
+            np.testing.assert_array_equal(record["positions"], data.positions[i])
+            np.testing.assert_array_equal(record["actions"], data.actions[i])

@@ -43,3 +43,16 @@ def test_frozen_groups_do_not_decay_while_frozen():
         moved.append({k: float(v[0]) for k, v in updates.items()})
     np.testing.assert_allclose([moved[0]["alpha"], moved[0]["rest"]], [0.0, -0.05], atol=1e-7)
     np.testing.assert_allclose(moved[1]["alpha"], -0.05, rtol=1e-6)  # frozen for the first step only
+
+
+def test_group_scales_multiply_a_groups_steps():
+    params = {"generator": jnp.ones(3), "discriminator": jnp.ones(2)}
+    grads = {"generator": jnp.full(3, 0.5), "discriminator": jnp.full(2, 0.5)}
+    plain = make_optimizer(1e-3, 10, clip_norm=None)
+    scaled = make_optimizer(1e-3, 10, clip_norm=None, group_scales=(("discriminator", 10.0),))
+    a, _ = plain.update(grads, plain.init(params), params)
+    b, _ = scaled.update(grads, scaled.init(params), params)
+    np.testing.assert_allclose(b["generator"], a["generator"])
+    np.testing.assert_allclose(b["discriminator"], 10.0 * np.asarray(a["discriminator"]), rtol=1e-6)
+    with pytest.raises(ValueError, match="must be > 0"):
+        make_optimizer(1e-3, 10, group_scales=(("discriminator", 0.0),))
