@@ -63,6 +63,10 @@ def main(argv):
     try:
         if _BACKWARD.value:
             backward_run, backward_params, _ = experiment.load_trained(_BACKWARD.value)
+            if backward_run.extras.get("vocab") is None or (
+                    backward_run.extras["vocab"].tokens != run.extras["vocab"].tokens):
+                raise ConfigError(f"--backward={_BACKWARD.value}: its vocabulary differs from {_WORKDIR.value}'s "
+                                  "(train it on the same data and vocab_size, with --config.swap_pairs=True)")
             options_view.backward = (backward_run.model, backward_params)
         result = run.task.report(run, params, _SPLIT.value, options_view)
     except ConfigError as e:

@@ -90,7 +90,7 @@ def figure(root: pathlib.Path, out: pathlib.Path) -> None:
         path = root / run / "metrics.jsonl"
         if not path.exists():
             continue
-        rows = [r for r in read_metrics(path) if "eval/valid_ent4" in r]
+        rows = [r for r in read_metrics(root / run) if "eval/valid_ent4" in r]
         axes[0].plot([r["step"] for r in rows], [r["eval/valid_ent4"] for r in rows], "o-", label=label, ms=3)
         axes[1].plot([r["step"] for r in rows], [r["eval/valid_loss_per_token"] for r in rows], "o-", label=label,
                      ms=3)

@@ -39,7 +39,7 @@ def get_config(argument: str = "chatterbot"):
     c.num_steps = 1500 if dataset != "chatterbot" else 300
     # The discriminator trains alone first (the generator's groups get zero updates):
     # from the pretrained generator, a discriminator at chance pushes it anywhere.
-    c.frozen = ("embed", "encoder", "decoder", "output")
+    c.frozen = ("embed", "encoder", "decoder", "output", "score", "combine")  # the generator's groups
     c.frozen_steps = 300 if dataset != "chatterbot" else 50
     c.keep_best = False
     c.eval_every = 100 if dataset != "chatterbot" else 100

@@ -44,9 +44,9 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from seqvi import dist
-from seqvi.core import Objective, ObjectiveOptions
+from seqvi.core import ObjectiveOptions
 from seqvi.models import parts
-from seqvi.models.objectives import check_bound
+from seqvi.models.objectives import OwnELBOObjective, check_bound
 from seqvi.models.registry import register
 from seqvi.nn import BernoulliHead, DiagGaussianHead, MLP, dnd
 
@@ -60,29 +60,15 @@ class Prediction(NamedTuple):
     frames: Float[Array, "T P"]  # predicted pixel means for t > tau (the input frames for t <= tau)
 
 
-class GTMSMObjective(Objective):
-    """The ELBO per predicted frame (section 7.3.4), as ``model.loss``."""
-
-    def __init__(self, model, kl_anneal_steps: int = 0):
-        self.model, self.kl_anneal_steps = model, kl_anneal_steps
-
-    def loss(self, params, batch, key, step):
-        weight = 1.0 if not self.kl_anneal_steps else jnp.minimum(1.0, step / self.kl_anneal_steps)
-        return self.model.loss(params, batch, key, kl_weight=weight)
+@dataclasses.dataclass(frozen=True)
+class GTMSMObjective(OwnELBOObjective):
+    """The ELBO per predicted frame (section 7.3.4), as ``model.loss``, with the KL
+    annealed; evaluation counts the predicted frames only (t > tau)."""
 
     def eval_terms(self, params, batch, key):
         elbo, frames = jax.vmap(lambda xs, n, k: self.model.sequence_elbo(params, xs, n, k)[:2])(
             batch["xs"], batch["lengths"], jax.random.split(key, batch["xs"].shape[0]))
         return {"elbo": elbo, "num_frames": frames, "num_sequences": (batch["lengths"] > 0).astype(jnp.float32)}
-
-    def summarise(self, sums):
-        return {"elbo_per_frame": sums["elbo"] / sums["num_frames"],
-                "elbo_per_sequence": sums["elbo"] / sums["num_sequences"],
-                "num_frames": sums["num_frames"], "num_sequences": sums["num_sequences"]}
-
-    @property
-    def target(self) -> str:
-        return "elbo_per_frame"
 
     @property
     def label(self) -> str:
@@ -162,6 +148,12 @@ class GTMSM(parts.Networks):
             params["decoder"]["params"]["logits"]["bias"] = logit(jnp.asarray(data_mean)[: self.frame_dim])
         return params
 
+    def check_length(self, num_steps: int) -> None:
+        """ValueError unless sequences of ``num_steps`` steps have a prediction phase."""
+        if num_steps <= self.memory_length:
+            raise ValueError(f"GTM-SM memorises the first {self.memory_length} steps (memory_length) but the "
+                             f"sequences have {num_steps}: nothing is left to predict (lengthen the walks)")
+
     # ---- the pieces --------------------------------------------------------------------
     def split_row(self, xs: Float[Array, "T D"]) -> tuple[Float[Array, "T P"], Float[Array, "T A"]]:
         return xs[..., : self.frame_dim], xs[..., self.frame_dim:]
@@ -224,6 +216,7 @@ class GTMSM(parts.Networks):
     # ---- the bound -----------------------------------------------------------------------
     def sequence_elbo(self, params, xs: Float[Array, "T D"], length, key: jax.Array, kl_weight=1.0):
         """(ELBO over the predicted frames tau < t <= length, their number, KL sum)."""
+        self.check_length(xs.shape[0])
         frames, actions = self.split_row(xs)
         k_states, k_z = jax.random.split(key)
         states = self.sample_states(params, actions, k_states)
@@ -257,6 +250,7 @@ class GTMSM(parts.Networks):
         the memorised states are one ancestral sample (``key``; None: the
         transition's mean), the later ones the transition's mean; each frame is
         the decoder's mean at the prior's mean latent."""
+        self.check_length(xs.shape[0])
         frames, actions = self.split_row(xs)
         tau = self.memory_length
         states = self.sample_states(params, actions, key)

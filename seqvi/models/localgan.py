@@ -81,7 +81,7 @@ def radial_distribution(p: dbm.DBMParams, q: Float[Array, " Q"], r: Float[Array,
     free_energy = lambda response: dbm.free_energy_mean_field(  # noqa: E731
         p, jnp.concatenate([q, response]), num_iterations=num_iterations)
     at_centre = free_energy(centre)
-    return (free_energy(r) - at_centre) / jnp.abs(at_centre)
+    return (free_energy(r) - at_centre) / jnp.maximum(jnp.abs(at_centre), 1e-6)
 
 
 def local_hinge(p: dbm.DBMParams, q: Float[Array, " Q"], gold: Float[Array, " R"], generated: Float[Array, " R"],
@@ -185,10 +185,12 @@ class LocalGAN(Seq2Seq):
         [N, ...]): the word vectors, the standardisation, and the DBM trained by
         PCD on v = [q, r]. ValueError when the word vectors' rows do not match
         the generator's vocabulary or their width ``word_dim``."""
-        if word_vectors.shape != (self.vocab_size, self.word_dim):
-            raise ValueError(f"the word vectors have shape {tuple(word_vectors.shape)} but the generator's vocabulary "
-                             f"and LocalGAN.word_dim need ({self.vocab_size}, {self.word_dim}): the DBM and the "
-                             "generator must share one vocabulary")
+        if word_vectors.shape[0] != self.vocab_size:
+            raise ValueError(f"the word vectors have {word_vectors.shape[0]} rows but the generator's vocabulary has "
+                             f"{self.vocab_size} words: the DBM and the generator must share one vocabulary")
+        if word_vectors.shape[1:] != (self.word_dim,):
+            raise ValueError(f"the word vectors are {word_vectors.shape[1:]}-d but LocalGAN.word_dim is "
+                             f"{self.word_dim}: set model.word_dim to the vectors' width")
         word_vectors = jnp.asarray(word_vectors, jnp.float32)
         q = average_word_vectors(word_vectors, pairs["context"], pairs["context_length"])
         r = average_word_vectors(word_vectors, pairs["response_out"], jnp.asarray(pairs["response_length"]) - 1)

@@ -133,6 +133,8 @@ def test_localgan_constants_from_data_and_its_refusals():
     assert c["dbm"]["w1"].shape == (6, 4)
     with pytest.raises(ValueError, match="share one vocabulary"):
         model.fit_to_data(params, jax.random.key(11), vectors[:-1], batch)
+    with pytest.raises(ValueError, match="set model.word_dim"):
+        model.fit_to_data(params, jax.random.key(11), vectors[:, :2], batch)
     with pytest.raises(ValueError, match="are empty"):
         average_word_vectors(vectors, batch["context"], jnp.array([2, 0, 1]))
     with pytest.raises(ValueError, match="lambda"):

@@ -123,6 +123,8 @@ def test_refusals():
         GTMSM(5, num_actions=5)
     with pytest.raises(ValueError, match="num_neighbours"):
         GTMSM(69, memory_length=3, num_neighbours=4)
+    with pytest.raises(ValueError, match="nothing is left to predict"):
+        GTMSM(69, memory_length=8).predict(GTMSM(69, memory_length=8).init(jax.random.key(0)), jnp.zeros((8, 69)))
     with pytest.raises(ValueError, match="prior_kind"):
         GTMSM(69, prior_kind="other")
     with pytest.raises(ValueError, match="trains with bound"):
