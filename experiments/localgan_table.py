@@ -27,7 +27,7 @@ from seqvi.train.logging import read_metrics  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ROWS = [("Seq2Seq (512)", ["seq2seq512", "seq2seq512_seed1"], "eval_test.json"),
         ("Seq2Seq (256, the adversarial models' start)", ["pretrain_seq2seq256"], "eval_test.json"),
-        ("Seq2Seq-MMI (bidi, 10-best)", ["seq2seq512"], "eval_test_mmi.json"),
+        ("Seq2Seq-MMI (256, bidi, 10-best)", ["pretrain_seq2seq256"], "eval_test_mmi.json"),
         ("Adver-REGS", ["adver_regs"], "eval_test.json"),
         ("GAN-AEL", ["gan_ael"], "eval_test.json"),
         ("LocalGAN", ["localgan", "localgan_seed1"], "eval_test.json")]
@@ -66,8 +66,10 @@ def table(root: pathlib.Path) -> None:
         print(f"| {name} | {_params(wd)} | {config.num_steps} | {len(results)} | {nll} | " + " | ".join(cells) + " |")
 
 
-def samples(root: pathlib.Path, count: int = 8, skip: int = 0) -> None:
-    """The first ``count`` test contexts (after ``skip``) with every model's response."""
+def samples(root: pathlib.Path, count: int = 8) -> None:
+    """Test contexts with every model's response (the document's Appendix C style):
+    the first ``count`` where LocalGAN's response differs from its starting
+    Seq2Seq's (most contexts get the same generic answer from both)."""
     files = {name: root / runs[0] / ("samples_test_mmi.txt" if "mmi" in file else "samples_test.txt")
              for name, runs, file in ROWS}
     parsed = {}
@@ -77,15 +79,20 @@ def samples(root: pathlib.Path, count: int = 8, skip: int = 0) -> None:
             parsed[name] = [b.splitlines() for b in blocks if b.strip()]
     if not parsed:
         return
+    answer = lambda name, i: parsed[name][i][2].split(":", 1)[1].strip()  # noqa: E731
     first = next(iter(parsed.values()))
-    for i in range(skip, min(skip + count, len(first))):
+    start, local = ROWS[1][0], ROWS[-1][0]
+    chosen = [i for i in range(len(first)) if start in parsed and local in parsed
+              and answer(start, i) != answer(local, i)][:count] or list(range(count))
+    print(f"{len(chosen)} test contexts where LocalGAN and its start answer differently:")
+    for i in chosen:
         print(f"- **{first[i][0].split(':', 1)[1].strip()}** (reference: {first[i][1].split(':', 1)[1].strip()})")
-        for name, blocks in parsed.items():
-            print(f"  - {name}: {blocks[i][2].split(':', 1)[1].strip() or '(empty)'}")
+        for name in parsed:
+            print(f"  - {name}: {answer(name, i) or '(empty)'}")
 
 
 def figure(root: pathlib.Path, out: pathlib.Path) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
     for run, label in ADVERSARIAL:
         path = root / run / "metrics.jsonl"
         if not path.exists():
@@ -94,12 +101,18 @@ def figure(root: pathlib.Path, out: pathlib.Path) -> None:
         axes[0].plot([r["step"] for r in rows], [r["eval/valid_ent4"] for r in rows], "o-", label=label, ms=3)
         axes[1].plot([r["step"] for r in rows], [r["eval/valid_loss_per_token"] for r in rows], "o-", label=label,
                      ms=3)
+        train = [r for r in read_metrics(root / run) if "train/hinge_active" in r]
+        if train:  # LocalGAN's phases (section 4.3): the share of pairs whose hinge acts
+            axes[2].plot([r["step"] for r in train], [r["train/hinge_active"] for r in train], label=label)
     axes[0].set(xlabel="adversarial training batches", ylabel="Ent-4 (nats), greedy, 500 valid contexts",
                 title="Figure 2: diversity during adversarial training")
     axes[1].set(xlabel="adversarial training batches", ylabel="valid NLL per token", title="likelihood of gold responses")
+    axes[2].set(xlabel="adversarial training batches", ylabel="share of pairs with delta-alpha > 0",
+                title="LocalGAN's hinge: phase 2 when it acts")
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
+    axes[2].legend(fontsize=8)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
