@@ -25,8 +25,9 @@ from seqvi.train import experiment  # noqa: E402
 from seqvi.train.logging import read_metrics  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-ROWS = [("Seq2Seq (512)", ["seq2seq512", "seq2seq512_seed1"], "eval_test.json"),
-        ("Seq2Seq (256, the adversarial models' start)", ["pretrain_seq2seq256"], "eval_test.json"),
+ROWS = [("Seq2Seq (256, the adversarial models' start)", ["pretrain_seq2seq256", "pretrain_seq2seq256_seed1"],
+         "eval_test.json"),
+        ("Seq2Seq (512, the paper's size)", ["seq2seq512"], "eval_test.json"),
         ("Seq2Seq-MMI (256, bidi, 10-best)", ["pretrain_seq2seq256"], "eval_test_mmi.json"),
         ("Adver-REGS", ["adver_regs"], "eval_test.json"),
         ("GAN-AEL", ["gan_ael"], "eval_test.json"),
@@ -81,7 +82,7 @@ def samples(root: pathlib.Path, count: int = 8) -> None:
         return
     answer = lambda name, i: parsed[name][i][2].split(":", 1)[1].strip()  # noqa: E731
     first = next(iter(parsed.values()))
-    start, local = ROWS[1][0], ROWS[-1][0]
+    start, local = ROWS[0][0], ROWS[-1][0]
     chosen = [i for i in range(len(first)) if start in parsed and local in parsed
               and answer(start, i) != answer(local, i)][:count] or list(range(count))
     print(f"{len(chosen)} test contexts where LocalGAN and its start answer differently:")
