@@ -7,9 +7,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WORKDIR ?= runs/vrnn_jsb
 
-.PHONY: install demo test results bench
+.PHONY: install demo test results bench system-packages
 
-$(STAMP): requirements.lock pyproject.toml
+# EGL and Mesa's software rasteriser: miniworld renders GTM-SM's first-person
+# videos headless with them. Installed with apt-get when missing and run as root;
+# otherwise the command to run is printed (only that data set needs them).
+SYSTEM_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libgl1
+system-packages:
+	@if command -v dpkg >/dev/null && ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); \
+	  else echo "first-person navigation needs: sudo apt-get install $(SYSTEM_PACKAGES)" >&2; fi; fi
+
+$(STAMP): requirements.lock pyproject.toml | system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .

@@ -1,6 +1,7 @@
-"""GTM-SM's image navigation results (thesis, section 7.4.1) from trained workdirs:
+"""GTM-SM's navigation results (thesis, sections 7.4.1 and 7.4.2) from trained workdirs:
 
   python experiments/gtmsm_report.py runs/gtmsm/memory runs/gtmsm/state [--out docs/figures] [--num_neighbours=5]
+  python experiments/gtmsm_report.py runs/gtmsm_fp/rotating runs/gtmsm_fp/rotating_state   (first-person 3-D)
 
 On the test walks (environments cut from images never seen in training; tau
 memorised steps, then the rest predicted from the actions alone) it prints, per
@@ -32,11 +33,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from seqvi.data import navigation  # noqa: E402
-from seqvi.train import experiment  # noqa: E402
+from seqvi.train import experiment, tasks  # noqa: E402
+from seqvi import dist, smc  # noqa: E402
+from seqvi.data import first_person  # noqa: E402
+from seqvi.models.gtmsm import GTMSM  # noqa: E402
 from seqvi.train.evaluation import evaluate  # noqa: E402
 from seqvi.data.batching import eval_batches  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+HORIZONS = (1, 8, 10, 16, 45, 50, 100, 150, 200, 256)  # printed and written where the test phase reaches them
 
 
 def test_walks(config) -> navigation.Navigation:
@@ -46,32 +51,78 @@ def test_walks(config) -> navigation.Navigation:
     return navigation.generate(spec, int(o.num_test), seed=int(o.seed) + 1, images=navigation.TEST_IMAGES)
 
 
-def affine_r2(states: np.ndarray, positions: np.ndarray) -> float:
-    """R^2 of the least-squares affine map states [T, S] -> positions [T, 2]."""
-    design = np.concatenate([states, np.ones((states.shape[0], 1))], 1)
-    coef, *_ = np.linalg.lstsq(design, positions, rcond=None)
-    residual = np.sum((positions - design @ coef) ** 2)
-    total = np.sum((positions - positions.mean(0)) ** 2)
-    return float(1.0 - residual / total) if total > 0 else float("nan")
+def first_person_videos(config) -> first_person.FirstPerson:
+    """The test split of ``seqvi.train.tasks.load_first_person``, with its poses."""
+    from seqvi.data import tfds_first_person
+
+    return tfds_first_person.videos(tasks.first_person_sources(config.first_person)["test"])
 
 
-def horizon_metrics(model, params, walks: navigation.Navigation, seed: int = 0) -> dict:
-    """Per-horizon error and log-likelihood (revisited / unvisited) and the R^2."""
-    rows = jnp.asarray(navigation.rows(walks))
+def first_person_revisited(poses: np.ndarray, tau: int) -> np.ndarray:
+    """[N, T - tau] bool: the pose after tau lies within one walking step (0.25) of a
+    memorised pose and its heading within half a rotating agent's turn (pi / 41)."""
+    out = np.zeros((poses.shape[0], poses.shape[1] - tau), bool)
+    for n in range(poses.shape[0]):
+        near = np.linalg.norm(poses[n, tau:, None, :2] - poses[n, None, :tau, :2], axis=-1) < first_person.WALK_STEP
+        turn = np.abs(np.angle(np.exp(1j * (poses[n, tau:, None, 2] - poses[n, None, :tau, 2]))))
+        out[n] = np.any(near & (turn < np.pi / first_person.TURNS_PER_CIRCLE + 1e-4), axis=1)
+    return out
+
+
+PIXEL_SCALE = 0.1  # the log-likelihood of a true view: under N(prediction, 0.1^2 I) for every model
+
+
+def predict_frames(model, params, rows: jax.Array, tau: int, seed: int = 0):
+    """(predicted views [N, T - tau, P], states [N, T, S] or None) for rows [N, T, P + A]
+    of views and actions: GTM-SM's ``predict``; for an action-conditioned StepModel
+    (the VRNN baseline), a particle filter (16 particles) over the first tau views
+    and actions, then its emission means under the later actions
+    (``seqvi.smc.continue_sequence``)."""
     keys = jax.random.split(jax.random.key(seed), rows.shape[0])
-    predictions = jax.jit(jax.vmap(lambda xs, k: model.predict(params, xs, k)))(rows, keys)
-    tau = model.memory_length
-    predicted = np.asarray(predictions.frames[:, tau:])
-    true = walks.frames[:, tau:]
+    if isinstance(model, GTMSM):
+        out = jax.jit(jax.vmap(lambda xs, k: model.predict(params, xs, k)))(rows, keys)
+        return np.asarray(out.frames[:, tau:]), np.asarray(out.states)
+    frames, actions = rows[..., :model.data_dim], rows[..., model.data_dim:]
+    steps = rows.shape[1] - tau
+
+    def one(x, u, k):
+        return smc.continue_sequence(model, params, k, x[:tau], tau, steps, num_particles=16, emission_mode="mean",
+                                     inputs=u[:tau], future_inputs=u[tau:])
+
+    return np.asarray(jax.jit(jax.vmap(one))(frames, actions, keys)), None
+
+
+def model_name(model) -> str:
+    if not isinstance(model, GTMSM):
+        return f"action-conditioned {type(model).__name__} (no memory)"
+    if model.prior_kind == "state":
+        return "GTM-SM without memory (state prior)"
+    return f"GTM-SM ({model.prior_kind} prior, K = {model.num_neighbours})"
+
+
+def first_person_metrics(model, params, videos: first_person.FirstPerson, tau: int, seed: int = 0) -> dict:
+    """Per-horizon error and log-likelihood (revisited / unvisited; ``first_person_revisited``),
+    and the R^2 of affine maps, per video, from the states' [cos s3, sin s3] to the true
+    heading's [cos, sin] ('r2': fitted on the memorised steps, scored on the predicted
+    ones, so a wrong turning rate shows) and (walking agent) from the memorised [s1, s2]
+    to the true position ('r2_position')."""
+    rows = jnp.asarray(first_person.rows(videos))
+    predicted, states = predict_frames(model, params, rows, tau, seed)
+    true = np.asarray(rows[:, tau:, :predicted.shape[-1]])
+    out = _horizon_summary(predicted, true, first_person_revisited(videos.poses, tau))
+    if states is None:
+        return dict(out, r2=[np.nan], r2_position=[np.nan], predicted=predicted, states=None)
+    circle = lambda angle: np.stack([np.cos(angle), np.sin(angle)], -1)  # noqa: E731
+    r2_heading = [affine_r2(circle(s[:tau, 2]), circle(p[:tau, 2]), circle(s[tau:, 2]), circle(p[tau:, 2]))
+                  for s, p in zip(states, videos.poses)]
+    r2_position = [affine_r2(s[:tau, :2], p[:tau, :2].astype(float)) for s, p in zip(states, videos.poses)]
+    return dict(out, r2=r2_heading, r2_position=r2_position, predicted=predicted, states=states)
+
+
+def _horizon_summary(predicted, true, revisited) -> dict:
     error = np.abs(predicted - true).mean(-1)  # [N, H]
-    logits = jnp.log(jnp.clip(predicted, 1e-6, 1 - 1e-6)) - jnp.log1p(-jnp.clip(predicted, 1e-6, 1 - 1e-6))
-    log_lik = np.asarray(model.frame_log_prob(logits, jnp.asarray(true)))  # under the model's likelihood
-    revisited = np.zeros(error.shape, bool)
-    for n in range(walks.positions.shape[0]):
-        seen = {tuple(q) for q in walks.positions[n, :tau]}
-        revisited[n] = [tuple(q) in seen for q in walks.positions[n, tau:]]
-    states = np.asarray(predictions.states)
-    r2 = [affine_r2(states[n, :tau], walks.positions[n, :tau].astype(float)) for n in range(states.shape[0])]
+    log_lik = np.asarray(dist.diag_gaussian(jnp.asarray(predicted), jnp.full(predicted.shape, PIXEL_SCALE))
+                         .log_prob(jnp.asarray(true)))
 
     def by_horizon(values, mask):
         total, count = (values * mask).sum(0), mask.sum(0)
@@ -79,8 +130,33 @@ def horizon_metrics(model, params, walks: navigation.Navigation, seed: int = 0) 
 
     return {"error_revisited": by_horizon(error, revisited), "error_unvisited": by_horizon(error, ~revisited),
             "error_all": error.mean(0), "loglik_revisited": by_horizon(log_lik, revisited),
-            "loglik_unvisited": by_horizon(log_lik, ~revisited), "fraction_revisited": float(revisited.mean()),
-            "r2": r2, "predicted": predicted, "states": states}
+            "loglik_unvisited": by_horizon(log_lik, ~revisited), "fraction_revisited": float(revisited.mean())}
+
+
+def affine_r2(states: np.ndarray, positions: np.ndarray, test_states=None, test_positions=None) -> float:
+    """R^2 of the least-squares affine map states [T, S] -> positions [T, P], scored
+    on (test_states, test_positions) when given (out of sample), else on the fit's own."""
+    design = np.concatenate([states, np.ones((states.shape[0], 1))], 1)
+    coef, *_ = np.linalg.lstsq(design, positions, rcond=None)
+    if test_states is not None:
+        design, positions = np.concatenate([test_states, np.ones((test_states.shape[0], 1))], 1), test_positions
+    residual = np.sum((positions - design @ coef) ** 2)
+    total = np.sum((positions - positions.mean(0)) ** 2)
+    return float(1.0 - residual / total) if total > 1e-9 else float("nan")
+
+
+def horizon_metrics(model, params, walks: navigation.Navigation, tau: int, seed: int = 0) -> dict:
+    """Per-horizon error and log-likelihood (revisited / unvisited) and the R^2."""
+    rows = jnp.asarray(navigation.rows(walks))
+    predicted, states = predict_frames(model, params, rows, tau, seed)
+    revisited = np.zeros(predicted.shape[:2], bool)
+    for n in range(walks.positions.shape[0]):
+        seen = {tuple(q) for q in walks.positions[n, :tau]}
+        revisited[n] = [tuple(q) in seen for q in walks.positions[n, tau:]]
+    out = _horizon_summary(predicted, walks.frames[:, tau:], revisited)
+    r2 = ([np.nan] if states is None else
+          [affine_r2(states[n, :tau], walks.positions[n, :tau].astype(float)) for n in range(states.shape[0])])
+    return dict(out, r2=r2, predicted=predicted, states=states)
 
 
 def figure_7_2(walks, result, out: pathlib.Path, index: int = 0, tau: int = 256) -> None:
@@ -114,6 +190,46 @@ def figure_7_2(walks, result, out: pathlib.Path, index: int = 0, tau: int = 256)
     plt.close(fig)
 
 
+def figure_7_3(videos, result, out: pathlib.Path, index: int = 0, tau: int = 33) -> None:
+    """Thesis Figure 7.3 for the first-person agent: the inferred heading against the
+    true one, and true over predicted views through the prediction phase."""
+    size = videos.frames.shape[2]
+    horizons = np.unique(np.linspace(1, result["predicted"].shape[1], 10).astype(int))
+    fig = plt.figure(figsize=(12, 4.6))
+    grid = fig.add_gridspec(2, len(horizons) + 3)
+    ax = fig.add_subplot(grid[:, :3])
+    s, true = result["states"][index], videos.poses[index, :, 2]
+    ax.plot(np.arange(1, tau + 1), np.unwrap(true[:tau]), "k-", label="true heading (memorised)")
+    ax.plot(np.arange(1, tau + 1), s[:tau, 2], "C0.", label="inferred s3 (memorised)")
+    ax.plot(np.arange(tau + 1, len(s) + 1), s[tau:, 2], "C1.", ms=3, label="s3 in prediction")
+    ax.set(xlabel="t", ylabel="radians", title=f"heading (R^2 {result['r2'][index]:.2f})")
+    ax.legend(fontsize=7)
+    for j, h in enumerate(horizons):
+        for row, image in enumerate((videos.frames[index, tau + h - 1] / 255.0,
+                                     result["predicted"][index, h - 1].reshape(size, size, 3))):
+            ax = fig.add_subplot(grid[row, j + 3])
+            ax.imshow(np.clip(image, 0, 1))
+            ax.set(xticks=[], yticks=[], title=f"t = {tau + h}" if row == 0 else "")
+            if j == 0:
+                ax.set_ylabel("true" if row == 0 else "predicted")
+    fig.suptitle("GTM-SM, first-person agent in a miniworld room (thesis Figure 7.3): memorised until "
+                 f"t = {tau}, then predicted from the actions", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def first_person_gif(videos, result, out: pathlib.Path, index: int = 0, tau: int = 33, scale: int = 4) -> None:
+    size = videos.frames.shape[2]
+    frames = []
+    for h in range(result["predicted"].shape[1]):
+        pair = np.concatenate([videos.frames[index, tau + h] / 255.0, np.ones((size, 2, 3)),
+                               result["predicted"][index, h].reshape(size, size, 3)], 1)
+        frames.append(Image.fromarray((255 * np.clip(pair, 0, 1)).astype(np.uint8)).resize(
+            (pair.shape[1] * scale, size * scale), Image.NEAREST))
+    frames[0].save(out, save_all=True, append_images=frames[1:], duration=120, loop=0)
+
+
 def horizon_figure(results: dict, out: pathlib.Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for (name, r), colour in zip(results.items(), ("C0", "C1", "C2", "C3")):
@@ -143,6 +259,16 @@ def prediction_gif(walks, result, out: pathlib.Path, index: int = 0, tau: int = 
     frames[0].save(out, save_all=True, append_images=frames[1:], duration=80, loop=0)
 
 
+def _finite_mean(values) -> float | None:
+    values = np.asarray(values, float)
+    return float(values[np.isfinite(values)].mean()) if np.isfinite(values).any() else None
+
+
+def memory_length(run) -> int:
+    """tau: GTM-SM's memory_length, or a baseline config's ``prediction_start``."""
+    return run.model.memory_length if isinstance(run.model, GTMSM) else int(run.config.prediction_start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdirs", nargs="+")
@@ -158,37 +284,54 @@ def main() -> None:
         if args.num_neighbours:
             run.model = dataclasses.replace(run.model, num_neighbours=args.num_neighbours)
             run.objective = run.model.objective(experiment.objective_options(run.config))
-        walks = test_walks(run.config)
+        three_d = run.config.dataset == "first_person"
+        walks = first_person_videos(run.config) if three_d else test_walks(run.config)
+        metrics = first_person_metrics if three_d else horizon_metrics
         elbo = evaluate(run.objective, params, eval_batches(run.splits["test"], run.config.eval.batch_size),
                         jax.random.key(1))
-        r = horizon_metrics(run.model, params, walks)
-        name = (f"GTM-SM ({run.model.prior_kind} prior, K = {run.model.num_neighbours})" if run.model.prior_kind == "memory"
-                else "GTM-SM without memory (state prior)")
+        tau = memory_length(run)
+        r = metrics(run.model, params, walks, tau)
+        name = model_name(run.model)
         results[name] = r
-        tau = run.model.memory_length
-        untrained = [float(np.nanmean(horizon_metrics(run.model, run.model.init(jax.random.key(seed)), walks)["r2"]))
-                     for seed in range(3)]
-        summary = {"r2_untrained_mean": float(np.mean(untrained)), "params": which, "num_neighbours": run.model.num_neighbours, "test_elbo_per_frame": elbo["elbo_per_frame"],
-                   "fraction_revisited": r["fraction_revisited"], "r2_mean": float(np.nanmean(r["r2"])),
-                   "r2_min": float(np.nanmin(r["r2"]))}
+        untrained = ([float(np.nanmean(metrics(run.model, run.model.init(jax.random.key(seed)), walks, tau)["r2"]))
+                      for seed in range(3)] if isinstance(run.model, GTMSM) else [np.nan])
+        summary = {"model": name, "r2_untrained_mean": _finite_mean(untrained), "params": which,
+                   "num_neighbours": getattr(run.model, "num_neighbours", None),
+                   "test_elbo_per_frame": elbo.get("elbo_per_frame"),  # GTM-SM's, over the predicted frames
+                   "fraction_revisited": r["fraction_revisited"], "r2_mean": _finite_mean(r["r2"]),
+                   "r2_min": float(np.nanmin(r["r2"])) if np.isfinite(r["r2"]).any() else None}
+        if three_d:
+            summary["r2_position_mean"] = _finite_mean(r["r2_position"])  # None: the rotating agent does not move
         for key in ("error_revisited", "error_unvisited", "loglik_revisited", "loglik_unvisited"):
-            for h in (1, 10, 50, 100, 200, 256):
+            for h in HORIZONS:
                 if h <= len(r[key]):
                     summary[f"{key}_h{h}"] = float(r[key][h - 1])
         suffix = f"_k{args.num_neighbours}" if args.num_neighbours else ""
         (pathlib.Path(wd) / f"gtmsm_test{suffix}.json").write_text(json.dumps(summary, indent=1) + "\n")
-        print(f"{name} ({wd}, {which}): test ELBO per predicted frame {elbo['elbo_per_frame']:.3f}; "
-              f"affine R^2 mean {summary['r2_mean']:.3f} (min {summary['r2_min']:.3f}; untrained models "
-              f"{summary['r2_untrained_mean']:.3f}); "
-              f"{100 * r['fraction_revisited']:.0f}% of predicted steps revisit a memorised position")
-        for h in (1, 10, 50, 100, 200, 256):
+        what = "heading's affine R^2" if three_d else "affine R^2"
+        if summary["r2_mean"] is None:
+            print(f"{name} ({wd}, {which}): no states to localise; {100 * r['fraction_revisited']:.0f}% of "
+                  "predicted steps revisit a memorised position")
+        else:
+            print(f"{name} ({wd}, {which}): test ELBO per predicted frame {elbo['elbo_per_frame']:.3f}; "
+                  f"{what} mean {summary['r2_mean']:.3f} (min {summary['r2_min']:.3f}; untrained models "
+                  f"{summary['r2_untrained_mean']:.3f}); "
+                  f"{100 * r['fraction_revisited']:.0f}% of predicted steps revisit a memorised position")
+        for h in HORIZONS:
             if h <= len(r["error_all"]):
                 print(f"  horizon {h:3d}: error revisited {r['error_revisited'][h - 1]:.4f}, unvisited "
                       f"{r['error_unvisited'][h - 1]:.4f}; log-lik revisited {r['loglik_revisited'][h - 1]:.2f}")
-        if run.model.prior_kind == "memory":
+        if not isinstance(run.model, GTMSM) or run.model.prior_kind == "state":
+            pass
+        elif three_d:
+            kind = run.config.first_person.kind
+            figure_7_3(walks, r, out / f"gtmsm_{kind}_figure_7_3.png", tau=tau)
+            first_person_gif(walks, r, out / f"gtmsm_{kind}_prediction.gif", tau=tau)
+        elif run.model.prior_kind == "memory":
             figure_7_2(walks, r, out / "gtmsm_figure_7_2.png", tau=tau)
             prediction_gif(walks, r, out / "gtmsm_prediction.gif", tau=tau)
-    horizon_figure(results, out / "gtmsm_horizon.png")
+    prefix = f"gtmsm_{run.config.first_person.kind}" if three_d else "gtmsm"
+    horizon_figure(results, out / f"{prefix}_horizon.png")
     print(f"figures in {out}")
 
 

@@ -30,6 +30,7 @@ def get_config(argument: str = "chatterbot"):
         model.update(local_weight=1.0, word_dim=50, dbm_hidden=(128, 128), mean_field_iterations=30)
     c = dialogue_config(dataset, model)
     c.bound = "adversarial"
+    c.length_bucket = 0  # full-length batches: the generator free-runs as many steps as the gold responses have
     c.init_from = ""  # workdir of the pretrained Seq2Seq
     c.embeddings = ""  # a GloVe/word2vec text file for LocalGAN's word vectors (default: word2vec on the training pairs)
     # The generator's rate: at 1e-4 the pretrained generator's validation NLL rose

@@ -425,23 +425,52 @@ def encode_pairs(pairs_: Sequence[tuple[str, str]], vocab: Vocabulary, max_conte
 
 
 class DialogueSchedule:
-    """Shuffled training batches of pairs as fixed-shape id arrays (one compiled
-    step for the whole run); ``batch(step)`` is deterministic: epoch e permutes the
-    pairs with ``default_rng([seed, e])``. The last batch of an epoch is filled with
-    pairs from the start of the permutation."""
+    """Shuffled training batches of pairs as id arrays; ``batch(step)`` is
+    deterministic: epoch e permutes the pairs with ``default_rng([seed, e])``. The
+    last batch of an epoch is filled with pairs from the start of the permutation.
+
+    ``length_multiple`` 0: every batch has the full shapes (one compiled step for
+    the whole run). Otherwise length bucketing: each run of ``bucket_batches``
+    batches of the permutation is sorted by response length, cut into batches
+    served in a shuffled order, and each batch's responses are trimmed to its
+    longest rounded up to a multiple of ``length_multiple`` (so at most
+    ceil((max_response + 1) / length_multiple) compiled shapes). Cornell's
+    responses fill about half of 21 steps, so this saves about half of the
+    decoder and output layer's work (benchmarks/dialogue.py)."""
 
     def __init__(self, pairs_: Sequence[tuple[str, str]], vocab: Vocabulary, batch_size: int, max_context: int,
-                 max_response: int, seed: int = 0):
+                 max_response: int, seed: int = 0, length_multiple: int = 0, bucket_batches: int = 8):
         if not pairs_:
             raise ValueError("DialogueSchedule needs at least one pair")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if length_multiple < 0 or bucket_batches < 1:
+            raise ValueError(f"need length_multiple >= 0 and bucket_batches >= 1, got {length_multiple} and "
+                             f"{bucket_batches}")
         self.encoded = encode_pairs(pairs_, vocab, max_context, max_response)
         self.batch_size, self.seed = batch_size, seed
+        self.length_multiple, self.bucket_batches = length_multiple, bucket_batches
         self.batches_per_epoch = -(-len(pairs_) // batch_size)
 
-    def batch(self, step: int) -> dict[str, np.ndarray]:
+    def rows(self, step: int) -> np.ndarray:
+        """The pairs (row indices) of batch ``step``."""
         epoch, index = divmod(step, self.batches_per_epoch)
         order = np.random.default_rng([self.seed, epoch]).permutation(len(self.encoded.context))
-        rows = np.take(order, np.arange(index * self.batch_size, (index + 1) * self.batch_size), mode="wrap")
-        return {k: v[rows] for k, v in self.encoded._asdict().items()}
+        if not self.length_multiple:
+            return np.take(order, np.arange(index * self.batch_size, (index + 1) * self.batch_size), mode="wrap")
+        bucket, position = divmod(index, self.bucket_batches)
+        start = bucket * self.bucket_batches
+        count = min(self.bucket_batches, self.batches_per_epoch - start)  # the epoch's last bucket may be short
+        chunk = np.take(order, np.arange(start * self.batch_size, (start + count) * self.batch_size), mode="wrap")
+        chunk = chunk[np.argsort(self.encoded.response_length[chunk], kind="stable")]
+        served = np.random.default_rng([self.seed, epoch, bucket]).permutation(count)[position]
+        return chunk[served * self.batch_size:(served + 1) * self.batch_size]
+
+    def batch(self, step: int) -> dict[str, np.ndarray]:
+        rows = self.rows(step)
+        out = {k: v[rows] for k, v in self.encoded._asdict().items()}
+        if self.length_multiple:
+            full = self.encoded.response_in.shape[1]
+            keep = min(full, -(-int(out["response_length"].max()) // self.length_multiple) * self.length_multiple)
+            out["response_in"], out["response_out"] = out["response_in"][:, :keep], out["response_out"][:, :keep]
+        return out

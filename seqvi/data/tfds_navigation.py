@@ -69,9 +69,9 @@ def build(data_dir, num_train: int = 2000, num_test: int = 100, num_steps: int =
     """Build (once) and open the walks: {'train', 'test'} random-access sources.
     Non-default arguments get their own config name, so builds never collide."""
     values = (num_train, num_test, num_steps, test_steps, repeat_rate, seed)
-    name = "default" if values == (2000, 100, 288, 512, 3.0, 0) else "_".join(str(v) for v in values)
-    config = NavigationConfig(name=name, num_train=num_train, num_test=num_test, num_steps=num_steps,
-                              test_steps=test_steps, repeat_rate=repeat_rate, seed=seed)
+    config = "default" if values == (2000, 100, 288, 512, 3.0, 0) else NavigationConfig(
+        name="_".join(str(v) for v in values), num_train=num_train, num_test=num_test, num_steps=num_steps,
+        test_steps=test_steps, repeat_rate=repeat_rate, seed=seed)
     builder = ImageNavigation(config=config, data_dir=str(data_dir), file_format="array_record")
     builder.download_and_prepare()
     return builder.as_data_source()

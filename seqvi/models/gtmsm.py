@@ -1,30 +1,41 @@
 """GTM-SM, the generative temporal model with spatial memory (thesis, chapter 7:
-section 7.3 for the model, 7.4.1 and 7.7.1 for image navigation), for the
-image navigation environment of ``seqvi.data.navigation``.
+section 7.3 for the model, 7.4.1 and 7.7.1 for image navigation, 7.4.2 and 7.7.2
+for first-person 3-D navigation), for the environments of ``seqvi.data.navigation``
+and ``seqvi.data.first_person``.
 
 A sequence of T steps holds frames x_t and the actions a_t that led to them;
 the first tau (``memory_length``) steps are memorised, the rest predicted.
 
-  states       s_t = s_{t-1} + M a_t * sigma_d(s_{t-1} + M a_t) + eps_t,
-               eps_t ~ N(0, r^2 I), s_0 = 0                              (eq. 7.3)
-               M [A, S] learned; sigma_d in (0, 1) an MLP that learns the walls
+  states       'walls' (image navigation):
+               s_t = s_{t-1} + M a_t * sigma_d(s_{t-1} + M a_t) + eps_t     (eq. 7.3)
+               M [A, S] learned; sigma_d in (0, 1) an MLP that learns the walls;
+               'rotation' (3-D agents; S = 3, actions act in the agent's frame):
+               s_t = s_{t-1} + R(s^(3)_{t-1}) M a_t + eps_t,                (eq. 7.4)
+               R(theta) the rotation by theta of the first two components;
+               both with eps_t ~ N(0, r^2 I), s_0 = 0
   frames       p(x_t | z_t) = N(sigmoid(f(z_t)), ``pixel_scale``^2 I) over the view's
                pixels in [0, 1] ('gaussian'), or Bernoulli(sigmoid(f(z_t)))
                ('bernoulli'); q(z_t | x_t) diagonal Gaussian (a per-frame VAE,
                latent ``latent_dim``). With grey pixels the Bernoulli likelihood
                rewards encoding so little that q collapsed to the prior in our runs
                (KL 2 nats per frame, no localisation learned)
-  memory       the DND of (key s_i, value (mean, scale) of q(z_i | x_i)), i <= tau,
-               the s_i one ancestral sample of p*(s_i) (section 7.3.3)
+  memory       the DND of (key k(s_i), value (mean, scale) of q(z_i | x_i)), i <= tau,
+               the s_i one ancestral sample of p*(s_i) (section 7.3.3); k(s) = s,
+               or [s1, s2, cos s3, sin s3] for 'rotation' (the heading's periodicity,
+               section 7.7.2; without the optional linear layer)
   prior        p(z_t | s_t, m) = sum_k w_k N(z_t; mu^(k), sigma^(k)), the K nearest
                keys to s_t, w_k proportional to 1 / (d_k^2 + 1e-4)       (section 7.4.1)
-               ('memory'); the ablation 'state' has no memory:
+               ('memory'); for 3-D scenes ('network', section 7.7.2)
+               h_t = f({k(s_i) - k(s_t), mean_i, scale_i}_{k=1..K}) an MLP of the K
+               entries read (their keys relative to the query's), and
+               p(z_t | s_t, m) = N(mu(h_t, k(s_t)), sigma(h_t, k(s_t)));
+               the ablation 'state' has no memory:
                p(z_t | s_t) = N(mu(s_t), sigma(s_t)), an MLP of s_t alone
   ELBO         sum_{t > tau} E_q[log p(x_t | z_t)] - E_{p*(s_t)} KL[q(z_t | x_t) || p(z_t | s_t, m)]
                (section 7.3.4), one reparameterised sample of s_{1:T} and of each
                z_t; the KL to the mixture has no closed form and is estimated by
                log q(z_t | x_t) - log p(z_t | s_t, m) at that sample (to the
-               'state' prior's Gaussian, exactly).
+               'network' and 'state' priors' Gaussians, exactly).
 
 The top-K choice is piecewise constant (no gradient); the distances, the keys
 and the values read are differentiable, so M, sigma_d and the encoder learn
@@ -50,9 +61,18 @@ from seqvi.models.objectives import OwnELBOObjective, check_bound
 from seqvi.models.registry import register
 from seqvi.nn import BernoulliHead, DiagGaussianHead, MLP, dnd
 
-PRIORS = ("memory", "state")
+PRIORS = ("memory", "network", "state")
+TRANSITIONS = ("walls", "rotation")
 LIKELIHOODS = ("gaussian", "bernoulli")
 _DELTA = 1e-4  # in the mixture weights 1 / (d^2 + delta) (section 7.4.1)
+
+
+def rotate(angle: Float[Array, ""], displacement: Float[Array, " 3"]) -> Float[Array, " 3"]:
+    """R(angle) displacement, R rotating the first two components by ``angle``
+    (radians) and keeping the third (eq. 7.4)."""
+    c, s = jnp.cos(angle), jnp.sin(angle)
+    return jnp.stack([c * displacement[0] - s * displacement[1], s * displacement[0] + c * displacement[1],
+                      displacement[2]])
 
 
 class Prediction(NamedTuple):
@@ -82,8 +102,10 @@ class GTMSM(parts.Networks):
     """Attributes: data_dim (pixels + num_actions per row); num_actions; latent_dim
     (z, 16 in the thesis); state_dim (s, 2); hidden (the VAE's MLP widths);
     memory_length (tau); num_neighbours (K, 5); transition_noise (r, 1e-3);
-    prior_kind ('memory' or the memory-less ablation 'state'); wall_hidden (sigma_d's width);
-    likelihood ('gaussian' with ``pixel_scale``, or 'bernoulli')."""
+    prior_kind ('memory', 'network' or the memory-less ablation 'state'); wall_hidden
+    (sigma_d's width); likelihood ('gaussian' with ``pixel_scale``, or 'bernoulli');
+    transition_kind ('walls', eq. 7.3, or 'rotation', eq. 7.4 with state_dim 3);
+    prior_hidden (the 'network' prior's widths)."""
 
     data_dim: int
     num_actions: int = 5
@@ -97,13 +119,20 @@ class GTMSM(parts.Networks):
     wall_hidden: int = 32
     likelihood: str = "gaussian"
     pixel_scale: float = 0.1
+    transition_kind: str = "walls"
+    prior_hidden: int = 128
 
     latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d states"
 
     def __post_init__(self):
         parts.check_config("GTMSM", {n: getattr(self, n) for n in (
-            "data_dim", "num_actions", "latent_dim", "state_dim", "memory_length", "num_neighbours", "wall_hidden")},
-            {"prior_kind": (self.prior_kind, PRIORS), "likelihood": (self.likelihood, LIKELIHOODS)})
+            "data_dim", "num_actions", "latent_dim", "state_dim", "memory_length", "num_neighbours", "wall_hidden",
+            "prior_hidden")},
+            {"prior_kind": (self.prior_kind, PRIORS), "likelihood": (self.likelihood, LIKELIHOODS),
+             "transition_kind": (self.transition_kind, TRANSITIONS)})
+        if self.transition_kind == "rotation" and self.state_dim != 3:
+            raise ValueError(f"GTMSM's 'rotation' transition (eq. 7.4) needs state_dim 3 (position and heading), "
+                             f"got {self.state_dim}")
         if not self.pixel_scale > 0:
             raise ValueError(f"GTMSM.pixel_scale must be > 0, got {self.pixel_scale}")
         if self.data_dim <= self.num_actions:
@@ -127,20 +156,32 @@ class GTMSM(parts.Networks):
     @property
     def nets(self) -> dict[str, nn.Module]:
         nets = {"encoder": DiagGaussianHead(self.latent_dim, self.hidden),
-                "decoder": BernoulliHead(self.frame_dim, self.hidden),
-                "walls": MLP((self.wall_hidden, 1), activate_final=False)}
+                "decoder": BernoulliHead(self.frame_dim, self.hidden)}
+        if self.transition_kind == "walls":
+            nets["walls"] = MLP((self.wall_hidden, 1), activate_final=False)
         if self.prior_kind == "state":
             nets["state_prior"] = DiagGaussianHead(self.latent_dim, self.hidden, min_scale=0.05)
+        if self.prior_kind == "network":
+            nets["memory_reader"] = MLP((self.prior_hidden,))
+            nets["network_prior"] = DiagGaussianHead(self.latent_dim, (self.prior_hidden,), min_scale=0.05)
         return nets
+
+    @property
+    def key_dim(self) -> int:
+        return 4 if self.transition_kind == "rotation" else self.state_dim
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
         """Parameters; the decoder's output bias at logit(mean frame) when ``data_mean``
         (a row's mean) is given. sigma_d starts near 1 (every move allowed)."""
         k_nets, k_m = jax.random.split(key)
+        entry = self.key_dim + 2 * self.latent_dim
         example = {"encoder": (jnp.zeros(self.frame_dim),), "decoder": (jnp.zeros(self.latent_dim),),
-                   "walls": (jnp.zeros(self.state_dim),), "state_prior": (jnp.zeros(self.state_dim),)}
+                   "walls": (jnp.zeros(self.state_dim),), "state_prior": (jnp.zeros(self.state_dim),),
+                   "memory_reader": (jnp.zeros(self.num_neighbours * entry),),
+                   "network_prior": (jnp.zeros(self.prior_hidden), jnp.zeros(self.key_dim))}
         params = parts.init_nets(self.nets, example, k_nets)
-        params["walls"]["params"]["dense_1"]["bias"] = jnp.full((1,), 3.0)
+        if "walls" in params:
+            params["walls"]["params"]["dense_1"]["bias"] = jnp.full((1,), 3.0)
         params["transition"] = {"M": 0.1 * jax.random.normal(k_m, (self.num_actions, self.state_dim))}
         if data_mean is not None:
             from seqvi.nn.heads import logit
@@ -159,10 +200,19 @@ class GTMSM(parts.Networks):
         return xs[..., : self.frame_dim], xs[..., self.frame_dim:]
 
     def transition_mean(self, params, s_prev: Float[Array, " S"], action: Float[Array, " A"]) -> Float[Array, " S"]:
-        """s_{t-1} + M a_t * sigma_d(s_{t-1} + M a_t) (eq. 7.3 without noise)."""
+        """'walls': s_{t-1} + M a_t * sigma_d(s_{t-1} + M a_t) (eq. 7.3 without noise);
+        'rotation': s_{t-1} + R(s^(3)_{t-1}) M a_t (eq. 7.4 without noise)."""
         displacement = action @ params["transition"]["M"]
+        if self.transition_kind == "rotation":
+            return s_prev + rotate(s_prev[2], displacement)
         gate = jax.nn.sigmoid(self.apply_net(params, "walls", s_prev + displacement))
         return s_prev + displacement * gate
+
+    def memory_key(self, s: Float[Array, "*T S"]) -> Float[Array, "*T K"]:
+        """The DND's key of a state: s, or [s1, s2, cos s3, sin s3] for 'rotation'."""
+        if self.transition_kind == "rotation":
+            return jnp.concatenate([s[..., :2], jnp.cos(s[..., 2:]), jnp.sin(s[..., 2:])], -1)
+        return s
 
     def sample_states(self, params, actions: Float[Array, "T A"], key: jax.Array | None) -> Float[Array, "T S"]:
         """s_{1:T} from s_0 = 0 by ancestral sampling (the transition's mean when key is None)."""
@@ -177,10 +227,10 @@ class GTMSM(parts.Networks):
         return jax.lax.scan(body, jnp.zeros(self.state_dim), (actions, noise))[1]
 
     def memory(self, params, frames: Float[Array, "T P"], states: Float[Array, "T S"]) -> dnd.DND:
-        """The DND of the first tau steps: keys s_i, values q(z_i | x_i)'s (mean, scale)."""
+        """The DND of the first tau steps: keys k(s_i), values q(z_i | x_i)'s (mean, scale)."""
         tau = self.memory_length
         mean, scale = self.apply_net(params, "encoder", frames[:tau])
-        return dnd.from_arrays(states[:tau], (mean, scale))
+        return dnd.from_arrays(self.memory_key(states[:tau]), (mean, scale))
 
     def mixture_weights(self, squared_distances: Float[Array, " K"]) -> Float[Array, " K"]:
         """w_k = (1 / (d_k^2 + delta)) / sum_j (1 / (d_j^2 + delta))."""
@@ -188,11 +238,16 @@ class GTMSM(parts.Networks):
         return inverse / inverse.sum()
 
     def prior(self, params, memory: dnd.DND, s_t: Float[Array, " S"]) -> tuple:
-        """('memory': (weights [K], means [K, Z], scales [K, Z]); 'state': (mean, scale))."""
+        """('memory': (weights [K], means [K, Z], scales [K, Z]); 'network' and 'state':
+        (mean, scale))."""
         if self.prior_kind == "state":
             return self.apply_net(params, "state_prior", s_t)
-        read = dnd.lookup(memory, s_t, self.num_neighbours)
+        query = self.memory_key(s_t)
+        read = dnd.lookup(memory, query, self.num_neighbours)
         mean, scale = read.values
+        if self.prior_kind == "network":
+            entries = jnp.concatenate([read.keys - query, mean, scale], -1).reshape(-1)
+            return self.apply_net(params, "network_prior", self.apply_net(params, "memory_reader", entries), query)
         return self.mixture_weights(read.squared_distances), mean, scale
 
     def frame_log_prob(self, logits: Float[Array, "*T P"], frames: Float[Array, "*T P"]) -> Float[Array, "*T"]:
@@ -201,14 +256,18 @@ class GTMSM(parts.Networks):
             return dist.bernoulli(logits).log_prob(frames)
         return dist.diag_gaussian(jax.nn.sigmoid(logits), jnp.full(logits.shape, self.pixel_scale)).log_prob(frames)
 
+    @property
+    def gaussian_prior(self) -> bool:
+        return self.prior_kind in ("network", "state")
+
     def prior_log_prob(self, prior, z: Float[Array, " Z"]) -> Float[Array, ""]:
-        if self.prior_kind == "state":
+        if self.gaussian_prior:
             return dist.diag_gaussian(*prior).log_prob(z)
         weights, mean, scale = prior
         return dist.diag_gmm(jnp.log(weights), mean, scale).log_prob(z)
 
     def prior_mean(self, prior) -> Float[Array, " Z"]:
-        if self.prior_kind == "state":
+        if self.gaussian_prior:
             return prior[0]
         weights, mean, _ = prior
         return weights @ mean
@@ -226,7 +285,7 @@ class GTMSM(parts.Networks):
         z = q_mean + q_scale * jax.random.normal(k_z, q_mean.shape)
         priors = jax.vmap(lambda s: self.prior(params, memory, s))(states[tau:])
         log_lik = self.frame_log_prob(self.apply_net(params, "decoder", z), frames[tau:])
-        if self.prior_kind == "state":
+        if self.gaussian_prior:
             kl = dist.kl_diag_gaussians(q_mean, q_scale, *priors)
         else:
             log_q = dist.diag_gaussian(q_mean, q_scale).log_prob(z)

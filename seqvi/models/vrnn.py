@@ -12,6 +12,10 @@ With an LSTM state h_t that has consumed (x_{<t}, z_{<t}):
   update      h_{t+1} = LSTM(h_t, [phi_x(x_t - m), phi_z(z_t)])
 
 where m is the (optional) training-data mean that centres the RNN's inputs.
+With ``input_dim`` k > 0 the model is conditioned on inputs u_t (an agent's
+actions, GTM-SM's baselines in the thesis's section 7.4): the prior and the
+proposal also read u_t, p(z_t | h_t, u_t) and q(z_t | h_t, x_t, u_t), and a data
+row holds [x_t, u_t] (``bound_batch`` splits it).
 ``params`` is a dict of the sub-networks' Flax params plus ``constants``
 ({'input_mean': [D]}), which is read through ``stop_gradient`` (so Adam leaves
 it unchanged).
@@ -48,6 +52,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
       emission_components: K of the 'gmm' emission (20 as in Chung et al. 2015).
       proposal_type: 'filtering' q(z_t|h_t,x_t) or 'smoothing' q(z_t|h_t,x_{t:T}).
       residual_q: Res_q, the proposal mean as a residual on the prior mean.
+      input_dim: k, the size of the inputs u_t (0: none); rows are then [x_t, u_t].
     """
 
     data_dim: int
@@ -58,6 +63,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
     emission_components: int = 20
     proposal_type: str = "filtering"
     residual_q: bool = False
+    input_dim: int = 0
 
     def __post_init__(self):
         parts.check_config(
@@ -65,6 +71,32 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
             {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim", "emission_components")},
             {"emission_type": (self.emission_type, EMISSIONS), "proposal_type": (self.proposal_type, PROPOSALS)},
         )
+        if isinstance(self.input_dim, bool) or not isinstance(self.input_dim, int) or self.input_dim < 0:
+            raise ValueError(f"{type(self).__name__}.input_dim must be a non-negative int, got {self.input_dim!r}")
+
+    # ---- inputs u_t -------------------------------------------------------------
+    @property
+    def row_dim(self) -> int:
+        """D + k: a data row holds x_t, then the inputs u_t."""
+        return self.data_dim + self.input_dim
+
+    def bound_batch(self, batch: dict) -> dict:
+        """Rows [B, T, D + k] as the bounds' {'xs': [B, T, D], 'inputs': [B, T, k]}
+        (unchanged without inputs). ValueError on rows of another width."""
+        if not self.input_dim:
+            return batch
+        rows = batch["xs"]
+        if rows.shape[-1] != self.row_dim:
+            raise ValueError(f"{type(self).__name__} rows must hold x_t and u_t, D + k = {self.row_dim} "
+                             f"entries, got {rows.shape[-1]}")
+        return dict(batch, xs=rows[..., : self.data_dim], inputs=rows[..., self.data_dim:])
+
+    def _inputs(self, ctx_t):
+        """u_t from a step's context, as a tuple of extra head inputs (empty without inputs)."""
+        return (ctx_t[1],) if self.input_dim else ()
+
+    def _backward(self, ctx_t):
+        return ctx_t[0] if self.input_dim else ctx_t
 
     # ---- networks -------------------------------------------------------------
     @property
@@ -83,16 +115,21 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         return nets
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
-        """Parameters. ``data_mean`` [D] (training mean of x) centres the RNN's
-        inputs and, for Bernoulli emissions, sets the output bias to logit(mean)."""
+        """Parameters. ``data_mean`` [D] (training mean of x; or of the rows [D + k]
+        with inputs) centres the RNN's inputs and, for Bernoulli emissions, sets the
+        output bias to logit(mean)."""
         d, h, r = self.data_dim, self.hidden_dim, self.rnn_dim
+        if data_mean is not None and self.input_dim and jnp.shape(data_mean)[-1] == self.row_dim:
+            data_mean = jnp.asarray(data_mean)[:d]
         carry = self.nets["rnn"].zero_carry()
+        u = (jnp.zeros(self.input_dim),) if self.input_dim else ()
         example_inputs = {
             "phi_x": (jnp.zeros(d),),
             "phi_z": (jnp.zeros(self.latent_dim),),
             "rnn": (carry, jnp.zeros(h), jnp.zeros(h)),
-            "prior": (jnp.zeros(r),),
-            "proposal": (jnp.zeros(r), jnp.zeros(h)) + ((jnp.zeros(r),) if self.proposal_type == "smoothing" else ()),
+            "prior": (jnp.zeros(r),) + u,
+            "proposal": (jnp.zeros(r), jnp.zeros(h)) + ((jnp.zeros(r),) if self.proposal_type == "smoothing" else ())
+            + u,
             "emission": (jnp.zeros(r), jnp.zeros(h)),
             "backward_rnn": (carry, jnp.zeros(d)),
         }
@@ -106,19 +143,34 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         return self.nets["rnn"].zero_carry()
 
     def context(self, params, xs, length, inputs=None):
-        """Smoothing: backward LSTM states b_t over the centred x_{t:length}."""
-        del inputs
-        if self.proposal_type != "smoothing":
-            return None
-        return masked_scan(self.nets["backward_rnn"], params["backward_rnn"], centre(params, xs), length,
-                           reverse=True)[1]
+        """Smoothing: backward LSTM states b_t over the centred x_{t:length}. With
+        inputs: (those states or None, u_{1:T} [T, k])."""
+        backward = None
+        if self.proposal_type == "smoothing":
+            backward = masked_scan(self.nets["backward_rnn"], params["backward_rnn"], centre(params, xs), length,
+                                   reverse=True)[1]
+        if not self.input_dim:
+            return backward
+        if inputs is None or jnp.shape(inputs) != (xs.shape[0], self.input_dim):
+            raise ValueError(f"{type(self).__name__} with input_dim={self.input_dim} needs inputs of shape "
+                             f"({xs.shape[0]}, {self.input_dim}), got {None if inputs is None else jnp.shape(inputs)}")
+        return backward, inputs
 
-    def _prior_params(self, params, state):
-        return self.apply_net(params, "prior", state[1])
+    def generation_context(self, params, inputs, num_steps):
+        """(None, u_{1:num_steps}) with inputs; None without."""
+        del params
+        if not self.input_dim:
+            return None
+        if inputs is None or jnp.shape(inputs) != (num_steps, self.input_dim):
+            raise ValueError(f"{type(self).__name__} with input_dim={self.input_dim} generates from inputs of shape "
+                             f"({num_steps}, {self.input_dim}), got {None if inputs is None else jnp.shape(inputs)}")
+        return None, inputs
+
+    def _prior_params(self, params, state, ctx_t=None):
+        return self.apply_net(params, "prior", state[1], *self._inputs(ctx_t))
 
     def prior(self, params, state, ctx_t):
-        del ctx_t
-        return dist.diag_gaussian(*self._prior_params(params, state))
+        return dist.diag_gaussian(*self._prior_params(params, state, ctx_t))
 
     def _phi_x(self, params, x_t):
         return self.apply_net(params, "phi_x", centre(params, x_t))
@@ -126,11 +178,11 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
     def _proposal_params(self, params, state, ctx_t, phi_x, prior_mean=None):
         feats = [state[1], phi_x]
         if self.proposal_type == "smoothing":
-            feats.append(ctx_t)
-        mean, scale = self.apply_net(params, "proposal", *feats)
+            feats.append(self._backward(ctx_t))
+        mean, scale = self.apply_net(params, "proposal", *feats, *self._inputs(ctx_t))
         if self.residual_q:
             if prior_mean is None:
-                prior_mean = self._prior_params(params, state)[0]
+                prior_mean = self._prior_params(params, state, ctx_t)[0]
             mean = prior_mean + mean
         return mean, scale
 
@@ -159,7 +211,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         The layers that take phi_x(x_t) with a particle's state (the proposal's
         first layer and the LSTM's input) receive them as separate parts, so
         under the particle ``vmap`` phi_x(x_t) W is computed once per sequence."""
-        prior_mean, prior_scale = self._prior_params(params, state)
+        prior_mean, prior_scale = self._prior_params(params, state, ctx_t)
         phi_x = self._phi_x(params, x_t)
         q_mean, q_scale = self._proposal_params(params, state, ctx_t, phi_x, prior_mean)
         z, log_qz = dist.diag_gaussian(q_mean, q_scale).sample_and_log_prob(seed=key)

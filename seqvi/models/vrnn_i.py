@@ -35,7 +35,7 @@ class VRNNI(VRNN):
         del nets["prior"]
         return nets
 
-    def _prior_params(self, params, state):
-        del params
+    def _prior_params(self, params, state, ctx_t=None):
+        del params, ctx_t
         zeros = jnp.zeros((self.latent_dim,), state[1].dtype)
         return zeros, jnp.ones_like(zeros)

@@ -327,12 +327,16 @@ def continue_sequence(
     num_particles: int = 16,
     emission_mode: str = "sample",
     resampler: Resampler = systematic,
+    inputs: Any = None,
+    future_inputs: Any = None,
 ) -> Float[Array, "num_steps D"]:
     """Continue ``prefix`` [T, D] (valid up to ``length``) by ``num_steps`` steps.
 
     A particle filter (proposal q, resampling at ESS < N/2) conditions the state
-    on the prefix; one particle is drawn by its final weight, and the model's
-    ``generate`` continues from ``model.continuation_state`` of it.
+    on the prefix (with its ``inputs`` [T, k] for a model that takes inputs); one
+    particle is drawn by its final weight, and the model's ``generate`` continues
+    from ``model.continuation_state`` of it, with ``future_inputs`` [num_steps, k]
+    (an agent's actions after the prefix, for example).
     Returns [num_steps, D] (draws, or means with ``emission_mode='mean'``).
     """
     try:
@@ -344,8 +348,8 @@ def continue_sequence(
                          "use model.generate to sample without one")
     k_filter, k_pick, k_gen = jax.random.split(key, 3)
     r = run(model, params, prefix, length, k_filter, num_particles=num_particles, resampler=resampler,
-            ess_threshold=0.5)
+            ess_threshold=0.5, inputs=inputs)
     i = jax.random.categorical(k_pick, r.final_log_weights)
     state = model.continuation_state(params, jax.tree.map(lambda s: s[i], r.final_states), prefix, length)
-    xs, _ = model.generate(params, k_gen, num_steps, state=state, emission_mode=emission_mode)
+    xs, _ = model.generate(params, k_gen, num_steps, state=state, emission_mode=emission_mode, inputs=future_inputs)
     return xs

@@ -124,6 +124,22 @@ def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
     return c
 
 
+def first_person_config(model: dict, kind: str = "rotating") -> ml_collections.ConfigDict:
+    """GTM-SM's first-person 3-D navigation (thesis, sections 7.4.2 and 7.7.2; miniworld
+    rooms in place of Labyrinth): 'rotating' videos of tau + 16 steps for training
+    (tau = 33) and tau + 45 at test; 'walking' ones of 150 + 32 and 150 + 150.
+    Rows are a 32 x 32 RGB view and a one-hot action; Adam 1e-3, batch 16. The
+    videos are rendered once into ``first_person.data_dir`` (empty:
+    ~/tensorflow_datasets)."""
+    c = polyphonic_config("jsb", model)
+    c.dataset = "first_person"
+    steps = {"rotating": (49, 78), "walking": (182, 300)}[kind]
+    c.first_person = ml_collections.ConfigDict(dict(
+        kind=kind, num_steps=steps[0], test_steps=steps[1], size=32, repeat_rate=3.0, num_train=1000, num_valid=50,
+        num_test=100, seed=0, data_dir=""))
+    return _action_video_config(c, c.first_person)
+
+
 def navigation_config(model: dict) -> ml_collections.ConfigDict:
     """GTM-SM's image navigation (thesis, sections 7.4.1 and 7.7.1): walks of
     tau + 32 steps for training (tau = 256), tau + 256 at test, views of 8 x 8
@@ -132,10 +148,16 @@ def navigation_config(model: dict) -> ml_collections.ConfigDict:
     c.dataset = "navigation"
     c.navigation = ml_collections.ConfigDict(dict(num_steps=288, test_steps=512, repeat_rate=3.0, num_train=2000,
                                                   num_valid=50, num_test=100, seed=0))
+    return _action_video_config(c, c.navigation)
+
+
+def _action_video_config(c: ml_collections.ConfigDict, data: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """What GTM-SM's data sets share: the ELBO, batch 16, whole sequences padded to
+    the training length ``data.num_steps``, evaluation batches of 10."""
     c.bound = "elbo"
     c.batch_size = 16
     c.max_train_length = 0
-    c.pad_multiple = c.navigation.get_ref("num_steps")
+    c.pad_multiple = data.get_ref("num_steps")
     c.eval.batch_size = 10
     return c
 
@@ -185,6 +207,9 @@ def dialogue_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
     c.vocab_size = 2000 if dataset == "chatterbot" else 8000  # Cornell: 8000 words cover 97% of tokens
     c.max_context = 20
     c.max_response = 20
+    # training batches sorted by response length in runs of 8 and trimmed to a multiple of 7
+    # steps (0: every batch max_response + 1 steps; seqvi.data.dialogue.DialogueSchedule)
+    c.length_bucket = 7
     c.batch_size = 32
     c.learning_rate = 1e-3
     c.lr_decay = "constant"
@@ -416,5 +441,5 @@ def load_trained(workdir, which: str = "best") -> tuple[Run, Any, str]:
         run.trainer.close()
 
 
-__all__ = ["base_config", "dataset_config", "dialogue_config", "speech_config", "navigation_config", "prepare", "train_and_evaluate", "load_trained",
+__all__ = ["base_config", "dataset_config", "dialogue_config", "speech_config", "navigation_config", "first_person_config", "prepare", "train_and_evaluate", "load_trained",
            "load_config", "save_config", "build_model", "build_trainer", "validate_config", "Run", "file_record"]

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from seqvi import metrics
-from seqvi.data import dialogue, navigation, physics, polyphonic, speech, synthetic
+from seqvi.data import dialogue, first_person, navigation, physics, polyphonic, speech, synthetic
 from seqvi.data.batching import BatchSchedule, chop, eval_batches
 from seqvi.models import decoding, mmi
 from seqvi.train.evaluation import evaluate
@@ -49,7 +49,8 @@ class SequenceTask:
     """[T, D] float32 sequences (see the module docstring). ``config.dataset``:
     a polyphonic set name (the data at ``config.data_path``; empty: the embedded
     JSB chorales), 'synthetic' (``config.synthetic``), 'physics_<environment>'
-    (``config.physics``), 'navigation' (GTM-SM's image navigation, ``config.navigation``), or 'fsdd' / 'speech' (the folder ``config.data_path``
+    (``config.physics``), 'navigation' (GTM-SM's image navigation, ``config.navigation``),
+    'first_person' (GTM-SM's 3-D videos, ``config.first_person``), or 'fsdd' / 'speech' (the folder ``config.data_path``
     read by ``seqvi.data.speech.load_speech`` with ``config.speech``)."""
 
     name = "sequences"
@@ -62,6 +63,8 @@ class SequenceTask:
             return _load_physics(config.physics)
         if dataset == "navigation":
             return load_navigation(config.navigation)
+        if dataset == "first_person":
+            return load_first_person(config.first_person)
         if dataset in SPEECH:
             return load_speech(config).splits
         path = self.data_file(config)
@@ -90,7 +93,7 @@ class SequenceTask:
                   "sequences": {k: len(v) for k, v in splits.items()}}
         if config.dataset in SPEECH:
             record["folder"] = str(pathlib.Path(config.data_path).resolve())
-        elif not (config.dataset in ("synthetic", "navigation") or config.dataset.startswith("physics_")):
+        elif not (config.dataset in ("synthetic", "navigation", "first_person") or config.dataset.startswith("physics_")):
             record["file"] = file_record(self.data_file(config))
         return record
 
@@ -210,6 +213,31 @@ def load_navigation(options) -> dict[str, list[np.ndarray]]:
         data = navigation.generate(s, int(options[f"num_{split}"]), seed=int(options.seed) + offset, images=images)
         out[split] = list(navigation.rows(data))
     return out
+
+
+def first_person_sources(options) -> dict:
+    """The TFDS sources {'train', 'valid', 'test'} of the first-person videos that
+    ``options`` (``config.first_person``) describe, rendered once into
+    ``options.data_dir`` (empty: ~/tensorflow_datasets) by
+    ``seqvi.data.tfds_first_person``. ConfigError if miniworld cannot render."""
+    from seqvi.data import tfds_first_person
+
+    fields = ("kind", "num_steps", "test_steps", "size", "repeat_rate", "num_train", "num_valid", "num_test", "seed")
+    data_dir = pathlib.Path(options.data_dir or "~/tensorflow_datasets").expanduser()
+    try:
+        return tfds_first_person.build(data_dir, **{k: options[k] for k in fields})
+    except first_person.MiniworldUnavailable as e:
+        raise ConfigError(str(e)) from e
+
+
+def load_first_person(options) -> dict[str, list[np.ndarray]]:
+    """{'train', 'valid', 'test'}: lists of [T, size * size * 3 + 3] float32 rows (RGB
+    view in [0, 1], one-hot action; ``seqvi.data.first_person``), read from
+    ``first_person_sources``."""
+    from seqvi.data import tfds_first_person
+
+    return {split: list(first_person.rows(tfds_first_person.videos(source)))
+            for split, source in first_person_sources(options).items()}
 
 
 def _load_physics(options) -> dict[str, list[np.ndarray]]:
@@ -351,7 +379,8 @@ class DialogueTask:
 
     def train_batches(self, config, splits, extras: dict) -> Callable[[int], dict]:
         return dialogue.DialogueSchedule(splits["train"], extras["vocab"], config.batch_size, config.max_context,
-                                         config.max_response, seed=config.seed).batch
+                                         config.max_response, seed=config.seed,
+                                         length_multiple=config.get("length_bucket", 0)).batch
 
     def eval_batches(self, config, pairs, batch_size: int, extras: dict) -> Iterator[dict]:
         """Fixed-size batches in order; the last one repeats its final pair with

@@ -1,6 +1,7 @@
 """GTM-SM (thesis, chapter 7): the mixture prior's weights, the transition with
-its wall network, exact predictions from a perfect memory, the ELBO against a
-direct computation, gradients into every part, and its refusals."""
+its wall network and the rotating one of eq. 7.4, the periodic memory keys,
+exact predictions from a perfect memory, the ELBO against a direct
+computation, gradients into every part, and its refusals."""
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from seqvi.data import navigation as nav
-from seqvi.models.gtmsm import GTMSM
+from seqvi.models.gtmsm import GTMSM, rotate
 
 TINY = dict(num_actions=5, latent_dim=3, hidden=(8,), memory_length=5, num_neighbours=2, wall_hidden=4)
 
@@ -45,6 +46,59 @@ def test_transition_moves_by_m_a_gated_by_the_wall_network():
     p["walls"]["params"]["dense_1"]["bias"] = jnp.full((1,), 350.0)
     np.testing.assert_allclose(model.transition_mean(p, jnp.array([0.0, 2.0]), right), [0.0, 3.0], atol=1e-4)
     np.testing.assert_allclose(model.transition_mean(p, jnp.array([0.0, 3.0]), right), [0.0, 3.0], atol=1e-4)
+
+
+def test_rotation_transition_on_a_hand_made_case():
+    """eq. 7.4: a forward step (1, 0, 0) in the agent's frame, heading pi/2, moves
+    along the second axis; a turn (0, 0, 0.1) changes only the heading; the
+    first two components turn with the heading, the third does not."""
+    model = GTMSM(3 * 64 + 3, num_actions=3, state_dim=3, transition_kind="rotation", **{
+        k: v for k, v in TINY.items() if k not in ("num_actions",)})
+    params = model.init(jax.random.key(0))
+    assert "walls" not in params
+    params["transition"]["M"] = jnp.array([[0.0, 0.0, 0.1], [0.0, 0.0, -0.1], [1.0, 0.0, 0.0]])
+    forward, left = jnp.eye(3)[2], jnp.eye(3)[0]
+    s = jnp.array([1.0, 2.0, np.pi / 2])
+    np.testing.assert_allclose(model.transition_mean(params, s, forward), [1.0, 3.0, np.pi / 2], atol=1e-6)
+    np.testing.assert_allclose(model.transition_mean(params, s, left), [1.0, 2.0, np.pi / 2 + 0.1], atol=1e-6)
+    np.testing.assert_allclose(rotate(jnp.array(np.pi / 6), jnp.array([2.0, 0.0, 5.0])),
+                               [2 * np.cos(np.pi / 6), 2 * np.sin(np.pi / 6), 5.0], atol=1e-6)
+    # walking a square: forward, turn left by pi/2 (M's third row), four times, returns to the start
+    params["transition"]["M"] = params["transition"]["M"].at[0, 2].set(np.pi / 2)
+    s = jnp.zeros(3)
+    for _ in range(4):
+        s = model.transition_mean(params, model.transition_mean(params, s, forward), left)
+    np.testing.assert_allclose(s[:2], [0.0, 0.0], atol=1e-5)
+
+
+def test_rotation_keys_are_periodic_in_the_heading():
+    model = GTMSM(3 * 64 + 3, num_actions=3, state_dim=3, transition_kind="rotation", latent_dim=3, hidden=(8,),
+                  memory_length=5, num_neighbours=2)
+    s = jnp.array([0.5, -1.0, np.pi / 6])
+    np.testing.assert_allclose(model.memory_key(s), [0.5, -1.0, np.cos(np.pi / 6), np.sin(np.pi / 6)], atol=1e-6)
+    np.testing.assert_allclose(model.memory_key(s + jnp.array([0.0, 0.0, 2 * np.pi])), model.memory_key(s),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="state_dim 3"):
+        GTMSM(67, num_actions=3, transition_kind="rotation")
+
+
+def test_network_prior_reads_the_k_nearest_entries_relative_to_the_query():
+    """The 'network' prior (section 7.7.2) depends on the memory only through the K
+    entries read: changing an entry that is not among them leaves it unchanged,
+    changing one that is changes it."""
+    model = GTMSM(69, **dict(TINY, prior_kind="network", prior_hidden=6))
+    params = model.init(jax.random.key(0))
+    keys = jnp.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.0], [9.0, 9.0]])
+    values = (jax.random.normal(jax.random.key(1), (5, 3)), jnp.ones((5, 3)))
+    from seqvi.nn import dnd
+
+    query = jnp.array([0.2, 0.0])
+    base = model.prior(params, dnd.from_arrays(keys, values), query)
+    far = model.prior(params, dnd.from_arrays(keys, (values[0].at[4].add(3.0), values[1])), query)
+    near = model.prior(params, dnd.from_arrays(keys, (values[0].at[1].add(3.0), values[1])), query)
+    np.testing.assert_allclose(far[0], base[0], atol=1e-6)
+    assert float(jnp.abs(near[0] - base[0]).max()) > 1e-3
+    assert base[0].shape == (3,) and bool((base[1] > 0).all())
 
 
 def test_a_perfect_memory_predicts_the_stored_views():
@@ -104,14 +158,17 @@ def test_elbo_terms_against_a_direct_computation():
     assert float(kl_sum) == pytest.approx(kls, rel=1e-4, abs=1e-4)
 
 
-@pytest.mark.parametrize("prior_kind", ["memory", "state"])
-def test_gradients_reach_every_part(prior_kind):
-    model = GTMSM(69, **dict(TINY, prior_kind=prior_kind))
+@pytest.mark.parametrize("prior_kind,transition_kind", [("memory", "walls"), ("state", "walls"),
+                                                        ("network", "rotation")])
+def test_gradients_reach_every_part(prior_kind, transition_kind):
+    model = GTMSM(69, **dict(TINY, prior_kind=prior_kind, transition_kind=transition_kind, prior_hidden=6,
+                             state_dim=3 if transition_kind == "rotation" else 2))
     walks = nav.generate(nav.NavigationSpec(num_steps=10), 2, seed=5)
     batch = {"xs": jnp.asarray(nav.rows(walks)), "lengths": jnp.array([10, 8])}
     params = model.init(jax.random.key(6), batch["xs"][0].mean(0))
     grads = jax.grad(lambda p: model.loss(p, batch, jax.random.key(7))[0])(params)
-    groups = {"transition", "walls", "encoder", "decoder"} | ({"state_prior"} if prior_kind == "state" else set())
+    groups = ({"transition", "encoder", "decoder"} | ({"walls"} if transition_kind == "walls" else set())
+              | {"state": {"state_prior"}, "network": {"memory_reader", "network_prior"}, "memory": set()}[prior_kind])
     assert set(grads) == groups
     for group in groups:
         leaves = jax.tree.leaves(grads[group])

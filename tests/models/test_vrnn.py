@@ -111,3 +111,38 @@ def test_parameter_count_and_bad_configs():
         VRNN(data_dim=3, proposal_type="magic")
     with pytest.raises(ValueError, match="data_mean"):
         model.init(jax.random.key(0), jnp.zeros(7))
+
+
+@pytest.mark.parametrize("proposal_type", ["filtering", "smoothing"])
+def test_inputs_condition_the_prior_and_the_proposal(proposal_type):
+    """An action-conditioned VRNN (input_dim k): rows [x_t, u_t] split by
+    ``bound_batch``; the prior and the proposal read u_t, so changing the inputs
+    changes the bound; generation and continuation need inputs."""
+    from seqvi.models import registry
+
+    model = registry.get("vrnn").build(D + 2, latent_dim=2, rnn_dim=4, hidden_dim=4, input_dim=2,
+                                       proposal_type=proposal_type, emission_type="gaussian")
+    assert model.data_dim == D and model.row_dim == D + 2
+    params = model.init(jax.random.key(0))
+    xs, u = _data(gaussian=True), jnp.eye(2)[jnp.arange(7) % 2]
+    rows = jnp.concatenate([xs, u], -1)[None]
+    batch = model.bound_batch({"xs": rows, "lengths": jnp.array([7])})
+    assert batch["xs"].shape == (1, 7, D) and batch["inputs"].shape == (1, 7, 2)
+    state = model.initial_state(params)
+    ctx = model.context(params, xs, 7, u)
+    prior_a = model.prior(params, state, jax.tree.map(lambda c: c[0], ctx)).mean()
+    prior_b = model.prior(params, state, jax.tree.map(lambda c: c[1], ctx)).mean()
+    assert float(jnp.abs(prior_a - prior_b).max()) > 1e-6
+    elbo = lambda inputs: bounds.elbo(model, params, xs, 7, jax.random.key(1), inputs=inputs).bound  # noqa: E731
+    assert np.isfinite(float(elbo(u))) and float(elbo(u)) != float(elbo(1.0 - u))
+    grads = jax.grad(lambda p: bounds.elbo(model, p, xs, 7, jax.random.key(1), inputs=u).bound)(params)
+    assert float(jnp.abs(grads["prior"]["params"]["hidden"]["dense_0"]["kernel"][-2:]).max()) > 0  # u's rows
+    cont = smc.continue_sequence(model, params, jax.random.key(2), xs, 7, 3, num_particles=4, inputs=u,
+                                 future_inputs=u[:3], emission_mode="mean")
+    assert cont.shape == (3, D)
+    with pytest.raises(ValueError, match="inputs of shape"):
+        model.generate(params, jax.random.key(3), 3)
+    with pytest.raises(ValueError, match="D \\+ k"):
+        model.bound_batch({"xs": jnp.zeros((1, 7, D)), "lengths": jnp.array([7])})
+    with pytest.raises(ValueError, match="input_dim"):
+        VRNN(data_dim=3, input_dim=-1)

@@ -1,0 +1,167 @@
+"""First-person 3-D navigation for GTM-SM (thesis, sections 7.4.2 and 7.7.2), in
+place of DeepMind Lab's Labyrinth: rooms rendered by Farama's ``miniworld``
+(headless, through EGL; Mesa's software rasteriser suffices, see BUILD.md).
+
+A room is a rectangle of 6-10 units a side with a wall, floor and ceiling
+texture drawn from miniworld's, and six boxes and balls of random colours and
+places, so that each heading sees a different view. The agent sees an RGB view
+of ``size`` x ``size`` pixels. Actions, one-hot: turn left, turn right, move
+forward. Step t records the action a_t that led to the pose and the view x_t
+from there. Two kinds of video:
+
+- 'rotating' (section 7.4.2.1): the agent stands at a random place and turns
+  the same way (left or right, drawn per video) by 360/41 degrees every step,
+  from a random heading: two full turns take 82 steps.
+- 'walking' (section 7.4.2.2): an action drawn uniformly is repeated 1 +
+  Poisson(``repeat_rate``) steps; turns are 15 degrees, moves 0.25 units, and a
+  move into a wall or a box does nothing.
+
+Poses are (x, z, heading) with the heading in radians, wrapped to (-pi, pi].
+Every video has its own room, drawn from the video's seed; the same seed always
+gives the same frames and poses.
+"""
+
+import dataclasses
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+ACTIONS = ("turn_left", "turn_right", "forward")
+KINDS = ("rotating", "walking")
+TURNS_PER_CIRCLE = 41  # the thesis's rotational period (section 7.4.2.1)
+WALK_TURN_DEGREES = 15.0
+WALK_STEP = 0.25
+NUM_OBJECTS = 6
+WALL_TEXTURES = ("brick_wall", "cinder_blocks", "concrete", "drywall", "marble", "stucco", "wood_planks", "wood")
+FLOOR_TEXTURES = ("asphalt", "floor_tiles_bw", "grass", "concrete_tiles", "wood", "water")
+COLOURS = ("red", "green", "blue", "purple", "yellow", "grey")
+
+
+class MiniworldUnavailable(RuntimeError):
+    """miniworld (or the EGL libraries it renders with) is missing."""
+
+
+@functools.cache
+def _miniworld():
+    """Import miniworld for headless rendering: pyglet's headless option must be
+    set before miniworld is imported (PYOPENGL_PLATFORM alone is not enough)."""
+    try:
+        import pyglet
+
+        pyglet.options["headless"] = True
+        import miniworld.entity
+        import miniworld.miniworld
+    except ImportError as e:
+        raise MiniworldUnavailable(
+            f"first-person navigation needs miniworld and pyglet (requirements.lock) and the EGL libraries "
+            f"(libegl1, libegl-mesa0, libgl1-mesa-dri, libgl1: `make system-packages`): {e}") from e
+    return miniworld
+
+
+def _room_class():
+    mw = _miniworld()
+
+    class Room(mw.miniworld.MiniWorldEnv):
+        """One textured room with ``NUM_OBJECTS`` coloured boxes and balls; all drawn
+        from the reset's seed (``self.np_random``)."""
+
+        def _gen_world(self):
+            rng = self.np_random
+            width, depth = rng.uniform(6.0, 10.0, size=2)
+            self.add_rect_room(0.0, float(width), 0.0, float(depth),
+                               wall_tex=str(rng.choice(WALL_TEXTURES)), floor_tex=str(rng.choice(FLOOR_TEXTURES)),
+                               ceil_tex="ceiling_tiles")
+            for _ in range(NUM_OBJECTS):
+                colour = str(rng.choice(COLOURS))
+                entity = (mw.entity.Box(color=colour, size=float(rng.uniform(0.5, 1.0))) if rng.random() < 0.5
+                          else mw.entity.Ball(color=colour, size=float(rng.uniform(0.5, 1.0))))
+                self.place_entity(entity)
+            margin = 1.5  # the agent stands away from the walls
+            self.place_agent(min_x=margin, max_x=float(width) - margin, min_z=margin, max_z=float(depth) - margin)
+
+    return Room
+
+
+@functools.cache
+def room(size: int):
+    """The (cached) miniworld environment rendering ``size`` x ``size`` views."""
+    return _room_class()(obs_width=size, obs_height=size, max_episode_steps=10**6)
+
+
+class FirstPerson(NamedTuple):
+    frames: np.ndarray  # [N, T, size, size, 3] uint8 views
+    actions: np.ndarray  # [N, T, 3] float32 one-hot (ACTIONS)
+    poses: np.ndarray  # [N, T, 3] float32 (x, z, heading in (-pi, pi])
+
+
+@dataclasses.dataclass(frozen=True)
+class FirstPersonSpec:
+    """kind ('rotating' or 'walking'); num_steps T per video; size (view pixels per
+    side); repeat_rate (the walking agent's Poisson rate of an action's repeats)."""
+
+    kind: str = "rotating"
+    num_steps: int = 49
+    size: int = 32
+    repeat_rate: float = 3.0
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown first-person kind {self.kind!r}: one of {KINDS}")
+        if self.num_steps < 1 or self.size < 8:
+            raise ValueError(f"need num_steps >= 1 and size >= 8, got {self.num_steps} and {self.size}")
+
+
+def wrap(angle):
+    """The angle in (-pi, pi]."""
+    return math.pi - (math.pi - angle) % (2 * math.pi)
+
+
+def _actions(rng: np.random.Generator, spec: FirstPersonSpec) -> np.ndarray:
+    if spec.kind == "rotating":
+        return np.full(spec.num_steps, rng.integers(0, 2))  # turn left or right throughout
+    actions = np.empty(spec.num_steps, np.int64)
+    t = 0
+    while t < spec.num_steps:
+        repeat = 1 + rng.poisson(spec.repeat_rate)
+        actions[t:t + repeat] = rng.integers(0, len(ACTIONS))
+        t += repeat
+    return actions
+
+
+def video(spec: FirstPersonSpec, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frames [T, size, size, 3] uint8, action ids [T], poses [T, 3]) of one video."""
+    rng = np.random.default_rng(seed)
+    env = room(spec.size)
+    env.reset(seed=int(rng.integers(2**31)))
+    turn = 360.0 / TURNS_PER_CIRCLE if spec.kind == "rotating" else WALK_TURN_DEGREES
+    actions = _actions(rng, spec)
+    frames = np.empty((spec.num_steps, spec.size, spec.size, 3), np.uint8)
+    poses = np.empty((spec.num_steps, 3), np.float32)
+    agent = env.agent
+    for t, a in enumerate(actions):
+        if a == 2:
+            env.move_agent(WALK_STEP, 0.0)
+        else:
+            env.turn_agent(turn if a == 0 else -turn)
+        agent.dir = wrap(agent.dir)
+        frames[t] = env.render_obs()
+        poses[t] = (agent.pos[0], agent.pos[2], agent.dir)
+    return frames, actions, poses
+
+
+def generate(spec: FirstPersonSpec, num_videos: int, seed: int) -> FirstPerson:
+    """``num_videos`` videos, each in its own room; deterministic for a seed."""
+    if num_videos < 1:
+        raise ValueError(f"need num_videos >= 1, got {num_videos}")
+    seeds = np.random.default_rng(seed).integers(2**31, size=num_videos)
+    frames, actions, poses = zip(*(video(spec, int(s)) for s in seeds))
+    return FirstPerson(np.stack(frames), np.eye(len(ACTIONS), dtype=np.float32)[np.stack(actions)], np.stack(poses))
+
+
+def rows(data: FirstPerson) -> np.ndarray:
+    """[N, T, size * size * 3 + 3] float32: each step's view in [0, 1] and the action
+    that led to it, the layout GTM-SM reads (``seqvi.models.gtmsm``)."""
+    n, t = data.frames.shape[:2]
+    return np.concatenate([data.frames.reshape(n, t, -1).astype(np.float32) / 255.0, data.actions], -1)

@@ -1,0 +1,80 @@
+"""GTM-SM's first-person 3-D videos (miniworld rooms, rendered headless): the
+same seed gives the same videos, each frame is the view from its recorded pose,
+the rotating agent turns by 2 pi / 41 a step in place, the walking agent moves
+only on 'forward', and the TFDS builder writes what the generator makes."""
+
+import numpy as np
+import pytest
+
+from seqvi.data import first_person as fp
+
+TURN = 2 * np.pi / fp.TURNS_PER_CIRCLE
+
+
+def _heading_steps(poses):
+    return np.angle(np.exp(1j * np.diff(poses[:, 2])))  # wrapped differences
+
+
+def test_videos_are_deterministic_per_seed():
+    spec = fp.FirstPersonSpec("rotating", num_steps=6, size=16)
+    a, b, c = fp.generate(spec, 2, seed=3), fp.generate(spec, 2, seed=3), fp.generate(spec, 2, seed=4)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a.frames, c.frames)
+    assert a.frames.shape == (2, 6, 16, 16, 3) and a.frames.dtype == np.uint8
+    assert fp.rows(a).shape == (2, 6, 16 * 16 * 3 + 3) and float(fp.rows(a)[..., :-3].max()) <= 1.0
+
+
+@pytest.mark.parametrize("kind", fp.KINDS)
+def test_each_frame_is_the_view_from_its_recorded_pose(kind):
+    spec = fp.FirstPersonSpec(kind, num_steps=30, size=16)
+    frames, actions, poses = fp.video(spec, seed=11)
+    env = fp.room(16)  # still the video's room
+    for t in (0, 7, 29):
+        env.agent.pos = np.array([poses[t, 0], 0.0, poses[t, 1]])
+        env.agent.dir = float(poses[t, 2])
+        rendered = env.render_obs().astype(float)
+        assert np.abs(rendered - frames[t]).mean() < 1.0, t  # float32 poses: at most edge pixels differ
+    assert np.all(np.abs(poses[:, 2]) <= np.pi + 1e-6)
+
+
+def test_rotating_agent_turns_in_place_by_one_41st_of_a_circle():
+    frames, actions, poses = fp.video(fp.FirstPersonSpec("rotating", num_steps=83, size=16), seed=5)
+    assert len(set(actions.tolist())) == 1 and actions[0] in (0, 1)
+    np.testing.assert_allclose(poses[:, :2], poses[:1, :2].repeat(83, 0))
+    sign = 1.0 if actions[0] == 0 else -1.0
+    np.testing.assert_allclose(_heading_steps(poses), sign * TURN, atol=1e-5)
+    # two full turns later the agent sees the same view
+    np.testing.assert_allclose(frames[82].astype(float), frames[0].astype(float), atol=1.0)
+
+
+def test_walking_agent_moves_only_forward_and_turns_by_15_degrees():
+    _, actions, poses = fp.video(fp.FirstPersonSpec("walking", num_steps=120, size=16), seed=2)
+    moved = np.linalg.norm(np.diff(poses[:, :2], axis=0), axis=1)
+    turned = _heading_steps(poses)
+    later = actions[1:]
+    assert np.all(moved[later != 2] < 1e-6)
+    assert np.all((np.abs(moved[later == 2] - fp.WALK_STEP) < 1e-4) | (moved[later == 2] < 1e-6))  # walls stop it
+    assert np.any(moved > 0)
+    np.testing.assert_allclose(np.abs(turned[later != 2]), np.deg2rad(fp.WALK_TURN_DEGREES), atol=1e-5)
+    assert np.all(turned[later == 2] == 0)
+
+
+def test_bad_specs_are_refused():
+    with pytest.raises(ValueError, match="kind"):
+        fp.FirstPersonSpec("flying")
+    with pytest.raises(ValueError, match="num_videos"):
+        fp.generate(fp.FirstPersonSpec(num_steps=3, size=16), 0, seed=0)
+
+
+def test_tfds_builder_writes_the_videos_of_the_generator(tmp_path):
+    from seqvi.data import tfds_first_person
+
+    sources = tfds_first_person.build(tmp_path, num_steps=5, test_steps=7, size=16, num_train=3, num_valid=2,
+                                      num_test=2, seed=9)
+    assert {k: len(v) for k, v in sources.items()} == {"train": 3, "valid": 2, "test": 2}
+    for split, offset, steps in (("train", 0, 5), ("test", 1, 7)):
+        expected = fp.generate(fp.FirstPersonSpec("rotating", steps, 16), 3 if split == "train" else 2, 9 + offset)
+        got = tfds_first_person.videos(sources[split])
+        for x, y in zip(got, expected):
+            np.testing.assert_array_equal(x, y)
