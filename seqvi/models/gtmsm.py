@@ -105,7 +105,7 @@ class GTMSM(parts.Networks):
     prior_kind ('memory', 'network' or the memory-less ablation 'state'); wall_hidden
     (sigma_d's width); likelihood ('gaussian' with ``pixel_scale``, or 'bernoulli');
     transition_kind ('walls', eq. 7.3, or 'rotation', eq. 7.4 with state_dim 3);
-    prior_hidden (the 'network' prior's widths)."""
+    prior_hidden (the width of the 'network' prior's layers)."""
 
     data_dim: int
     num_actions: int = 5
@@ -122,7 +122,7 @@ class GTMSM(parts.Networks):
     transition_kind: str = "walls"
     prior_hidden: int = 128
 
-    latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d states"
+    latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d (or, rotating, 3-d) states"
 
     def __post_init__(self):
         parts.check_config("GTMSM", {n: getattr(self, n) for n in (
