@@ -7,7 +7,8 @@ training batches the runs read, one jitted ``Trainer.step`` each:
       (``DialogueSchedule(length_multiple=7)``: runs of 8 batches sorted by response
       length, responses trimmed to a multiple of 7 steps; Cornell's responses fill
       about half of their 21 steps) against full-shape batches (peer). Seconds per
-      step averaged over the same 64 steps, after every shape has compiled.
+      step averaged over the same 64 steps (the better of two passes), after every
+      shape has compiled.
   dialogue_output_layer        the Seq2Seq 256 step with a vocabulary of 2000 against
       8000 (peer; full-shape batches): how much of the step the output layer and
       its softmax over the vocabulary take.
@@ -55,20 +56,20 @@ def _config(file: str, argument: str, **overrides):
 
 
 def seconds_per_step(config, steps: int) -> float:
-    """Mean seconds of ``steps`` train steps on the run's batches 0..steps-1, after
-    one pass over them that compiles every shape."""
+    """Seconds per step over the run's batches 0..steps-1: the better of two passes'
+    means, after one pass that compiles every shape."""
     run = experiment.prepare(config)
     trainer = run.trainer
     state = trainer.init_state(run.params)
     batches = [run.batch_at(s) for s in range(steps)]
     for batch in batches:  # compile each shape, warm up
-        state, metrics = trainer.step(state, batch)
+        state, _ = trainer.step(state, batch)
     jax.block_until_ready(state)
     best = float("inf")
     for _ in range(2):
         start = time.perf_counter()
         for batch in batches:
-            state, metrics = trainer.step(state, batch)
+            state, _ = trainer.step(state, batch)
         jax.block_until_ready(state)
         best = min(best, (time.perf_counter() - start) / steps)
     trainer.close()

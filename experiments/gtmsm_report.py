@@ -6,16 +6,22 @@
 On the test walks (environments cut from images never seen in training; tau
 memorised steps, then the rest predicted from the actions alone) it prints, per
 workdir: the test ELBO per predicted frame, the per-pixel absolute error and the
-log-likelihood of the true frame under the model's pixel likelihood at the predicted means
-against the prediction horizon, split into positions visited during the
-memorisation phase ("revisited") and the others, and the R^2 of an affine map
-from the inferred memorised states to the true grid positions, fitted per walk
-(with, for scale, the same R^2 of untrained models: random displacements already
-correlate with the positions). It draws Figure 7.2 (one test
-walk: the environment and true path, the inferred states, true and predicted
-frames far into the prediction phase), the horizon curves of every workdir
-(gtmsm_horizon.png) and a GIF of the prediction phase (gtmsm_prediction.gif).
-Writes <workdir>/gtmsm_test.json.
+log-likelihood of the true frame under N(prediction, 0.1^2 I) against the
+prediction horizon, split into places visited during the memorisation phase
+("revisited") and the others, and the R^2 of an affine map from the inferred
+states to the true pose, per walk (with, for scale, the same R^2 of untrained
+models): for image navigation from the memorised states to the grid positions;
+for first-person videos from [cos s3, sin s3] to the true heading's (fitted on
+the memorised steps, scored on the predicted ones) and from the memorised
+[s1, s2] to the position (r2_position_mean; None when the agent does not move).
+An action-conditioned baseline (configs/gtmsm.py:vrnn) is filtered over the
+first tau steps and predicts the rest from the actions; it has no states. It
+draws Figure 7.2 (image navigation: the environment and true path, the inferred
+states, true and predicted frames far into the prediction phase) or Figure 7.3
+(first-person: the inferred heading and true and predicted views), the horizon
+curves of every workdir (gtmsm_horizon.png, gtmsm_<kind>_horizon.png) and a GIF
+of the prediction phase (gtmsm_prediction.gif, gtmsm_<kind>_prediction.gif).
+Writes <workdir>/gtmsm_test.json. The workdirs must share one environment.
 """
 
 import argparse
@@ -145,8 +151,10 @@ def affine_r2(states: np.ndarray, positions: np.ndarray, test_states=None, test_
     return float(1.0 - residual / total) if total > 1e-9 else float("nan")
 
 
-def horizon_metrics(model, params, walks: navigation.Navigation, tau: int, seed: int = 0) -> dict:
-    """Per-horizon error and log-likelihood (revisited / unvisited) and the R^2."""
+def horizon_metrics(model, params, walks: navigation.Navigation, tau: int | None = None, seed: int = 0) -> dict:
+    """Per-horizon error and log-likelihood (revisited / unvisited) and the R^2;
+    tau: where prediction starts (default: GTM-SM's memory_length)."""
+    tau = model.memory_length if tau is None else tau
     rows = jnp.asarray(navigation.rows(walks))
     predicted, states = predict_frames(model, params, rows, tau, seed)
     revisited = np.zeros(predicted.shape[:2], bool)
@@ -278,10 +286,16 @@ def main() -> None:
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results, walks = {}, None
+    results, walks, kinds = {}, None, set()
     for wd in args.workdirs:
         run, params, which = experiment.load_trained(wd)
+        kinds.add(run.config.first_person.kind if run.config.dataset == "first_person" else run.config.dataset)
+        if len(kinds) > 1:
+            parser.error(f"the workdirs mix data sets ({sorted(kinds)}): report one environment at a time")
         if args.num_neighbours:
+            if not (isinstance(run.model, GTMSM) and run.model.prior_kind == "memory"):
+                parser.error(f"--num_neighbours applies to GTM-SM's mixture prior only ({wd} has "
+                             f"{model_name(run.model)}; the network prior's input width is fixed by K)")
             run.model = dataclasses.replace(run.model, num_neighbours=args.num_neighbours)
             run.objective = run.model.objective(experiment.objective_options(run.config))
         three_d = run.config.dataset == "first_person"
@@ -292,12 +306,14 @@ def main() -> None:
         tau = memory_length(run)
         r = metrics(run.model, params, walks, tau)
         name = model_name(run.model)
-        results[name] = r
+        results[name if name not in results else f"{name} ({wd})"] = r
         untrained = ([float(np.nanmean(metrics(run.model, run.model.init(jax.random.key(seed)), walks, tau)["r2"]))
                       for seed in range(3)] if isinstance(run.model, GTMSM) else [np.nan])
         summary = {"model": name, "r2_untrained_mean": _finite_mean(untrained), "params": which,
                    "num_neighbours": getattr(run.model, "num_neighbours", None),
-                   "test_elbo_per_frame": elbo.get("elbo_per_frame"),  # GTM-SM's, over the predicted frames
+                   # GTM-SM's ELBO over the predicted frames; a baseline's own bound over whole sequences
+                   "test_elbo_per_frame": elbo.get("elbo_per_frame"),
+                   "test_bound": None if isinstance(run.model, GTMSM) else elbo,
                    "fraction_revisited": r["fraction_revisited"], "r2_mean": _finite_mean(r["r2"]),
                    "r2_min": float(np.nanmin(r["r2"])) if np.isfinite(r["r2"]).any() else None}
         if three_d:
@@ -321,13 +337,12 @@ def main() -> None:
             if h <= len(r["error_all"]):
                 print(f"  horizon {h:3d}: error revisited {r['error_revisited'][h - 1]:.4f}, unvisited "
                       f"{r['error_unvisited'][h - 1]:.4f}; log-lik revisited {r['loglik_revisited'][h - 1]:.2f}")
-        if not isinstance(run.model, GTMSM) or run.model.prior_kind == "state":
-            pass
-        elif three_d:
+        figures = isinstance(run.model, GTMSM) and run.model.prior_kind != "state"
+        if figures and three_d:
             kind = run.config.first_person.kind
             figure_7_3(walks, r, out / f"gtmsm_{kind}_figure_7_3.png", tau=tau)
             first_person_gif(walks, r, out / f"gtmsm_{kind}_prediction.gif", tau=tau)
-        elif run.model.prior_kind == "memory":
+        elif figures:
             figure_7_2(walks, r, out / "gtmsm_figure_7_2.png", tau=tau)
             prediction_gif(walks, r, out / "gtmsm_prediction.gif", tau=tau)
     prefix = f"gtmsm_{run.config.first_person.kind}" if three_d else "gtmsm"

@@ -86,8 +86,14 @@ def _room_class():
 
 @functools.cache
 def room(size: int):
-    """The (cached) miniworld environment rendering ``size`` x ``size`` views."""
-    return _room_class()(obs_width=size, obs_height=size, max_episode_steps=10**6)
+    """The (cached) miniworld environment rendering ``size`` x ``size`` views.
+    MiniworldUnavailable when no OpenGL context can be made (EGL missing)."""
+    cls = _room_class()
+    try:
+        return cls(obs_width=size, obs_height=size, max_episode_steps=10**6)
+    except Exception as e:  # pyglet raises its own types when it finds no display or EGL device
+        raise MiniworldUnavailable(f"miniworld could not open a headless OpenGL context ({type(e).__name__}: {e}); "
+                                   "it needs the EGL libraries: `make system-packages`") from e
 
 
 class FirstPerson(NamedTuple):

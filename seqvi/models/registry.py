@@ -35,14 +35,15 @@ class Entry:
         """The model for data of ``dim`` entries per step (a vocabulary of ``dim``
         for dialogue), with constructor arguments ``kwargs``. A model without a
         ``dim_arg`` takes its sizes from ``kwargs`` and must have ``row_dim == dim``.
-        With ``input_dim`` k > 0 in ``kwargs`` a row is [x_t, u_t]: data_dim = dim - k."""
+        A model whose rows hold [x_t, u_t] (it has ``row_dim``, like the VRNN with
+        ``input_dim`` k > 0) gets data_dim = dim - k."""
         if self.dim_arg is None:
             model = self.cls(**kwargs)
             if model.row_dim != dim:
                 raise ValueError(f"the data rows have {dim} entries but the {self.cls.__name__} of this config "
                                  f"expects {model.row_dim}")
             return model
-        if self.dim_arg == "data_dim" and kwargs.get("input_dim"):
+        if self.dim_arg == "data_dim" and kwargs.get("input_dim") and hasattr(self.cls, "row_dim"):
             if dim <= kwargs["input_dim"]:
                 raise ValueError(f"the data rows have {dim} entries, not more than input_dim={kwargs['input_dim']}")
             dim -= kwargs["input_dim"]

@@ -14,8 +14,9 @@ With an LSTM state h_t that has consumed (x_{<t}, z_{<t}):
 where m is the (optional) training-data mean that centres the RNN's inputs.
 With ``input_dim`` k > 0 the model is conditioned on inputs u_t (an agent's
 actions, GTM-SM's baselines in the thesis's section 7.4): the prior and the
-proposal also read u_t, p(z_t | h_t, u_t) and q(z_t | h_t, x_t, u_t), and a data
-row holds [x_t, u_t] (``bound_batch`` splits it).
+proposal also read u_t, p(z_t | h_t, u_t) and q(z_t | h_t, x_t, u_t) (with the
+smoothing proposal, its backward states still read x_{t:T} alone), the LSTM does
+not; a data row holds [x_t, u_t] (``bound_batch`` splits it).
 ``params`` is a dict of the sub-networks' Flax params plus ``constants``
 ({'input_mean': [D]}), which is read through ``stop_gradient`` (so Adam leaves
 it unchanged).
