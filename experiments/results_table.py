@@ -133,7 +133,9 @@ def zoo(runs: str) -> None:
 
 VHRNN_RUNS = [("vrnn_z8", "VRNN, z = 8"), ("vrnn_z6", "VRNN, z = 6"), ("vhrnn_z4", "VHRNN, z = 4"),
               ("vhrnn_z4_latent", "VHRNN, z = 4, hypernetworks see z_t only"),
-              ("vhrnn_z4_hidden", "VHRNN, z = 4, hypernetworks see h_{t-1} only")]
+              ("vhrnn_z4_hidden", "VHRNN, z = 4, hypernetworks see h_{t-1} only"),
+              ("vrnn_z8_paper", "VRNN, z = 8, the paper's size"), ("vrnn_z6_paper", "VRNN, z = 6, the paper's size"),
+              ("vhrnn_z4_paper", "VHRNN, z = 4, the paper's size")]
 SYNTHETIC_SPLITS = ["test", "noiseless", "switch", "rand", "long", "zero_shot", "add"]
 
 

@@ -242,6 +242,24 @@ def test_random_search_picks_the_best_validation_sample(tmp_path, tiny_data):
 
 
 @pytest.mark.slow
+def test_vhrnn_curves_train_at_the_named_sizes_and_report(tmp_path, tiny_data):
+    """Two points of the Figure 5 / Figure 9 sweep, trained at once, then the table and figures."""
+    runs = tmp_path / "curves"
+    out = _run("experiments/vhrnn_curves.py", f"--runs_dir={runs}", "--only=jsb-vrnn-gru-16,jsb-vhrnn-lstm-4",
+               "--jobs=2", "--steps=2", "--eval_every=2", "--num_particles=2", f"--set=data_path={tiny_data}",
+               "--set=num_particles=2", "--set=eval.num_particles=2", "--set=warmup_steps=0")
+    assert "2 runs, 2 at a time" in out and out.count("test FIVO(2)") == 2, out
+    gru = json.loads((runs / "jsb-vrnn-gru-16" / "config.json").read_text())["model"]
+    assert (gru["cell_type"], gru["latent_dim"], gru["rnn_dim"], gru["hidden_dim"]) == ("gru", 16, 16, 16)
+    assert json.loads((runs / "jsb-vhrnn-lstm-4" / "config.json").read_text())["model"]["hyper_dim"] == 4
+    report = _run("experiments/vhrnn_curves.py", f"--runs_dir={runs}", "--report", f"--figures={tmp_path}")
+    assert "| jsb | GRU | VRNN | 16 | 7976 | 2 (2) |" in report and "| jsb | LSTM | VHRNN | 4 | 14196 |" in report
+    assert (tmp_path / "vhrnn_curves_jsb_gru.png").exists() and (tmp_path / "vhrnn_curves_jsb_lstm.png").exists()
+    again = _run("experiments/vhrnn_curves.py", f"--runs_dir={runs}", "--only=jsb-vrnn-gru-16", "--steps=2")
+    assert "jsb-vrnn-gru-16: done before" in again  # a finished run is not trained again
+
+
+@pytest.mark.slow
 def test_speech_rows_train_evaluate_and_report(tmp_path):
     """A tiny SRNN on a few real FSDD recordings with truncated BPTT, evaluated on
     whole test recordings, then the report: the table, Figure 5.3, a generated WAV

@@ -22,6 +22,7 @@ def get_config(dataset: str = "jsb"):
             latent_dim=8 if small else 16,
             rnn_dim=8 if small else 32,
             hidden_dim=32,
+            cell_type="lstm",  # or 'gru' (the VHRNN paper's Figure 9)
             emission_type="bernoulli",
             proposal_type="filtering",
             residual_q=False,

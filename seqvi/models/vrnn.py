@@ -1,7 +1,8 @@
 """VRNN: variational recurrent neural network (Chung et al. 2015; Fraccaro's
 thesis, section 4.4.2), as a StepModel.
 
-With an LSTM state h_t that has consumed (x_{<t}, z_{<t}):
+With an RNN state h_t that has consumed (x_{<t}, z_{<t}) (an LSTM; a GRU with
+``cell_type='gru'``):
 
   prior       p(z_t | h_t)        = N(mu_p(h_t), diag sigma_p(h_t)^2)
   proposal    q(z_t | h_t, x_t)   = N(mu_q, diag sigma_q^2) from [h_t, phi_x(x_t)]
@@ -9,7 +10,7 @@ With an LSTM state h_t that has consumed (x_{<t}, z_{<t}):
                Res_q: mu_q = mu_p(h_t) + residual, as in SRNN)
   emission    p(x_t | z_t, h_t)   = Bernoulli(logits) or N(mu, diag sigma^2)
               from [h_t, phi_z(z_t)]
-  update      h_{t+1} = LSTM(h_t, [phi_x(x_t - m), phi_z(z_t)])
+  update      h_{t+1} = RNN(h_t, [phi_x(x_t - m), phi_z(z_t)])
 
 where m is the (optional) training-data mean that centres the RNN's inputs.
 With ``input_dim`` k > 0 the model is conditioned on inputs u_t (an agent's
@@ -32,11 +33,12 @@ from seqvi import dist
 from seqvi.models import parts
 from seqvi.core import StepModel, StepOutput
 from seqvi.models.parts import EMISSIONS, centre
-from seqvi.nn import MLP, DiagGaussianHead, LSTMCell, masked_scan
+from seqvi.nn import MLP, DiagGaussianHead, GRUCell, LSTMCell, masked_scan
 from seqvi.models.objectives import TrainedByBounds
 from seqvi.models.registry import register
 
 PROPOSALS = ("filtering", "smoothing")
+CELLS = {"lstm": LSTMCell, "gru": GRUCell}
 
 
 @register("vrnn", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4))
@@ -47,7 +49,9 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
     Attributes:
       data_dim: D, the size of x_t.
       latent_dim: size of z_t.
-      rnn_dim: LSTM units (also the backward RNN's, for smoothing).
+      rnn_dim: RNN units (also the backward RNN's, for smoothing).
+      cell_type: 'lstm' (Chung et al. 2015) or 'gru' (the VHRNN paper's appendix D,
+        Figure 9), for the forward and the backward RNN.
       hidden_dim: width of phi_x, phi_z and of the heads' hidden layer.
       emission_type: 'bernoulli' (binary data), 'gaussian' or 'gmm' (real data).
       emission_components: K of the 'gmm' emission (20 as in Chung et al. 2015).
@@ -60,6 +64,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
     latent_dim: int = 32
     rnn_dim: int = 64
     hidden_dim: int = 64
+    cell_type: str = "lstm"
     emission_type: str = "bernoulli"
     emission_components: int = 20
     proposal_type: str = "filtering"
@@ -70,7 +75,8 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         parts.check_config(
             type(self).__name__,
             {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim", "emission_components")},
-            {"emission_type": (self.emission_type, EMISSIONS), "proposal_type": (self.proposal_type, PROPOSALS)},
+            {"emission_type": (self.emission_type, EMISSIONS), "proposal_type": (self.proposal_type, PROPOSALS),
+             "cell_type": (self.cell_type, tuple(CELLS))},
         )
         if isinstance(self.input_dim, bool) or not isinstance(self.input_dim, int) or self.input_dim < 0:
             raise ValueError(f"{type(self).__name__}.input_dim must be a non-negative int, got {self.input_dim!r}")
@@ -106,13 +112,13 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         nets = {
             "phi_x": MLP((h,)),
             "phi_z": MLP((h,)),
-            "rnn": LSTMCell(self.rnn_dim),
+            "rnn": CELLS[self.cell_type](self.rnn_dim),
             "prior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "proposal": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "emission": parts.emission_head(self.emission_type, self.data_dim, (h,), self.emission_components),
         }
         if self.proposal_type == "smoothing":
-            nets["backward_rnn"] = LSTMCell(self.rnn_dim)
+            nets["backward_rnn"] = CELLS[self.cell_type](self.rnn_dim)
         return nets
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
@@ -138,8 +144,13 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         return parts.with_constants(params, d, data_mean, self.emission_type)
 
 
+    def hidden(self, state) -> jax.Array:
+        """h_t [rnn_dim], the RNN output in a state (an LSTM's (c, h) or a GRU's h)."""
+        return self.nets["rnn"].output(state)
+
     # ---- StepModel --------------------------------------------------------------
-    def initial_state(self, params) -> tuple[jax.Array, jax.Array]:
+    def initial_state(self, params):
+        """The RNN's zero carry: (c, h) for an LSTM, h for a GRU."""
         del params
         return self.nets["rnn"].zero_carry()
 
@@ -168,7 +179,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         return None, inputs
 
     def _prior_params(self, params, state, ctx_t=None):
-        return self.apply_net(params, "prior", state[1], *self._inputs(ctx_t))
+        return self.apply_net(params, "prior", self.hidden(state), *self._inputs(ctx_t))
 
     def prior(self, params, state, ctx_t):
         return dist.diag_gaussian(*self._prior_params(params, state, ctx_t))
@@ -177,7 +188,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         return self.apply_net(params, "phi_x", centre(params, x_t))
 
     def _proposal_params(self, params, state, ctx_t, phi_x, prior_mean=None):
-        feats = [state[1], phi_x]
+        feats = [self.hidden(state), phi_x]
         if self.proposal_type == "smoothing":
             feats.append(self._backward(ctx_t))
         mean, scale = self.apply_net(params, "proposal", *feats, *self._inputs(ctx_t))
@@ -191,7 +202,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         return dist.diag_gaussian(*self._proposal_params(params, state, ctx_t, self._phi_x(params, x_t)))
 
     def _emission(self, params, state, phi_z):
-        out = self.apply_net(params, "emission", state[1], phi_z)
+        out = self.apply_net(params, "emission", self.hidden(state), phi_z)
         return parts.emission_distribution(self.emission_type, out)
 
     def emission(self, params, state, z_t, ctx_t):

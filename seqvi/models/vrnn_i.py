@@ -37,5 +37,5 @@ class VRNNI(VRNN):
 
     def _prior_params(self, params, state, ctx_t=None):
         del params, ctx_t
-        zeros = jnp.zeros((self.latent_dim,), state[1].dtype)
+        zeros = jnp.zeros((self.latent_dim,), self.hidden(state).dtype)
         return zeros, jnp.ones_like(zeros)

@@ -131,16 +131,17 @@ class GRUCell(nn.Module):
       r = s(x W_ir + b_ir + h W_hr),  z = s(x W_iz + b_iz + h W_hz),
       n = tanh(x W_in + b_in + r (h W_hn + b_hn)),  h' = (1 - z) n + z h
 
-    ``flax.linen.GRUCell``'s cell and parameters; ``masked_scan`` takes the
-    input projections out of the time loop (``scan_parts``).
+    ``flax.linen.GRUCell``'s cell and parameters. As for ``LSTMCell``, x may come
+    in parts (``cell(h, a, b)`` for x = [a, b]); ``masked_scan`` takes the input
+    projections out of the time loop (``scan_parts``).
     """
 
     features: int
 
     @nn.compact
-    def __call__(self, carry: Carry, x: jax.Array) -> tuple[Carry, jax.Array]:
-        w_x, b_x, w_h, b_hn = _GRUWeights(self.features, name="cell")(x.shape[-1])
-        return _gru_recurrence(carry, x @ w_x + b_x, w_h, b_hn)
+    def __call__(self, carry: Carry, *xs: jax.Array) -> tuple[Carry, jax.Array]:
+        w_x, b_x, w_h, b_hn = _GRUWeights(self.features, name="cell")(sum(x.shape[-1] for x in xs))
+        return _gru_recurrence(carry, concat_dot(xs, w_x) + b_x, w_h, b_hn)
 
     def zero_carry(self, dtype=jnp.float32) -> Carry:
         return jnp.zeros((self.features,), dtype)

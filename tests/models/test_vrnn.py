@@ -25,6 +25,8 @@ def _data(gaussian=False):
         {"proposal_type": "smoothing"},
         {"residual_q": True},
         {"proposal_type": "smoothing", "residual_q": True, "emission_type": "gaussian"},
+        {"cell_type": "gru"},
+        {"cell_type": "gru", "proposal_type": "smoothing"},
     ],
 )
 def test_shapes_dtypes_and_gradients(kwargs):
@@ -103,6 +105,12 @@ def test_parameter_count_and_bad_configs():
         + ((4 + 5) * 5 + 5) + (5 * 3 + 3)  # emission on [h, phi_z]
     )
     assert num_params(params) == expected
+    gru = VRNN(data_dim=3, latent_dim=2, rnn_dim=4, hidden_dim=5, cell_type="gru")
+    lstm_weights = 4 * 4 * 10 + 4 * 4 * 4 + 4 * 4
+    gru_weights = 3 * (10 * 4 + 4) + 3 * 4 * 4 + 4  # input kernels and biases, recurrent kernels, b_hn
+    assert num_params(gru.init(jax.random.key(0))) == expected - lstm_weights + gru_weights
+    with pytest.raises(ValueError, match="cell_type"):
+        VRNN(data_dim=3, cell_type="rnn")
     with pytest.raises(ValueError, match="latent_dim"):
         VRNN(data_dim=3, latent_dim=0)
     with pytest.raises(ValueError, match="emission_type"):

@@ -31,6 +31,17 @@ def test_gru_cell_is_flax_gru_cell():
                                rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("cell", [LSTMCell(H), GRUCell(H)], ids=["lstm", "gru"])
+def test_inputs_in_parts_equal_the_concatenated_input(cell):
+    a, b = jax.random.normal(jax.random.key(1), (2,)), jax.random.normal(jax.random.key(2), (D - 2,))
+    params = cell.init(jax.random.key(0), cell.zero_carry(), a, b)
+    carry = jax.tree.map(lambda c: c + 0.3, cell.zero_carry())
+    whole = cell.apply(params, carry, jnp.concatenate([a, b]))
+    split = cell.apply(params, carry, a, b)
+    for u, v in zip(jax.tree.leaves(whole), jax.tree.leaves(split)):
+        np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-6)
+
+
 CELLS = {"lstm": LSTMCell(H), "gru": GRUCell(H), "dnc": DNCCell(4, 3, 2, H, H)}
 
 
