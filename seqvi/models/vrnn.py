@@ -16,7 +16,7 @@ where m is the (optional) training-data mean that centres the RNN's inputs.
 With ``input_dim`` k > 0 the model is conditioned on inputs u_t (an agent's
 actions, GTM-SM's baselines in the thesis's section 7.4): the prior and the
 proposal also read u_t, p(z_t | h_t, u_t) and q(z_t | h_t, x_t, u_t) (with the
-smoothing proposal, its backward states still read x_{t:T} alone), the LSTM does
+smoothing proposal, its backward states still read x_{t:T} alone), the RNN does
 not; a data row holds [x_t, u_t] (``bound_batch`` splits it).
 ``params`` is a dict of the sub-networks' Flax params plus ``constants``
 ({'input_mean': [D]}), which is read through ``stop_gradient`` (so Adam leaves
@@ -155,7 +155,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         return self.nets["rnn"].zero_carry()
 
     def context(self, params, xs, length, inputs=None):
-        """Smoothing: backward LSTM states b_t over the centred x_{t:length}. With
+        """Smoothing: backward RNN states b_t over the centred x_{t:length}. With
         inputs: (those states or None, u_{1:T} [T, k])."""
         backward = None
         if self.proposal_type == "smoothing":
@@ -221,7 +221,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         """The generic step, computing the prior, phi_z(z_t) and phi_x(x_t) once.
 
         The layers that take phi_x(x_t) with a particle's state (the proposal's
-        first layer and the LSTM's input) receive them as separate parts, so
+        first layer and the RNN's input) receive them as separate parts, so
         under the particle ``vmap`` phi_x(x_t) W is computed once per sequence."""
         prior_mean, prior_scale = self._prior_params(params, state, ctx_t)
         phi_x = self._phi_x(params, x_t)

@@ -3,7 +3,7 @@ name the SRNN paper, Fraccaro et al. 2016, gives this baseline):
 
   p(z_t) = N(0, I)
   p(x_t | z_t, h_t),  q(z_t | h_t, x_t)   as in the VRNN
-  h_{t+1} = LSTM(h_t, [phi_x(x_t), phi_z(z_t)])
+  h_{t+1} = RNN(h_t, [phi_x(x_t), phi_z(z_t)])   (an LSTM, or a GRU: cell_type)
 
 The temporal structure of the latents lives only in the deterministic RNN, which
 (unlike the thesis's VAE-RNN, ``seqvi.models.vae_rnn.VAERNN``) reads z_t and
