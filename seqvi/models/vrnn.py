@@ -146,7 +146,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
 
     def hidden(self, state) -> jax.Array:
         """h_t [rnn_dim], the RNN output in a state (an LSTM's (c, h) or a GRU's h)."""
-        return self.nets["rnn"].output(state)
+        return CELLS[self.cell_type].output(state)  # a static method: no networks built
 
     # ---- StepModel --------------------------------------------------------------
     def initial_state(self, params):
