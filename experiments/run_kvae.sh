@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# KVAE on a physics environment with its VAE-RNN and DMM baselines, then the
-# imputation comparison and generations of experiments/kvae_impute.py.
+# KVAE on a physics environment with its VAE-RNN (thesis, section 4.4.1), VRNN-I and
+# DMM baselines, then the imputation comparison and generations of experiments/kvae_impute.py.
 #   bash experiments/run_kvae.sh [ENV] [KVAE_STEPS] [BASELINE_STEPS] [RUNS_DIR]
 # ENV: box (default), gravity, polygon, pong, pendulum. Runs resume from their
 # checkpoints; results go to RUNS_DIR/kvae-ENV/imputation/.
@@ -13,7 +13,7 @@ py=${PYTHON:-.venv/bin/python}
 $py experiments/train.py --config=experiments/configs/kvae.py:$env --config.num_steps=$kvae_steps \
   --workdir=$runs/kvae-$env
 baselines=()
-for model in vae_rnn dmm; do
+for model in vae_rnn vrnn_i dmm; do
   $py experiments/train.py --config=experiments/configs/$model.py:physics_$env \
     --config.num_steps=$base_steps --config.eval_every=$((base_steps / 4)) --workdir=$runs/$model-$env
   baselines+=("$runs/$model-$env")

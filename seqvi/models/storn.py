@@ -90,7 +90,10 @@ def sample_prior(prior_type: str, key: jax.Array, num_steps: int, latent_dim: in
 
 @dataclasses.dataclass(frozen=True)
 class _StornConfig:
-    """The sizes and choices VRAE and VOSP share, checked on construction."""
+    """The sizes and choices VRAE and VOSP share, checked on construction.
+    ``rnn_type`` 'lstm' or 'fd_rnn' (fast dropout); ``keep_rate`` the FD-RNNs' keep
+    rate (0.9: the paper's "drop out rates of 0.1", appendix); ``learned_keep_rate``
+    lets the recognition FD-RNNs learn theirs (see ``_rnn``)."""
 
     data_dim: int
     latent_dim: int = 16
@@ -100,7 +103,8 @@ class _StornConfig:
     emission_components: int = 20
     prior_type: str = "standard_normal"
     rnn_type: str = "lstm"
-    keep_rate: float = 0.8
+    keep_rate: float = 0.9
+    learned_keep_rate: bool = False
 
     def __post_init__(self):
         parts.check_config(
@@ -111,13 +115,20 @@ class _StornConfig:
         )
         if not 0.0 < self.keep_rate <= 1.0:
             raise ValueError(f"{type(self).__name__}.keep_rate must lie in (0, 1], got {self.keep_rate!r}")
+        if self.learned_keep_rate and (self.rnn_type != "fd_rnn" or self.keep_rate == 1.0):
+            raise ValueError(f"{type(self).__name__}.learned_keep_rate needs rnn_type='fd_rnn' and a keep_rate "
+                             f"below 1 to start from, got {self.rnn_type!r} and {self.keep_rate!r}")
 
-    def _rnn(self):
+    def _rnn(self, recognition: bool = False):
         """An LSTM of ``rnn_dim`` units, or the paper's fast-dropout RNN (tanh units
         described by their mean and variance, inputs and hidden state kept at
-        ``keep_rate``; ``seqvi.nn.fast_dropout``), whose output is the mean."""
+        ``keep_rate``; ``seqvi.nn.fast_dropout``), whose output is the mean. With
+        ``learned_keep_rate`` the recognition RNNs learn their keep rates (one per
+        unit, from ``keep_rate``; the paper's appendix, Details on Learning); the
+        generating RNNs keep theirs fixed."""
         if self.rnn_type == "fd_rnn":
-            return FastDropoutRNNCell(self.rnn_dim, keep_input=self.keep_rate, keep_hidden=self.keep_rate)
+            return FastDropoutRNNCell(self.rnn_dim, keep_input=self.keep_rate, keep_hidden=self.keep_rate,
+                                      learn_keep=recognition and self.learned_keep_rate)
         return LSTMCell(self.rnn_dim)
 
 
@@ -140,8 +151,8 @@ class VRAE(TrainedByBounds, parts.Networks, _StornConfig, SequenceModel):
     def nets(self) -> dict:
         r, h = self.rnn_dim, self.hidden_dim
         return {
-            "recognition_forward": self._rnn(),
-            "recognition_backward": self._rnn(),
+            "recognition_forward": self._rnn(recognition=True),
+            "recognition_backward": self._rnn(recognition=True),
             "posterior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "generator_forward": self._rnn(),
             "generator_backward": self._rnn(),
@@ -241,7 +252,7 @@ class VOSP(TrainedByBounds, parts.Networks, _StornConfig, StepModel):
     def nets(self) -> dict:
         h = self.hidden_dim
         return {
-            "recognition": self._rnn(),
+            "recognition": self._rnn(recognition=True),
             "posterior": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "emission": parts.emission_head(self.emission_type, self.data_dim, (h,), self.emission_components),
         }

@@ -114,5 +114,24 @@ def test_fast_dropout_rnns_train(cls):
             assert any(bool((g != 0).any()) for g in jax.tree.leaves(tree)), name
     with pytest.raises(ValueError, match="keep_rate"):
         cls(4, rnn_type="fd_rnn", keep_rate=0.0)
+    with pytest.raises(ValueError, match="learned_keep_rate needs"):
+        cls(4, learned_keep_rate=True)  # an LSTM has no dropout rates to learn
+
+
+@pytest.mark.parametrize("cls", [storn.VRAE, storn.VOSP])
+def test_learned_keep_rates_are_the_recognition_models_only(cls):
+    """learned_keep_rate=True: the recognition RNNs' keep rates are parameters with
+    a gradient (the appendix's learned noise injection); the generating RNNs' are not."""
+    from seqvi import bounds
+
+    xs = (jax.random.uniform(jax.random.key(0), (6, 4)) < 0.5).astype(jnp.float32)
+    model = cls(4, latent_dim=2, rnn_dim=5, hidden_dim=8, rnn_type="fd_rnn", keep_rate=0.9, learned_keep_rate=True)
+    params = model.init(jax.random.key(1), xs.mean(0))
+    with_rates = {str(path[0].key) for path, _ in jax.tree_util.tree_leaves_with_path(params) if "keep" in str(path)}
+    assert with_rates == {n for n in model.nets if n.startswith("recognition")}
+    grads = jax.grad(lambda p: bounds.elbo(model, p, xs, 5, jax.random.key(2)).bound)(params)
+    for name in with_rates:
+        g = grads[name]["params"]["keep_hidden_logit"]
+        assert bool(jnp.isfinite(g).all()) and bool((g != 0).any()), name
     with pytest.raises(ValueError, match="rnn_type"):
         cls(4, rnn_type="gru")
