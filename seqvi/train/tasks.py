@@ -493,6 +493,17 @@ def text_scores(pairs, generated, train_pairs, embeddings: str | None, seed: int
     return result
 
 
+def _encoded_contexts(contexts, vocab, config) -> dialogue.Batch:
+    """The contexts as padded ids (``config.max_context`` tokens), each with a dummy response."""
+    return dialogue.encode_pairs([(c, ".") for c in contexts], vocab, config.max_context, 1)
+
+
+def _decoder(model, params, context, context_length):
+    """(the encoded context, the decoder's step (carry, token) -> (carry, log-probabilities))."""
+    encoded = model.encode(params, context, context_length)
+    return encoded, lambda carry, token: model.decode_step(params, carry, token, encoded)
+
+
 def responses(model, params, contexts, vocab, config, *, method: str = "greedy", key=None, num_samples: int = 1,
               temperature: float = 1.0, beam_size: int = 5, forbidden_ids=None) -> list[list[list[str]]]:
     """For each context, ``num_samples`` responses (token lists): 'greedy', 'sample'
@@ -500,17 +511,13 @@ def responses(model, params, contexts, vocab, config, *, method: str = "greedy",
     token ids never generated (default: <unk> and <pad>; ``()`` allows every id)."""
     if method not in ("greedy", "sample", "beam"):
         raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
-    ids = dialogue.encode_pairs([(c, ".") for c in contexts], vocab, config.max_context, 1)
+    ids = _encoded_contexts(contexts, vocab, config)
     length = config.max_response + 1
     forbidden = (vocab.unk_id, vocab.pad_id) if forbidden_ids is None else tuple(forbidden_ids)
     special = dict(go_id=vocab.go_id, eos_id=vocab.eos_id, pad_id=vocab.pad_id, forbidden_ids=forbidden)
 
     def decode(context, context_length, k):
-        encoded = model.encode(params, context, context_length)
-
-        def step(carry, token):
-            return model.decode_step(params, carry, token, encoded)
-
+        encoded, step = _decoder(model, params, context, context_length)
         k_latent, k_words = jax.random.split(k)  # latent draws (VMED), word draws
         if method == "greedy":
             return decoding.greedy(step, model.start(params, encoded, k_latent), length, **special)[None]
@@ -531,15 +538,11 @@ def mmi_responses(model, params, backward_model, backward_params, contexts, voca
                   weight: float = 0.5, length_bonus: float = 0.0) -> list[list[list[str]]]:
     """For each context, the best of the forward model's ``beam_size``-best list
     reranked by MMI-bidi (``seqvi.models.mmi``) with the backward model p(S | T)."""
-    ids = dialogue.encode_pairs([(c, ".") for c in contexts], vocab, config.max_context, 1)
+    ids = _encoded_contexts(contexts, vocab, config)
     special = dict(go_id=vocab.go_id, eos_id=vocab.eos_id, pad_id=vocab.pad_id)
 
     def decode(context, context_length):
-        encoded = model.encode(params, context, context_length)
-
-        def step(carry, token):
-            return model.decode_step(params, carry, token, encoded)
-
+        encoded, step = _decoder(model, params, context, context_length)
         tokens, forward = decoding.beam_search(step, model.start(params, encoded, jax.random.key(0)), beam_size,
                                                config.max_response + 1, forbidden_ids=(vocab.unk_id, vocab.pad_id),
                                                **special)
