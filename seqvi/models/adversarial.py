@@ -113,43 +113,52 @@ def generator_params(params: dict) -> dict:
     return {k: v for k, v in params.items() if k in GENERATOR_NETS}
 
 
-def check_adversarial_config(model) -> None:
-    name = type(model).__name__
-    if not model.soft_temperature > 0:
-        raise ValueError(f"{name}.soft_temperature (tau) must be > 0, got {model.soft_temperature}")
-    if len(model.special_ids) != 4 or len(set(model.special_ids)) != 4 or not all(
-            0 <= int(i) < model.vocab_size for i in model.special_ids):
-        raise ValueError(f"{name}.special_ids must be four distinct ids (pad, go, eos, unk) below the vocabulary "
-                         f"size {model.vocab_size}, got {model.special_ids}")
-
-
 @dataclasses.dataclass(frozen=True)
-class CNNDiscriminated(Seq2Seq):
-    """A Seq2Seq generator (hidden 256, as the document's GAN generators; its
-    vocabulary's (pad, go, eos, unk) ids in ``special_ids``) with a CNN discriminator D(q, r) = sigmoid(MLP([f(q), f(r)])), f a ``TextCNN`` over
-    D's own word embeddings (``disc_embed_dim``), filter widths 1-4 with
-    ``num_filters`` each. Subclasses give the generator's loss."""
+class AdversarialSeq2Seq(Seq2Seq):
+    """A Seq2Seq generator G (hidden 256, as the documents' GAN generators) in a game
+    with a discriminator D; trained by ``adversarial_loss`` (J_G + J_D, the
+    subclass's) and evaluated by the NLL per token. ``soft_temperature`` tau > 0
+    of G's soft word distributions; ``special_ids`` the vocabulary's (pad, go,
+    eos, unk) ids, distinct and below ``vocab_size`` (ValueError otherwise)."""
 
     hidden_dim: int = 256
     soft_temperature: float = 1.0
     special_ids: tuple[int, int, int, int] = SPECIAL_IDS
+
+    loss_kind: ClassVar[str] = "NLL"
+
+    def __post_init__(self):
+        super().__post_init__()
+        name = type(self).__name__
+        if not self.soft_temperature > 0:
+            raise ValueError(f"{name}.soft_temperature (tau) must be > 0, got {self.soft_temperature}")
+        if len(self.special_ids) != 4 or len(set(self.special_ids)) != 4 or not all(
+                0 <= int(i) < self.vocab_size for i in self.special_ids):
+            raise ValueError(f"{name}.special_ids must be four distinct ids (pad, go, eos, unk) below the "
+                             f"vocabulary size {self.vocab_size}, got {self.special_ids}")
+
+    def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="adversarial")) -> AdversarialObjective:
+        """J_G + J_D per step ('adversarial'); evaluated by the NLL per token."""
+        check_bound(type(self).__name__, options.bound, ("adversarial",))
+        return AdversarialObjective(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class CNNDiscriminated(AdversarialSeq2Seq):
+    """A Seq2Seq generator with a CNN discriminator D(q, r) = sigmoid(MLP([f(q), f(r)])),
+    f a ``TextCNN`` over D's own word embeddings (``disc_embed_dim``), filter
+    widths 1-4 with ``num_filters`` each. Subclasses give the generator's loss."""
+
     disc_embed_dim: int = 64
     num_filters: int = 128
     disc_hidden: int = 128
 
-    loss_kind: ClassVar[str] = "NLL"
     discriminator_groups: ClassVar[tuple[str, ...]] = ("disc_embed", "disc_cnn", "disc_head")
 
     def __post_init__(self):
         super().__post_init__()
         parts.check_config(type(self).__name__, {n: getattr(self, n) for n in ("disc_embed_dim", "num_filters",
                                                                                 "disc_hidden")})
-        check_adversarial_config(self)
-
-    def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="adversarial")) -> AdversarialObjective:
-        """J_G + J_D per step ('adversarial'); evaluated by the NLL per token."""
-        check_bound(type(self).__name__, options.bound, ("adversarial",))
-        return AdversarialObjective(self)
 
     @property
     def nets(self) -> dict[str, nn.Module]:

@@ -50,13 +50,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from seqvi.core import ObjectiveOptions
 from seqvi.models import parts
-from seqvi.models.adversarial import (SPECIAL_IDS, AdversarialObjective, check_adversarial_config, generate_batch,
-                                      gold_words)
-from seqvi.models.objectives import check_bound
+from seqvi.models.adversarial import AdversarialSeq2Seq, generate_batch, gold_words
 from seqvi.models.registry import register
-from seqvi.models.seq2seq import Seq2Seq
 from seqvi.nn import dbm
 from seqvi.nn.mlp import MLP
 
@@ -124,27 +120,23 @@ def average_word_vectors(word_vectors: Float[Array, "V E"], ids: Int[Array, "N L
 @register("localgan", test_size=dict(embed_dim=6, hidden_dim=8, word_dim=3, dbm_hidden=(4, 4), disc_hidden=16),
           task="dialogue", data="tokens", dim_arg="vocab_size")
 @dataclasses.dataclass(frozen=True)
-class LocalGAN(Seq2Seq):
-    """LocalGAN (module docstring). Attributes besides the Seq2Seq's: soft_temperature
-    (tau); special_ids (the vocabulary's pad, go, eos, unk); local_weight (lambda >= 0); word_dim (De of the fixed word vectors; the
-    DBM's visible layer is 2 De); dbm_hidden (its two hidden layers); disc_hidden
-    (D's head); mean_field_iterations.
+class LocalGAN(AdversarialSeq2Seq):
+    """LocalGAN (module docstring). Attributes besides the AdversarialSeq2Seq's
+    (soft_temperature tau, special_ids): local_weight (lambda >= 0); word_dim (De of
+    the fixed word vectors; the DBM's visible layer is 2 De); dbm_hidden (its two
+    hidden layers); disc_hidden (D's head); mean_field_iterations.
 
     Parameters: the generator's nets, 'discriminator' (D's head), and 'constants'
     (never trained): 'word_vectors' [V, De], the standardisation 'query_mean',
     'query_std', 'response_mean', 'response_std' [De], and 'dbm' (``DBMParams``
     fields) -- set from data by ``fit_to_data`` before training."""
 
-    hidden_dim: int = 256
-    soft_temperature: float = 1.0
-    special_ids: tuple[int, int, int, int] = SPECIAL_IDS
     local_weight: float = 1.0
     word_dim: int = 50
     dbm_hidden: tuple[int, int] = (128, 128)
     disc_hidden: int = 128
     mean_field_iterations: int = 30
 
-    loss_kind: ClassVar[str] = "NLL"
     discriminator_groups: ClassVar[tuple[str, ...]] = ("discriminator",)
 
     def __post_init__(self):
@@ -152,14 +144,8 @@ class LocalGAN(Seq2Seq):
         parts.check_config("LocalGAN", {"word_dim": self.word_dim, "disc_hidden": self.disc_hidden,
                                         "mean_field_iterations": self.mean_field_iterations,
                                         "dbm_hidden[0]": self.dbm_hidden[0], "dbm_hidden[1]": self.dbm_hidden[1]})
-        check_adversarial_config(self)
         if self.local_weight < 0:
             raise ValueError(f"LocalGAN.local_weight (lambda) must be >= 0, got {self.local_weight}")
-
-    def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="adversarial")) -> AdversarialObjective:
-        """J_G (eq. 18) + J_D (eq. 1) per step ('adversarial'); evaluated by the NLL per token."""
-        check_bound("LocalGAN", options.bound, ("adversarial",))
-        return AdversarialObjective(self)
 
     @property
     def nets(self) -> dict[str, nn.Module]:
