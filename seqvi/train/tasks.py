@@ -14,6 +14,7 @@ A task never looks at the kind of model: the model's objective
 (``model.objective(options)``) says how it trains and what it reports.
 """
 
+import functools
 import hashlib
 import logging as pylogging
 import pathlib
@@ -508,30 +509,43 @@ def responses(model, params, contexts, vocab, config, *, method: str = "greedy",
               temperature: float = 1.0, beam_size: int = 5, forbidden_ids=None) -> list[list[list[str]]]:
     """For each context, ``num_samples`` responses (token lists): 'greedy', 'sample'
     (with ``temperature``) or 'beam' (the best of ``beam_size``). ``forbidden_ids``:
-    token ids never generated (default: <unk> and <pad>; ``()`` allows every id)."""
+    token ids never generated (default: <unk> and <pad>; ``()`` allows every id).
+    The compiled decoder is kept per (model, method, sizes), so calls with new
+    parameters (a training run's diversity evaluations) do not recompile it."""
     if method not in ("greedy", "sample", "beam"):
         raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
     ids = _encoded_contexts(contexts, vocab, config)
-    length = config.max_response + 1
-    forbidden = (vocab.unk_id, vocab.pad_id) if forbidden_ids is None else tuple(forbidden_ids)
-    special = dict(go_id=vocab.go_id, eos_id=vocab.eos_id, pad_id=vocab.pad_id, forbidden_ids=forbidden)
+    forbidden = (vocab.unk_id, vocab.pad_id) if forbidden_ids is None else tuple(int(i) for i in forbidden_ids)
+    special = (vocab.go_id, vocab.eos_id, vocab.pad_id, forbidden)
+    decode = _response_decoder(model, method, config.max_response + 1, special, num_samples, float(temperature),
+                               beam_size)
+    key = jax.random.key(0) if key is None else key
+    out = decode(params, ids.context, ids.context_length, jax.random.split(key, len(contexts)))
+    return [[vocab.decode(row) for row in np.asarray(per_context)] for per_context in out]
 
-    def decode(context, context_length, k):
+
+@functools.lru_cache(maxsize=16)
+def _response_decoder(model, method: str, length: int, special: tuple, num_samples: int, temperature: float,
+                      beam_size: int):
+    """jit(vmap) of one context's decoding, (params, context [N, L], context_length [N],
+    keys [N]) -> ids [N, num_samples or 1, length]; ``special`` = (go, eos, pad, forbidden ids)."""
+    go_id, eos_id, pad_id, forbidden = special
+    special_ids = dict(go_id=go_id, eos_id=eos_id, pad_id=pad_id, forbidden_ids=forbidden)
+
+    def decode(params, context, context_length, k):
         encoded, step = _decoder(model, params, context, context_length)
         k_latent, k_words = jax.random.split(k)  # latent draws (VMED), word draws
         if method == "greedy":
-            return decoding.greedy(step, model.start(params, encoded, k_latent), length, **special)[None]
+            return decoding.greedy(step, model.start(params, encoded, k_latent), length, **special_ids)[None]
         if method == "beam":
             return decoding.beam_search(step, model.start(params, encoded, k_latent), beam_size, length,
-                                        **special)[0][:1]
+                                        **special_ids)[0][:1]
         keys = jax.random.split(k_words, num_samples)
         latent = jax.random.split(k_latent, num_samples)
         return jax.vmap(lambda kl, kw: decoding.sample(step, model.start(params, encoded, kl), kw, length,
-                                                       temperature, **special))(latent, keys)
+                                                       temperature, **special_ids))(latent, keys)
 
-    key = jax.random.key(0) if key is None else key
-    out = jax.jit(jax.vmap(decode))(ids.context, ids.context_length, jax.random.split(key, len(contexts)))
-    return [[vocab.decode(row) for row in np.asarray(per_context)] for per_context in out]
+    return jax.jit(jax.vmap(decode, in_axes=(None, 0, 0, 0)))
 
 
 def mmi_responses(model, params, backward_model, backward_params, contexts, vocab, config, *, beam_size: int = 10,

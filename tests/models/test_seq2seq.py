@@ -185,6 +185,27 @@ def test_responses_forbid_unk_and_pad_by_default(data):
     assert responses(m, params, ["hello there"], vocab, config, forbidden_ids=())[0][0] == ["<unk>"] * 4
 
 
+def test_responses_reuse_the_compiled_decoder_for_new_parameters(data):
+    """A training run's diversity evaluations call ``responses`` with new parameters
+    each time: the decoder is looked up, not rebuilt, and decodes the new parameters."""
+    import ml_collections
+
+    from seqvi.train import tasks
+
+    vocab, _ = data
+    m = Seq2Seq(vocab_size=len(vocab), embed_dim=8, hidden_dim=8)
+    config = ml_collections.ConfigDict(dict(max_context=6, max_response=3))
+    params = m.init(jax.random.key(0))
+    tasks.responses(m, params, ["hello there"], vocab, config)
+    before = tasks._response_decoder.cache_info()
+    favoured = [w for w in range(len(vocab)) if w not in (UNK_ID, PAD_ID, EOS_ID, GO_ID)][0]
+    params["output"]["params"]["bias"] = params["output"]["params"]["bias"].at[favoured].set(1e3)
+    out = tasks.responses(m, params, ["hello there"], vocab, config)
+    after = tasks._response_decoder.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    assert out[0][0] == [vocab.tokens[favoured]] * 4
+
+
 def test_models_never_import_the_data_modules():
     """seqvi.models takes token ids as arguments; only seqvi.train joins models and data."""
     models = pathlib.Path(decoding.__file__).parent
