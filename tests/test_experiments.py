@@ -170,6 +170,23 @@ def test_kvae_configs_build_their_model(environment):
     assert num_params(model.init(jax.random.key(0))) > 1000
 
 
+@pytest.mark.parametrize("variant", ["memory", "state", "landmark"])
+def test_gtmsm_configs_build_their_model(variant):
+    import importlib.util
+
+    from seqvi.train import experiment
+
+    spec = importlib.util.spec_from_file_location("gtmsm", ROOT / "experiments" / "configs" / "gtmsm.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = experiment.build_model(module.get_config(variant), 8 * 8 + 5)
+    assert model.prior_kind == ("state" if variant == "state" else "memory")
+    assert model.state_inference == ("landmark" if variant == "landmark" else "transition")
+    assert ("landmark_gate" in model.nets) == (variant == "landmark")
+    with pytest.raises(ValueError, match="the variant must be"):
+        module.get_config("obstacles")
+
+
 @pytest.mark.slow
 def test_kvae_trains_and_imputes_against_a_baseline(tmp_path):
     """A tiny KVAE and a tiny VAE-RNN on a few pendulum videos, then the

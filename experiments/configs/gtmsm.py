@@ -3,6 +3,9 @@ its ELBO over the predicted frames:
 
   --config=experiments/configs/gtmsm.py          the model: the DND memory and its mixture prior
   --config=experiments/configs/gtmsm.py:state    the ablation without memory: p(z_t | s_t) from s_t alone
+  --config=experiments/configs/gtmsm.py:landmark the model with section 7.10's inference network: for
+      t > tau, q(s_t | s_{t-1}, a_t, z_t, m) reads the memorised states whose frames' codes
+      are nearest to z_t (K' = 4, a choice: the thesis does not give K')
   --config=experiments/configs/gtmsm.py:vrnn     the baseline of section 7.4: an action-conditioned VRNN
       (``seqvi.models.vrnn`` with input_dim 5: its prior and proposal read a_t; LSTM 256,
       16-d latents, Gaussian pixels) trained by the ELBO of whole walks with the same
@@ -29,16 +32,20 @@ from seqvi.train.experiment import navigation_config
 
 
 def get_config(variant: str = "memory"):
-    if variant not in ("memory", "state", "vrnn"):
-        raise ValueError(f"the variant must be 'memory', 'state' or 'vrnn', got {variant!r}")
+    if variant not in ("memory", "state", "landmark", "vrnn"):
+        raise ValueError(f"the variant must be 'memory', 'state', 'landmark' or 'vrnn', got {variant!r}")
     if variant == "vrnn":
         c = navigation_config(dict(name="vrnn", input_dim=5, latent_dim=16, rnn_dim=256, hidden_dim=256,
                                    emission_type="gaussian"))
         c.prediction_start = 256  # tau, where the report starts predicting
     else:
+        landmark = variant == "landmark"
         c = navigation_config(dict(name="gtmsm", latent_dim=16, state_dim=2, hidden=(256,), memory_length=256,
-                                   num_neighbours=256, transition_noise=1e-3, prior_kind=variant, wall_hidden=32,
-                                   likelihood="gaussian", pixel_scale=0.1))
+                                   num_neighbours=256, transition_noise=1e-3,
+                                   prior_kind="memory" if landmark else variant, wall_hidden=32,
+                                   likelihood="gaussian", pixel_scale=0.1,
+                                   state_inference="landmark" if landmark else "transition",
+                                   landmark_neighbours=4, landmark_hidden=32))
     c.learning_rate = 1e-3
     c.lr_decay = "cosine"
     c.num_steps = 15000

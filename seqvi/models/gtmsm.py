@@ -37,6 +37,20 @@ the first tau (``memory_length``) steps are memorised, the rest predicted.
                log q(z_t | x_t) - log p(z_t | s_t, m) at that sample (to the
                'network' and 'state' priors' Gaussians, exactly).
 
+Landmark inference (``state_inference='landmark'``, section 7.10): for t > tau the
+states are inferred, not only sampled from the transition,
+  q(s_t | s_{t-1}, a_t, z_t, m) = N(mu_q, diag sigma_q^2),
+  mu_q = mu_p + sum_k beta_k (mu_k - mu_p),  beta_k = sigmoid(g(delta_k)) in [0, 1]
+  log sigma_q^2 = log sigma_p^2 + h(delta_{1:K'}, sigma^2_{1:K'}, sigma_p^2)
+with (mu_p, sigma_p^2 = r^2) the transition p(s_t | s_{t-1}, a_t), and (delta_k, mu_k,
+sigma_k^2) the K' (``landmark_neighbours``) entries of the reversed DND nearest to
+z_t: keys the means of q(z_i | x_i), values the memorised states s_i, i <= tau.
+The memorised s_i are one ancestral sample, so each entry's variance sigma_k^2 is
+the transition's r^2. The ELBO gains the states' KL,
+  - sum_{t > tau} E[KL[q(s_t | s_{t-1}, a_t, z_t, m) || p(s_t | s_{t-1}, a_t)]]
+(exact between the two Gaussians, at one sample of s_{t-1}), and the z-prior is read
+at the inferred s_t. Prediction is unchanged: it has no frames to infer from.
+
 The top-K choice is piecewise constant (no gradient); the distances, the keys
 and the values read are differentiable, so M, sigma_d and the encoder learn
 through the memory. Prediction (``predict``) runs the transition's mean from the
@@ -63,6 +77,7 @@ from seqvi.nn import BernoulliHead, DiagGaussianHead, MLP, dnd
 
 PRIORS = ("memory", "network", "state")
 TRANSITIONS = ("walls", "rotation")
+STATE_INFERENCES = ("transition", "landmark")
 LIKELIHOODS = ("gaussian", "bernoulli")
 _DELTA = 1e-4  # in the mixture weights 1 / (d^2 + delta) (section 7.4.1)
 
@@ -105,7 +120,10 @@ class GTMSM(parts.Networks):
     prior_kind ('memory', 'network' or the memory-less ablation 'state'); wall_hidden
     (sigma_d's width); likelihood ('gaussian' with ``pixel_scale``, or 'bernoulli');
     transition_kind ('walls', eq. 7.3, or 'rotation', eq. 7.4 with state_dim 3);
-    prior_hidden (the width of the 'network' prior's layers)."""
+    prior_hidden (the width of the 'network' prior's layers); state_inference
+    ('transition': s_t from p(s_t | s_{t-1}, a_t), eq. 7.2; 'landmark': section
+    7.10's q(s_t | s_{t-1}, a_t, z_t, m)) with landmark_neighbours (K') and
+    landmark_hidden (the width of g and h)."""
 
     data_dim: int
     num_actions: int = 5
@@ -121,15 +139,19 @@ class GTMSM(parts.Networks):
     pixel_scale: float = 0.1
     transition_kind: str = "walls"
     prior_hidden: int = 128
+    state_inference: str = "transition"
+    landmark_neighbours: int = 4
+    landmark_hidden: int = 32
 
     latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d (or, rotating, 3-d) states"
 
     def __post_init__(self):
         parts.check_config("GTMSM", {n: getattr(self, n) for n in (
             "data_dim", "num_actions", "latent_dim", "state_dim", "memory_length", "num_neighbours", "wall_hidden",
-            "prior_hidden")},
+            "prior_hidden", "landmark_neighbours", "landmark_hidden")},
             {"prior_kind": (self.prior_kind, PRIORS), "likelihood": (self.likelihood, LIKELIHOODS),
-             "transition_kind": (self.transition_kind, TRANSITIONS)})
+             "transition_kind": (self.transition_kind, TRANSITIONS),
+             "state_inference": (self.state_inference, STATE_INFERENCES)})
         if self.transition_kind == "rotation" and self.state_dim != 3:
             raise ValueError(f"GTMSM's 'rotation' transition (eq. 7.4) needs state_dim 3 (position and heading), "
                              f"got {self.state_dim}")
@@ -138,9 +160,10 @@ class GTMSM(parts.Networks):
         if self.data_dim <= self.num_actions:
             raise ValueError(f"GTMSM.data_dim ({self.data_dim}) must exceed num_actions ({self.num_actions}): "
                              "a row is the frame's pixels then the one-hot action")
-        if self.num_neighbours > self.memory_length:
-            raise ValueError(f"GTMSM.num_neighbours ({self.num_neighbours}) exceeds the memory's "
-                             f"{self.memory_length} entries")
+        for name in ("num_neighbours",) + (("landmark_neighbours",) if self.state_inference == "landmark" else ()):
+            if getattr(self, name) > self.memory_length:
+                raise ValueError(f"GTMSM.{name} ({getattr(self, name)}) exceeds the memory's "
+                                 f"{self.memory_length} entries")
         if not self.transition_noise > 0:
             raise ValueError(f"GTMSM.transition_noise must be > 0, got {self.transition_noise}")
 
@@ -164,6 +187,9 @@ class GTMSM(parts.Networks):
         if self.prior_kind == "network":
             nets["memory_reader"] = MLP((self.prior_hidden,))
             nets["network_prior"] = DiagGaussianHead(self.latent_dim, (self.prior_hidden,), min_scale=0.05)
+        if self.state_inference == "landmark":
+            nets["landmark_gate"] = MLP((self.landmark_hidden, 1), activate_final=False)  # g(delta_k)
+            nets["landmark_scale"] = MLP((self.landmark_hidden, self.state_dim), activate_final=False)  # h(...)
         return nets
 
     @property
@@ -172,16 +198,24 @@ class GTMSM(parts.Networks):
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
         """Parameters; the decoder's output bias at logit(mean frame) when ``data_mean``
-        (a row's mean) is given. sigma_d starts near 1 (every move allowed)."""
+        (a row's mean) is given. sigma_d starts near 1 (every move allowed); the
+        landmark posterior starts at the transition (beta_k near 0, sigma_q = sigma_p):
+        with r = 1e-3 any other start costs (Delta / r)^2 / 2 nats of KL per unit moved."""
         k_nets, k_m = jax.random.split(key)
         entry = self.key_dim + 2 * self.latent_dim
         example = {"encoder": (jnp.zeros(self.frame_dim),), "decoder": (jnp.zeros(self.latent_dim),),
                    "walls": (jnp.zeros(self.state_dim),), "state_prior": (jnp.zeros(self.state_dim),),
                    "memory_reader": (jnp.zeros(self.num_neighbours * entry),),
-                   "network_prior": (jnp.zeros(self.prior_hidden), jnp.zeros(self.key_dim))}
+                   "network_prior": (jnp.zeros(self.prior_hidden), jnp.zeros(self.key_dim)),
+                   "landmark_gate": (jnp.zeros(1),),
+                   "landmark_scale": (jnp.zeros(self.landmark_neighbours * (1 + self.state_dim) + self.state_dim),)}
         params = parts.init_nets(self.nets, example, k_nets)
         if "walls" in params:
             params["walls"]["params"]["dense_1"]["bias"] = jnp.full((1,), 3.0)
+        if self.state_inference == "landmark":  # q(s_t | .) starts at the transition: beta_k ~ 5e-5, h = 0
+            params["landmark_gate"]["params"]["dense_1"]["bias"] = jnp.full((1,), -10.0)
+            params["landmark_scale"]["params"]["dense_1"] = jax.tree.map(
+                jnp.zeros_like, params["landmark_scale"]["params"]["dense_1"])
         params["transition"] = {"M": 0.1 * jax.random.normal(k_m, (self.num_actions, self.state_dim))}
         if data_mean is not None:
             from seqvi.nn.heads import logit
@@ -232,6 +266,49 @@ class GTMSM(parts.Networks):
         mean, scale = self.apply_net(params, "encoder", frames[:tau])
         return dnd.from_arrays(self.memory_key(states[:tau]), (mean, scale))
 
+    def landmark_memory(self, params, frames: Float[Array, "T P"], states: Float[Array, "T S"]) -> dnd.DND:
+        """The reversed DND of section 7.10: keys the means of q(z_i | x_i), values
+        (s_i, sigma_i^2 = r^2) for the first tau steps."""
+        tau = self.memory_length
+        mean, _ = self.apply_net(params, "encoder", frames[:tau])
+        variance = jnp.full((tau, self.state_dim), self.transition_noise ** 2)
+        return dnd.from_arrays(mean, (states[:tau], variance))
+
+    def landmark_posterior(self, params, memory: dnd.DND, s_prev: Float[Array, " S"], action: Float[Array, " A"],
+                           z_t: Float[Array, " Z"]) -> tuple[Float[Array, " S"], ...]:
+        """(mu_q, sigma_q^2, mu_p, sigma_p^2) of q(s_t | s_{t-1}, a_t, z_t, m) and of
+        the transition p(s_t | s_{t-1}, a_t), from the reversed DND ``memory``
+        (``landmark_memory``) read at z_t (section 7.10)."""
+        mu_p = self.transition_mean(params, s_prev, action)
+        var_p = jnp.full(self.state_dim, self.transition_noise ** 2)
+        read = dnd.lookup(memory, z_t, self.landmark_neighbours)
+        mu_k, var_k = read.values
+        delta = read.squared_distances
+        beta = jax.nn.sigmoid(self.apply_net(params, "landmark_gate", delta[:, None])[:, 0])
+        mu_q = mu_p + beta @ (mu_k - mu_p)
+        features = jnp.concatenate([delta, var_k.reshape(-1), var_p])
+        var_q = var_p * jnp.exp(self.apply_net(params, "landmark_scale", features))
+        return mu_q, var_q, mu_p, var_p
+
+    def infer_states(self, params, frames: Float[Array, "T P"], actions: Float[Array, "T A"], z: Float[Array, "U Z"],
+                     states: Float[Array, "T S"], key: jax.Array) -> tuple[Float[Array, "T S"], Float[Array, " U"]]:
+        """(s_{1:T}, KL_t [U]) for the U = T - tau predicted steps: the memorised
+        states kept, the later ones sampled from the landmark posterior given the
+        latents ``z`` [U, Z] (one reparameterised sample each), with each step's
+        KL[q(s_t | .) || p(s_t | s_{t-1}, a_t)]."""
+        tau = self.memory_length
+        memory = self.landmark_memory(params, frames, states)
+        noise = jax.random.normal(key, (z.shape[0], self.state_dim))
+
+        def body(s_prev, inputs):
+            a, z_t, e = inputs
+            mu_q, var_q, mu_p, var_p = self.landmark_posterior(params, memory, s_prev, a, z_t)
+            s_t = mu_q + jnp.sqrt(var_q) * e
+            return s_t, (s_t, dist.kl_diag_gaussians(mu_q, jnp.sqrt(var_q), mu_p, jnp.sqrt(var_p)))
+
+        _, (future, kl) = jax.lax.scan(body, states[tau - 1], (actions[tau:], z, noise))
+        return jnp.concatenate([states[:tau], future]), kl
+
     def mixture_weights(self, squared_distances: Float[Array, " K"]) -> Float[Array, " K"]:
         """w_k = (1 / (d_k^2 + delta)) / sum_j (1 / (d_j^2 + delta))."""
         inverse = 1.0 / (squared_distances + _DELTA)
@@ -274,7 +351,9 @@ class GTMSM(parts.Networks):
 
     # ---- the bound -----------------------------------------------------------------------
     def sequence_elbo(self, params, xs: Float[Array, "T D"], length, key: jax.Array, kl_weight=1.0):
-        """(ELBO over the predicted frames tau < t <= length, their number, KL sum)."""
+        """(ELBO over the predicted frames tau < t <= length, their number, KL sum,
+        the ELBO with the KL weighted by ``kl_weight``); with landmark inference the
+        KL holds both the z's and the states' terms."""
         self.check_length(xs.shape[0])
         frames, actions = self.split_row(xs)
         k_states, k_z = jax.random.split(key)
@@ -283,6 +362,9 @@ class GTMSM(parts.Networks):
         tau = self.memory_length
         q_mean, q_scale = self.apply_net(params, "encoder", frames[tau:])
         z = q_mean + q_scale * jax.random.normal(k_z, q_mean.shape)
+        kl_states = 0.0
+        if self.state_inference == "landmark":
+            states, kl_states = self.infer_states(params, frames, actions, z, states, jax.random.fold_in(k_states, 1))
         priors = jax.vmap(lambda s: self.prior(params, memory, s))(states[tau:])
         log_lik = self.frame_log_prob(self.apply_net(params, "decoder", z), frames[tau:])
         if self.gaussian_prior:
@@ -290,6 +372,7 @@ class GTMSM(parts.Networks):
         else:
             log_q = dist.diag_gaussian(q_mean, q_scale).log_prob(z)
             kl = log_q - jax.vmap(self.prior_log_prob)(priors, z)
+        kl = kl + kl_states
         scored = (jnp.arange(tau, xs.shape[0]) < length).astype(xs.dtype)
         elbo = jnp.sum(scored * (log_lik - kl))
         return elbo, scored.sum(), jnp.sum(scored * kl), jnp.sum(scored * (log_lik - kl_weight * kl))

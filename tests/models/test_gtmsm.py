@@ -1,7 +1,8 @@
 """GTM-SM (thesis, chapter 7): the mixture prior's weights, the transition with
 its wall network and the rotating one of eq. 7.4, the periodic memory keys,
 exact predictions from a perfect memory, the ELBO against a direct
-computation, gradients into every part, and its refusals."""
+computation, the landmark inference of section 7.10, gradients into every part,
+and its refusals."""
 
 import jax
 import jax.numpy as jnp
@@ -158,17 +159,78 @@ def test_elbo_terms_against_a_direct_computation():
     assert float(kl_sum) == pytest.approx(kls, rel=1e-4, abs=1e-4)
 
 
-@pytest.mark.parametrize("prior_kind,transition_kind", [("memory", "walls"), ("state", "walls"),
-                                                        ("network", "rotation")])
-def test_gradients_reach_every_part(prior_kind, transition_kind):
+def _constant_landmark_nets(params, gate_bias):
+    """Landmark nets with beta_k = sigmoid(gate_bias) for every entry and h = 0 (sigma_q = sigma_p)."""
+    params = jax.tree.map(lambda x: x, params)
+    for name in ("landmark_gate", "landmark_scale"):
+        params[name] = jax.tree.map(jnp.zeros_like, params[name])
+    params["landmark_gate"]["params"]["dense_1"]["bias"] = jnp.full((1,), gate_bias)
+    return params
+
+
+def test_landmark_posterior_moves_the_transition_towards_the_recognised_states():
+    """Section 7.10: mu_q = mu_p + sum_k beta_k (mu_k - mu_p) over the K' entries of
+    the reversed DND nearest to z_t; a sure landmark (beta = 1, K' = 1) puts the
+    state where the matching frame was memorised, as when an obstacle stops a move."""
+    model = GTMSM(69, **dict(TINY, state_inference="landmark", landmark_neighbours=2, landmark_hidden=4))
+    params = _walls(model.init(jax.random.key(0)), 30.0)  # sigma_d = 1: every move allowed
+    from seqvi.nn import dnd
+
+    z_keys = jnp.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [5.0, 5.0, 5.0]])
+    stored = jnp.array([[2.0, 3.0], [-1.0, 0.5], [9.0, 9.0]])
+    memory = dnd.from_arrays(z_keys, (stored, jnp.full((3, 2), 1e-6)))
+    s_prev, action, z_t = jnp.array([0.5, 0.5]), jax.nn.one_hot(1, 5), jnp.array([0.1, 0.0, 0.0])
+    mu_p_expected = s_prev + action @ params["transition"]["M"]
+    for bias in (0.0, 1.5):
+        mu_q, var_q, mu_p, var_p = model.landmark_posterior(_constant_landmark_nets(params, bias), memory, s_prev,
+                                                            action, z_t)
+        beta = 1.0 / (1.0 + np.exp(-bias))
+        np.testing.assert_allclose(mu_p, mu_p_expected, rtol=1e-5)
+        np.testing.assert_allclose(mu_q, mu_p + beta * ((stored[0] - mu_p) + (stored[1] - mu_p)), rtol=1e-5)
+        np.testing.assert_allclose(var_q, var_p, rtol=1e-6)
+        np.testing.assert_allclose(var_p, 1e-6, rtol=1e-5)  # r^2
+    sure = GTMSM(69, **dict(TINY, state_inference="landmark", landmark_neighbours=1, landmark_hidden=4))
+    p_sure = _constant_landmark_nets(_walls(sure.init(jax.random.key(0)), 30.0), 40.0)
+    np.testing.assert_allclose(sure.landmark_posterior(p_sure, memory, s_prev, action, z_t)[0], stored[0], atol=1e-5)
+
+
+def test_landmark_inference_adds_the_states_kl_to_the_bound():
+    """With beta = 0 and h = 0, q(s_t | .) is the transition and the states' KL is 0;
+    otherwise each step's KL is the Gaussian KL of q to p(s_t | s_{t-1}, a_t)."""
+    model = GTMSM(69, **dict(TINY, state_inference="landmark", landmark_hidden=4))
+    walks = nav.generate(nav.NavigationSpec(num_steps=9), 1, seed=2)
+    xs = jnp.asarray(nav.rows(walks)[0])
+    frames, actions = xs[:, :64], xs[:, 64:]
+    params = model.init(jax.random.key(3), xs.mean(0))
+    states = model.sample_states(params, actions, jax.random.key(1))
+    z = model.apply_net(params, "encoder", frames[5:])[0]
+    closed = _constant_landmark_nets(params, -40.0)
+    inferred, kl = model.infer_states(closed, frames, actions, z, states, jax.random.key(2))
+    np.testing.assert_allclose(kl, 0.0, atol=1e-6)
+    np.testing.assert_array_equal(inferred[:5], states[:5])
+    _, kl = model.infer_states(params, frames, actions, z, states, jax.random.key(2))
+    memory = model.landmark_memory(params, frames, states)
+    mu_q, var_q, mu_p, var_p = (np.asarray(v) for v in model.landmark_posterior(params, memory, states[4],
+                                                                                 actions[5], z[0]))
+    by_hand = 0.5 * np.sum(var_q / var_p + (mu_q - mu_p) ** 2 / var_p - 1.0 + np.log(var_p / var_q))
+    assert float(kl[0]) == pytest.approx(by_hand, rel=1e-4)
+    assert bool((kl >= 0).all()) and float(kl.sum()) > 0
+
+
+@pytest.mark.parametrize("prior_kind,transition_kind,state_inference", [
+    ("memory", "walls", "transition"), ("state", "walls", "transition"), ("network", "rotation", "transition"),
+    ("memory", "walls", "landmark")])
+def test_gradients_reach_every_part(prior_kind, transition_kind, state_inference):
     model = GTMSM(69, **dict(TINY, prior_kind=prior_kind, transition_kind=transition_kind, prior_hidden=6,
-                             state_dim=3 if transition_kind == "rotation" else 2))
+                             state_dim=3 if transition_kind == "rotation" else 2, state_inference=state_inference,
+                             landmark_hidden=4))
     walks = nav.generate(nav.NavigationSpec(num_steps=10), 2, seed=5)
     batch = {"xs": jnp.asarray(nav.rows(walks)), "lengths": jnp.array([10, 8])}
     params = model.init(jax.random.key(6), batch["xs"][0].mean(0))
     grads = jax.grad(lambda p: model.loss(p, batch, jax.random.key(7))[0])(params)
     groups = ({"transition", "encoder", "decoder"} | ({"walls"} if transition_kind == "walls" else set())
-              | {"state": {"state_prior"}, "network": {"memory_reader", "network_prior"}, "memory": set()}[prior_kind])
+              | {"state": {"state_prior"}, "network": {"memory_reader", "network_prior"}, "memory": set()}[prior_kind]
+              | ({"landmark_gate", "landmark_scale"} if state_inference == "landmark" else set()))
     assert set(grads) == groups
     for group in groups:
         leaves = jax.tree.leaves(grads[group])
@@ -184,6 +246,11 @@ def test_refusals():
         GTMSM(69, memory_length=8).predict(GTMSM(69, memory_length=8).init(jax.random.key(0)), jnp.zeros((8, 69)))
     with pytest.raises(ValueError, match="prior_kind"):
         GTMSM(69, prior_kind="other")
+    with pytest.raises(ValueError, match="state_inference"):
+        GTMSM(69, state_inference="other")
+    with pytest.raises(ValueError, match="landmark_neighbours"):
+        GTMSM(69, memory_length=3, num_neighbours=2, state_inference="landmark", landmark_neighbours=4)
+    GTMSM(69, memory_length=3, num_neighbours=2, landmark_neighbours=4)  # unused without landmark inference
     with pytest.raises(ValueError, match="trains with bound"):
         from seqvi.core import ObjectiveOptions
 
