@@ -45,11 +45,18 @@ states are inferred, not only sampled from the transition,
 with (mu_p, sigma_p^2 = r^2) the transition p(s_t | s_{t-1}, a_t), and (delta_k, mu_k,
 sigma_k^2) the K' (``landmark_neighbours``) entries of the reversed DND nearest to
 z_t: keys the means of q(z_i | x_i), values the memorised states s_i, i <= tau.
-The memorised s_i are one ancestral sample, so each entry's variance sigma_k^2 is
-the transition's r^2. The ELBO gains the states' KL,
+Two choices the thesis leaves open: the reversed DND holds the first tau steps only
+(the thesis's q*(s_t) reads m_{1:t-1}, growing with t), and since the memorised s_i
+are one ancestral sample, not Gaussians, each entry's sigma_k^2 is set to r^2 (the
+one-step transition variance; it is not the variance of s_i), so h learns from the
+distances delta alone. The beta_k are independent gates, so with K' > 1 their sum
+may exceed 1 and mu_q may pass beyond every mu_k, as the thesis's formula allows.
+The ELBO gains the states' KL,
   - sum_{t > tau} E[KL[q(s_t | s_{t-1}, a_t, z_t, m) || p(s_t | s_{t-1}, a_t)]]
-(exact between the two Gaussians, at one sample of s_{t-1}), and the z-prior is read
-at the inferred s_t. Prediction is unchanged: it has no frames to infer from.
+(exact between the two Gaussians, at one sample of s_{t-1}). The z-prior is read at
+the inferred s_t, which depends on z_t, so its KL is estimated by log q(z_t | x_t) -
+log p(z_t | s_t, m) at the sample for every prior kind. Prediction is unchanged: it
+has no frames to infer from.
 
 The top-K choice is piecewise constant (no gradient); the distances, the keys
 and the values read are differentiable, so M, sigma_d and the encoder learn
@@ -212,8 +219,9 @@ class GTMSM(parts.Networks):
         params = parts.init_nets(self.nets, example, k_nets)
         if "walls" in params:
             params["walls"]["params"]["dense_1"]["bias"] = jnp.full((1,), 3.0)
-        if self.state_inference == "landmark":  # q(s_t | .) starts at the transition: beta_k ~ 5e-5, h = 0
-            params["landmark_gate"]["params"]["dense_1"]["bias"] = jnp.full((1,), -10.0)
+        if self.state_inference == "landmark":  # q(s_t | .) starts at the transition: g = -10 (beta_k ~ 5e-5), h = 0
+            params["landmark_gate"]["params"]["dense_1"] = {"kernel": jnp.zeros((self.landmark_hidden, 1)),
+                                                            "bias": jnp.full((1,), -10.0)}
             params["landmark_scale"]["params"]["dense_1"] = jax.tree.map(
                 jnp.zeros_like, params["landmark_scale"]["params"]["dense_1"])
         params["transition"] = {"M": 0.1 * jax.random.normal(k_m, (self.num_actions, self.state_dim))}
@@ -367,9 +375,9 @@ class GTMSM(parts.Networks):
             states, kl_states = self.infer_states(params, frames, actions, z, states, jax.random.fold_in(k_states, 1))
         priors = jax.vmap(lambda s: self.prior(params, memory, s))(states[tau:])
         log_lik = self.frame_log_prob(self.apply_net(params, "decoder", z), frames[tau:])
-        if self.gaussian_prior:
+        if self.gaussian_prior and self.state_inference == "transition":
             kl = dist.kl_diag_gaussians(q_mean, q_scale, *priors)
-        else:
+        else:  # a mixture, or s_t inferred from z_t: the Monte Carlo estimate at the sample
             log_q = dist.diag_gaussian(q_mean, q_scale).log_prob(z)
             kl = log_q - jax.vmap(self.prior_log_prob)(priors, z)
         kl = kl + kl_states

@@ -124,8 +124,9 @@ class _StornConfig:
         described by their mean and variance, inputs and hidden state kept at
         ``keep_rate``; ``seqvi.nn.fast_dropout``), whose output is the mean. With
         ``learned_keep_rate`` the recognition RNNs learn their keep rates (one per
-        unit, from ``keep_rate``; the paper's appendix, Details on Learning); the
-        generating RNNs keep theirs fixed."""
+        unit, from ``keep_rate``; the paper's appendix, Details on Learning); VRAE's
+        generating RNNs keep theirs fixed. VOSP's recognition state h_{t-1} also
+        feeds its emission, so there the learned rates shape the generative model too."""
         if self.rnn_type == "fd_rnn":
             return FastDropoutRNNCell(self.rnn_dim, keep_input=self.keep_rate, keep_hidden=self.keep_rate,
                                       learn_keep=recognition and self.learned_keep_rate)

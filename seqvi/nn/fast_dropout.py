@@ -4,8 +4,9 @@ deterministic approximation of dropout that STORN's networks use (Bayer &
 Osendorfer, section 2 and appendix): every unit is described by its mean and
 variance under the dropout masks instead of by one masked sample.
 
-For a = (m * x) W + b with i.i.d. masks m_i ~ Bernoulli(d) (d the keep rate, the
-paper's "complementary dropout rate") and x with independent components of mean
+For a = (m * x) W + b with independent masks m_i ~ Bernoulli(d_i) (d_i the keep rate,
+the paper's "complementary dropout rate", one for all units or one per unit) and x
+with independent components of mean
 E[x] and variance V[x] (STORN appendix):
 
   E[a] = d E[x] W + b

@@ -517,8 +517,9 @@ def responses(model, params, contexts, vocab, config, *, method: str = "greedy",
     ids = _encoded_contexts(contexts, vocab, config)
     forbidden = (vocab.unk_id, vocab.pad_id) if forbidden_ids is None else tuple(int(i) for i in forbidden_ids)
     special = (vocab.go_id, vocab.eos_id, vocab.pad_id, forbidden)
-    decode = _response_decoder(model, method, config.max_response + 1, special, num_samples, float(temperature),
-                               beam_size)
+    sampled = method == "sample"  # only the settings the method reads key the compiled decoder
+    decode = _response_decoder(model, method, config.max_response + 1, special, num_samples if sampled else 1,
+                               float(temperature) if sampled else 1.0, beam_size if method == "beam" else 0)
     key = jax.random.key(0) if key is None else key
     out = decode(params, ids.context, ids.context_length, jax.random.split(key, len(contexts)))
     return [[vocab.decode(row) for row in np.asarray(per_context)] for per_context in out]

@@ -215,6 +215,43 @@ def test_landmark_inference_adds_the_states_kl_to_the_bound():
     by_hand = 0.5 * np.sum(var_q / var_p + (mu_q - mu_p) ** 2 / var_p - 1.0 + np.log(var_p / var_q))
     assert float(kl[0]) == pytest.approx(by_hand, rel=1e-4)
     assert bool((kl >= 0).all()) and float(kl.sum()) > 0
+    _, kl_at_init = model.infer_states(model.init(jax.random.key(9), xs.mean(0)), frames, actions, z, states,
+                                       jax.random.key(2))
+    assert float(kl_at_init.max()) < 0.1  # the gates start near closed and h at 0: q(s_t | .) near the transition
+
+
+@pytest.mark.parametrize("prior_kind", ["memory", "state"])
+def test_landmark_elbo_terms_against_a_direct_computation(prior_kind):
+    """With landmark inference the bound over the predicted frames is
+    sum_t log p(x_t | z_t) - [log q(z_t | x_t) - log p(z_t | s_t, m)] - KL_t(s), with
+    s_t the inferred states (for either prior, the z-term at the sample)."""
+    model = GTMSM(69, **dict(TINY, prior_kind=prior_kind, state_inference="landmark", landmark_hidden=4))
+    walks = nav.generate(nav.NavigationSpec(num_steps=9), 1, seed=2)
+    xs = jnp.asarray(nav.rows(walks)[0])
+    params = model.init(jax.random.key(3), xs.mean(0))
+    params["landmark_gate"]["params"]["dense_1"]["bias"] = jnp.full((1,), 0.5)  # open the gates: KL_t(s) > 0
+    key = jax.random.key(4)
+    elbo, frames, kl_sum, _ = model.sequence_elbo(params, xs, 8, key)
+    k_states, k_z = jax.random.split(key)
+    x, a = xs[:, :64], xs[:, 64:]
+    states = model.sample_states(params, a, k_states)
+    mean, scale = model.apply_net(params, "encoder", x[5:])
+    z = mean + scale * jax.random.normal(k_z, mean.shape)
+    inferred, kl_states = model.infer_states(params, x, a, z, states, jax.random.fold_in(k_states, 1))
+    memory = model.memory(params, x, states)
+    total, kls = 0.0, 0.0
+    for i in range(3):  # predicted frames tau < t <= length: indices 5, 6, 7
+        t = 5 + i
+        log_q = float(np.sum(-0.5 * ((z[i] - mean[i]) / scale[i]) ** 2 - np.log(scale[i]) - 0.5 * np.log(2 * np.pi)))
+        log_p = float(model.prior_log_prob(model.prior(params, memory, inferred[t]), z[i]))
+        means = np.asarray(jax.nn.sigmoid(model.apply_net(params, "decoder", z[i])))
+        log_lik = float(np.sum(-0.5 * ((np.asarray(x[t]) - means) / 0.1) ** 2 - np.log(0.1) - 0.5 * np.log(2 * np.pi)))
+        kl = log_q - log_p + float(kl_states[i])
+        total += log_lik - kl
+        kls += kl
+    assert float(frames) == 3.0 and float(kl_states[:3].sum()) > 1.0
+    assert float(elbo) == pytest.approx(total, rel=1e-4)
+    assert float(kl_sum) == pytest.approx(kls, rel=1e-4)
 
 
 @pytest.mark.parametrize("prior_kind,transition_kind,state_inference", [

@@ -120,8 +120,9 @@ def test_fast_dropout_rnns_train(cls):
 
 @pytest.mark.parametrize("cls", [storn.VRAE, storn.VOSP])
 def test_learned_keep_rates_are_the_recognition_models_only(cls):
-    """learned_keep_rate=True: the recognition RNNs' keep rates are parameters with
-    a gradient (the appendix's learned noise injection); the generating RNNs' are not."""
+    """learned_keep_rate=True: the recognition RNNs' keep rates (inputs and hidden
+    units) are parameters with a gradient (the appendix's learned noise injection);
+    VRAE's generating RNNs' are not (VOSP has none)."""
     from seqvi import bounds
 
     xs = (jax.random.uniform(jax.random.key(0), (6, 4)) < 0.5).astype(jnp.float32)
@@ -131,7 +132,8 @@ def test_learned_keep_rates_are_the_recognition_models_only(cls):
     assert with_rates == {n for n in model.nets if n.startswith("recognition")}
     grads = jax.grad(lambda p: bounds.elbo(model, p, xs, 5, jax.random.key(2)).bound)(params)
     for name in with_rates:
-        g = grads[name]["params"]["keep_hidden_logit"]
-        assert bool(jnp.isfinite(g).all()) and bool((g != 0).any()), name
+        for rate in ("keep_input_logit", "keep_hidden_logit"):
+            g = grads[name]["params"][rate]
+            assert bool(jnp.isfinite(g).all()) and bool((g != 0).any()), (name, rate)
     with pytest.raises(ValueError, match="rnn_type"):
         cls(4, rnn_type="gru")

@@ -78,6 +78,7 @@ def test_learned_keep_rates_start_at_the_fixed_ones_and_get_gradients():
     params = learned.init(jax.random.key(3), learned.zero_carry(), xs[0])
     p = params["params"]
     assert p["keep_input_logit"].shape == (4,) and p["keep_hidden_logit"].shape == (3,)
+    np.testing.assert_allclose(jax.nn.sigmoid(p["keep_input_logit"]), 0.8, rtol=1e-6)
     np.testing.assert_allclose(jax.nn.sigmoid(p["keep_hidden_logit"]), 0.6, rtol=1e-6)
     shared = {"params": {k: v for k, v in p.items() if "keep" not in k}}
     (m_fixed, v_fixed), _ = masked_scan(fixed, shared, xs)
