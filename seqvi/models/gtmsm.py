@@ -274,11 +274,12 @@ class GTMSM(parts.Networks):
         mean, scale = self.apply_net(params, "encoder", frames[:tau])
         return dnd.from_arrays(self.memory_key(states[:tau]), (mean, scale))
 
-    def landmark_memory(self, params, frames: Float[Array, "T P"], states: Float[Array, "T S"]) -> dnd.DND:
-        """The reversed DND of section 7.10: keys the means of q(z_i | x_i), values
-        (s_i, sigma_i^2 = r^2) for the first tau steps."""
+    def landmark_memory(self, memory: dnd.DND, states: Float[Array, "T S"]) -> dnd.DND:
+        """The reversed DND of section 7.10, from the spatial memory ``memory`` (whose
+        values hold q(z_i | x_i)'s means): keys those means, values (s_i, sigma_i^2 = r^2)
+        for the first tau steps."""
         tau = self.memory_length
-        mean, _ = self.apply_net(params, "encoder", frames[:tau])
+        mean, _ = memory.values
         variance = jnp.full((tau, self.state_dim), self.transition_noise ** 2)
         return dnd.from_arrays(mean, (states[:tau], variance))
 
@@ -298,19 +299,19 @@ class GTMSM(parts.Networks):
         var_q = var_p * jnp.exp(self.apply_net(params, "landmark_scale", features))
         return mu_q, var_q, mu_p, var_p
 
-    def infer_states(self, params, frames: Float[Array, "T P"], actions: Float[Array, "T A"], z: Float[Array, "U Z"],
+    def infer_states(self, params, memory: dnd.DND, actions: Float[Array, "T A"], z: Float[Array, "U Z"],
                      states: Float[Array, "T S"], key: jax.Array) -> tuple[Float[Array, "T S"], Float[Array, " U"]]:
         """(s_{1:T}, KL_t [U]) for the U = T - tau predicted steps: the memorised
         states kept, the later ones sampled from the landmark posterior given the
-        latents ``z`` [U, Z] (one reparameterised sample each), with each step's
-        KL[q(s_t | .) || p(s_t | s_{t-1}, a_t)]."""
+        latents ``z`` [U, Z] (one reparameterised sample each; the spatial ``memory``
+        reversed), with each step's KL[q(s_t | .) || p(s_t | s_{t-1}, a_t)]."""
         tau = self.memory_length
-        memory = self.landmark_memory(params, frames, states)
+        landmarks = self.landmark_memory(memory, states)
         noise = jax.random.normal(key, (z.shape[0], self.state_dim))
 
         def body(s_prev, inputs):
             a, z_t, e = inputs
-            mu_q, var_q, mu_p, var_p = self.landmark_posterior(params, memory, s_prev, a, z_t)
+            mu_q, var_q, mu_p, var_p = self.landmark_posterior(params, landmarks, s_prev, a, z_t)
             s_t = mu_q + jnp.sqrt(var_q) * e
             return s_t, (s_t, dist.kl_diag_gaussians(mu_q, jnp.sqrt(var_q), mu_p, jnp.sqrt(var_p)))
 
@@ -372,7 +373,7 @@ class GTMSM(parts.Networks):
         z = q_mean + q_scale * jax.random.normal(k_z, q_mean.shape)
         kl_states = 0.0
         if self.state_inference == "landmark":
-            states, kl_states = self.infer_states(params, frames, actions, z, states, jax.random.fold_in(k_states, 1))
+            states, kl_states = self.infer_states(params, memory, actions, z, states, jax.random.fold_in(k_states, 1))
         priors = jax.vmap(lambda s: self.prior(params, memory, s))(states[tau:])
         log_lik = self.frame_log_prob(self.apply_net(params, "decoder", z), frames[tau:])
         if self.gaussian_prior and self.state_inference == "transition":

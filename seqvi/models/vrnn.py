@@ -143,7 +143,6 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         params = parts.init_nets(self.nets, example_inputs, key)
         return parts.with_constants(params, d, data_mean, self.emission_type)
 
-
     def hidden(self, state) -> jax.Array:
         """h_t [rnn_dim], the RNN output in a state (an LSTM's (c, h) or a GRU's h)."""
         return CELLS[self.cell_type].output(state)  # a static method: no networks built

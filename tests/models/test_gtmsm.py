@@ -205,17 +205,20 @@ def test_landmark_inference_adds_the_states_kl_to_the_bound():
     states = model.sample_states(params, actions, jax.random.key(1))
     z = model.apply_net(params, "encoder", frames[5:])[0]
     closed = _constant_landmark_nets(params, -40.0)
-    inferred, kl = model.infer_states(closed, frames, actions, z, states, jax.random.key(2))
+    inferred, kl = model.infer_states(closed, model.memory(closed, frames, states), actions, z, states,
+                                      jax.random.key(2))
     np.testing.assert_allclose(kl, 0.0, atol=1e-6)
     np.testing.assert_array_equal(inferred[:5], states[:5])
-    _, kl = model.infer_states(params, frames, actions, z, states, jax.random.key(2))
-    memory = model.landmark_memory(params, frames, states)
+    spatial = model.memory(params, frames, states)
+    _, kl = model.infer_states(params, spatial, actions, z, states, jax.random.key(2))
+    memory = model.landmark_memory(spatial, states)
     mu_q, var_q, mu_p, var_p = (np.asarray(v) for v in model.landmark_posterior(params, memory, states[4],
                                                                                  actions[5], z[0]))
     by_hand = 0.5 * np.sum(var_q / var_p + (mu_q - mu_p) ** 2 / var_p - 1.0 + np.log(var_p / var_q))
     assert float(kl[0]) == pytest.approx(by_hand, rel=1e-4)
     assert bool((kl >= 0).all()) and float(kl.sum()) > 0
-    _, kl_at_init = model.infer_states(model.init(jax.random.key(9), xs.mean(0)), frames, actions, z, states,
+    fresh = model.init(jax.random.key(9), xs.mean(0))
+    _, kl_at_init = model.infer_states(fresh, model.memory(fresh, frames, states), actions, z, states,
                                        jax.random.key(2))
     assert float(kl_at_init.max()) < 0.1  # the gates start near closed and h at 0: q(s_t | .) near the transition
 
@@ -237,8 +240,8 @@ def test_landmark_elbo_terms_against_a_direct_computation(prior_kind):
     states = model.sample_states(params, a, k_states)
     mean, scale = model.apply_net(params, "encoder", x[5:])
     z = mean + scale * jax.random.normal(k_z, mean.shape)
-    inferred, kl_states = model.infer_states(params, x, a, z, states, jax.random.fold_in(k_states, 1))
     memory = model.memory(params, x, states)
+    inferred, kl_states = model.infer_states(params, memory, a, z, states, jax.random.fold_in(k_states, 1))
     total, kls = 0.0, 0.0
     for i in range(3):  # predicted frames tau < t <= length: indices 5, 6, 7
         t = 5 + i
