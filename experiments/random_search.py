@@ -5,7 +5,7 @@ with the number of samples and steps scaled to the machine.
 
   python experiments/random_search.py --config=experiments/configs/vosp.py:jsb \\
       --workdir=runs/storn_search/vosp-jsb --num_samples=8 --search_steps=500 \\
-      --final_steps=3000 [--config.data_path=...] [--set=model.prior_type=wiener]
+      --final_steps=3000 [--data_path=...] [--set=model.prior_type=wiener]
 
 Each sample draws latent_dim, rnn_dim and hidden_dim from {8, 16, 32, 64},
 {32, 64, 128}, {32, 64, 128} and the learning rate log-uniformly from [3e-4, 3e-3]
