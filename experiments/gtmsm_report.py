@@ -112,7 +112,7 @@ def first_person_metrics(model, params, videos: first_person.FirstPerson, tau: i
     heading's [cos, sin] ('r2': fitted on the memorised steps, scored on the predicted
     ones, so a wrong turning rate shows) and (walking agent) from the memorised [s1, s2]
     to the true position ('r2_position')."""
-    rows = jnp.asarray(first_person.rows(videos))
+    rows = jnp.asarray(first_person.rows(videos, getattr(model, "displacement_weight", 0) > 0))
     predicted, states = predict_frames(model, params, rows, tau, seed)
     true = np.asarray(rows[:, tau:, :predicted.shape[-1]])
     out = _horizon_summary(predicted, true, first_person_revisited(videos.poses, tau))

@@ -138,11 +138,12 @@ class StepModel:
         return StepOutput(self.update(params, state, z, x_t, ctx_t), log_px, log_pz, log_qz)
 
     def continuation_state(self, params: Params, state: State, xs: Float[Array, "T D"],
-                           length: Int[Array, ""]) -> State:
+                           length: Int[Array, ""], inputs: Any = None) -> State:
         """The state ``generate`` continues from after a particle filter over
-        ``xs[:length]`` ended in particle state ``state`` (the particle state
-        itself by default; SRNN adds its deterministic d_length and x_length)."""
-        del params, xs, length
+        ``xs[:length]`` (with its ``inputs``) ended in particle state ``state`` (the
+        particle state itself by default; SRNN adds its deterministic d_length and
+        x_length)."""
+        del params, xs, length, inputs
         return state
 
     def generate(self, params: Params, key: jax.Array, num_steps: int, *, inputs: Any = None,

@@ -339,20 +339,41 @@ def test_first_person_gtmsm_trains_and_reports(tmp_path):
 
 
 @pytest.mark.slow
-def test_action_conditioned_vrnn_baseline_predicts_navigation_walks(tmp_path):
-    """GTM-SM's VRNN baseline (configs/gtmsm.py:vrnn, actions as inputs u_t) trains on
+def test_walking_agent_regresses_its_displacements(tmp_path):
+    """The walking agent (section 7.4.2.2) at a tiny size: rows carry the true
+    displacements, training logs their regression error beside the ELBO, and the
+    report fits the memorised positions."""
+    workdir, data = tmp_path / "walking", tmp_path / "tfds"
+    out = _run("experiments/train.py", "--config=experiments/configs/gtmsm_first_person.py:walking",
+               f"--workdir={workdir}", f"--config.first_person.data_dir={data}", "--config.first_person.size=8",
+               "--config.first_person.num_steps=12", "--config.first_person.test_steps=20",
+               "--config.first_person.num_train=4", "--config.first_person.num_valid=2",
+               "--config.first_person.num_test=2", "--config.model.memory_length=8", "--config.model.num_neighbours=8",
+               "--config.prediction_start=8", "--config.model.hidden=(8,)", "--config.model.latent_dim=3",
+               "--config.model.prior_hidden=4", "--config.num_steps=2", "--config.eval_every=2",
+               "--config.batch_size=2", "--config.eval.batch_size=2")
+    assert "displacement_mse" in out and "eval at step 2" in out
+    out = _run("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
+    summary = json.loads((workdir / "gtmsm_test.json").read_text())
+    assert summary["r2_position_mean"] is not None and np.isfinite(summary["r2_position_mean"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vrnn", "srnn"])
+def test_action_conditioned_baseline_predicts_navigation_walks(tmp_path, name):
+    """GTM-SM's VRNN and SRNN baselines (configs/gtmsm.py:vrnn, :srnn; actions as inputs) train on
     navigation walks and the report filters its first tau views and predicts the
     rest from the actions alone."""
-    workdir = tmp_path / "vrnn"
-    out = _run("experiments/train.py", "--config=experiments/configs/gtmsm.py:vrnn", f"--workdir={workdir}",
+    workdir = tmp_path / name
+    out = _run("experiments/train.py", f"--config=experiments/configs/gtmsm.py:{name}", f"--workdir={workdir}",
                "--config.navigation.num_train=8", "--config.navigation.num_valid=2", "--config.navigation.num_test=3",
                "--config.navigation.num_steps=12", "--config.navigation.test_steps=20", "--config.prediction_start=10",
                "--config.num_steps=2", "--config.eval_every=2", "--config.batch_size=4",
                "--config.model.rnn_dim=6", "--config.model.hidden_dim=6", "--config.model.latent_dim=2")
-    assert "model vrnn" in out and "eval at step 2" in out
+    assert f"model {name}" in out and "eval at step 2" in out
     out = _run("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
     summary = json.loads((workdir / "gtmsm_test.json").read_text())
-    assert "action-conditioned VRNN (no memory)" in out and "no states to localise" in out
+    assert f"action-conditioned {name.upper()} (no memory)" in out and "no states to localise" in out
     assert summary["r2_mean"] is None
     assert np.isfinite(summary["error_unvisited_h1"]) or np.isfinite(summary["error_revisited_h1"])
     assert (tmp_path / "fig" / "gtmsm_horizon.png").stat().st_size > 1000

@@ -11,6 +11,9 @@ its ELBO over the predicted frames:
       16-d latents, Gaussian pixels) trained by the ELBO of whole walks with the same
       budget; experiments/gtmsm_report.py filters its first tau views and predicts
       the rest from the actions
+  --config=experiments/configs/gtmsm.py:srnn     the same with an action-conditioned SRNN (``seqvi.models.srnn``
+      with input_dim 5: d_t = GRU(d_{t-1}, [x_{t-1}, a_t]); GRU 256, 16-d latents,
+      the smoothing posterior with Res_q, Gaussian pixels)
 
 The thesis's settings: 2-d states, 16-d frame latents, r = 1e-3, tau = 256
 memorised steps and 32 predicted in training (256 at test), Adam from 1e-3. Its
@@ -32,10 +35,10 @@ from seqvi.train.experiment import navigation_config
 
 
 def get_config(variant: str = "memory"):
-    if variant not in ("memory", "state", "landmark", "vrnn"):
-        raise ValueError(f"the variant must be 'memory', 'state', 'landmark' or 'vrnn', got {variant!r}")
-    if variant == "vrnn":
-        c = navigation_config(dict(name="vrnn", input_dim=5, latent_dim=16, rnn_dim=256, hidden_dim=256,
+    if variant not in ("memory", "state", "landmark", "vrnn", "srnn"):
+        raise ValueError(f"the variant must be 'memory', 'state', 'landmark', 'vrnn' or 'srnn', got {variant!r}")
+    if variant in ("vrnn", "srnn"):
+        c = navigation_config(dict(name=variant, input_dim=5, latent_dim=16, rnn_dim=256, hidden_dim=256,
                                    emission_type="gaussian"))
         c.prediction_start = 256  # tau, where the report starts predicting
     else:
@@ -45,7 +48,7 @@ def get_config(variant: str = "memory"):
                                    prior_kind="memory" if landmark else variant, wall_hidden=32,
                                    likelihood="gaussian", pixel_scale=0.1,
                                    state_inference="landmark" if landmark else "transition",
-                                   landmark_neighbours=4, landmark_hidden=32))
+                                   landmark_neighbours=4, landmark_hidden=32, displacement_init=0.1))
     c.learning_rate = 1e-3
     c.lr_decay = "cosine"
     c.num_steps = 15000

@@ -166,8 +166,29 @@ def generate(spec: FirstPersonSpec, num_videos: int, seed: int) -> FirstPerson:
     return FirstPerson(np.stack(frames), np.eye(len(ACTIONS), dtype=np.float32)[np.stack(actions)], np.stack(poses))
 
 
-def rows(data: FirstPerson) -> np.ndarray:
-    """[N, T, size * size * 3 + 3] float32: each step's view in [0, 1] and the action
-    that led to it, the layout GTM-SM reads (``seqvi.models.gtmsm``)."""
+def agent_displacements(poses: np.ndarray) -> np.ndarray:
+    """[..., T, 3] float32: each step's displacement in the agent's frame before it
+    (forward, leftward, heading change wrapped to (-pi, pi]), from poses [..., T, 3]
+    (x, z, heading). With miniworld's heading h the forward direction is
+    (cos h, -sin h) in (x, z), so in (x, -z) a displacement is rotated by -h_{t-1}.
+    Step 1 has no pose before it: its entry is 0."""
+    poses = np.asarray(poses, np.float64)
+    dx, dz = np.diff(poses[..., 0], axis=-1), -np.diff(poses[..., 1], axis=-1)
+    h = poses[..., :-1, 2]
+    forward = np.cos(h) * dx + np.sin(h) * dz
+    leftward = -np.sin(h) * dx + np.cos(h) * dz
+    turn = np.vectorize(wrap)(np.diff(poses[..., 2], axis=-1)) if dx.size else dx
+    out = np.stack([forward, leftward, turn], -1)
+    return np.concatenate([np.zeros_like(out[..., :1, :]), out], -2).astype(np.float32)
+
+
+def rows(data: FirstPerson, displacements: bool = False) -> np.ndarray:
+    """[N, T, size * size * 3 + 3 (+ 3)] float32: each step's view in [0, 1] and the
+    action that led to it, the layout GTM-SM reads (``seqvi.models.gtmsm``); with
+    ``displacements``, then the true ``agent_displacements`` (the walking agent's
+    regression targets, thesis section 7.4.2.2)."""
     n, t = data.frames.shape[:2]
-    return np.concatenate([data.frames.reshape(n, t, -1).astype(np.float32) / 255.0, data.actions], -1)
+    parts = [data.frames.reshape(n, t, -1).astype(np.float32) / 255.0, data.actions]
+    if displacements:
+        parts.append(agent_displacements(data.poses))
+    return np.concatenate(parts, -1)

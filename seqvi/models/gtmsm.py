@@ -12,7 +12,15 @@ the first tau (``memory_length``) steps are memorised, the rest predicted.
                'rotation' (3-D agents; S = 3, actions act in the agent's frame):
                s_t = s_{t-1} + R(s^(3)_{t-1}) M a_t + eps_t,                (eq. 7.4)
                R(theta) the rotation by theta of the first two components;
-               both with eps_t ~ N(0, r^2 I), s_0 = 0
+               'walking' (the walking agent, section 7.4.2.2; S = 3): a velocity
+               recursion with momentum and saturation,
+               d_t = c_s * tanh(sigmoid(c_f) * d_{t-1} + M a_t),  d_0 = 0,
+               s_t = s_{t-1} + R(s^(3)_{t-1}) d_t + eps_t,
+               c_s, c_f [S] learned; with ``displacement_weight`` lambda > 0 the rows
+               carry the true displacements d*_t in the agent's frame (a target
+               only, never an input) and training minimises
+               -ELBO / frames + lambda * mean_{t >= 2} ||d_t - d*_t||^2;
+               all with eps_t ~ N(0, r^2 I), s_0 = 0
   frames       p(x_t | z_t) = N(sigmoid(f(z_t)), ``pixel_scale``^2 I) over the view's
                pixels in [0, 1] ('gaussian'), or Bernoulli(sigmoid(f(z_t)))
                ('bernoulli'); q(z_t | x_t) diagonal Gaussian (a per-frame VAE,
@@ -83,7 +91,7 @@ from seqvi.models.registry import register
 from seqvi.nn import BernoulliHead, DiagGaussianHead, MLP, dnd
 
 PRIORS = ("memory", "network", "state")
-TRANSITIONS = ("walls", "rotation")
+TRANSITIONS = ("walls", "rotation", "walking")
 STATE_INFERENCES = ("transition", "landmark")
 LIKELIHOODS = ("gaussian", "bernoulli")
 _DELTA = 1e-4  # in the mixture weights 1 / (d^2 + delta) (section 7.4.1)
@@ -126,7 +134,10 @@ class GTMSM(parts.Networks):
     memory_length (tau); num_neighbours (K, 5); transition_noise (r, 1e-3);
     prior_kind ('memory', 'network' or the memory-less ablation 'state'); wall_hidden
     (sigma_d's width); likelihood ('gaussian' with ``pixel_scale``, or 'bernoulli');
-    transition_kind ('walls', eq. 7.3, or 'rotation', eq. 7.4 with state_dim 3);
+    transition_kind ('walls', eq. 7.3; 'rotation', eq. 7.4 with state_dim 3;
+    'walking', section 7.4.2.2's velocity recursion, state_dim 3);
+    displacement_init (M's initial scale); displacement_weight (lambda of the
+    walking agent's displacement regression; > 0: rows end with d*_t);
     prior_hidden (the width of the 'network' prior's layers); state_inference
     ('transition': s_t from p(s_t | s_{t-1}, a_t), eq. 7.2; 'landmark': section
     7.10's q(s_t | s_{t-1}, a_t, z_t, m)) with landmark_neighbours (K') and
@@ -149,6 +160,8 @@ class GTMSM(parts.Networks):
     state_inference: str = "transition"
     landmark_neighbours: int = 4
     landmark_hidden: int = 32
+    displacement_init: float = 0.1
+    displacement_weight: float = 0.0
 
     latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d (or, rotating, 3-d) states"
 
@@ -159,14 +172,21 @@ class GTMSM(parts.Networks):
             {"prior_kind": (self.prior_kind, PRIORS), "likelihood": (self.likelihood, LIKELIHOODS),
              "transition_kind": (self.transition_kind, TRANSITIONS),
              "state_inference": (self.state_inference, STATE_INFERENCES)})
-        if self.transition_kind == "rotation" and self.state_dim != 3:
-            raise ValueError(f"GTMSM's 'rotation' transition (eq. 7.4) needs state_dim 3 (position and heading), "
+        if self.transition_kind in ("rotation", "walking") and self.state_dim != 3:
+            raise ValueError(f"GTMSM's {self.transition_kind!r} transition needs state_dim 3 (position and heading), "
                              f"got {self.state_dim}")
+        if self.displacement_weight < 0 or (self.displacement_weight > 0 and self.transition_kind != "walking"):
+            raise ValueError(f"GTMSM.displacement_weight ({self.displacement_weight}) must be >= 0, and > 0 only "
+                             f"with the 'walking' transition (got {self.transition_kind!r})")
+        if self.transition_kind == "walking" and self.state_inference == "landmark":
+            raise ValueError("GTMSM's landmark inference (section 7.10) is built for the 'walls' and 'rotation' "
+                             "transitions, not 'walking'")
         if not self.pixel_scale > 0:
             raise ValueError(f"GTMSM.pixel_scale must be > 0, got {self.pixel_scale}")
-        if self.data_dim <= self.num_actions:
-            raise ValueError(f"GTMSM.data_dim ({self.data_dim}) must exceed num_actions ({self.num_actions}): "
-                             "a row is the frame's pixels then the one-hot action")
+        if self.frame_dim < 1:
+            raise ValueError(f"GTMSM.data_dim ({self.data_dim}) must exceed num_actions ({self.num_actions}) "
+                             f"+ {self.target_dim} displacement targets: a row is the frame's pixels, the one-hot "
+                             "action, then (displacement_weight > 0) the true displacement")
         for name in ("num_neighbours",) + (("landmark_neighbours",) if self.state_inference == "landmark" else ()):
             if getattr(self, name) > self.memory_length:
                 raise ValueError(f"GTMSM.{name} ({getattr(self, name)}) exceeds the memory's "
@@ -175,8 +195,13 @@ class GTMSM(parts.Networks):
             raise ValueError(f"GTMSM.transition_noise must be > 0, got {self.transition_noise}")
 
     @property
+    def target_dim(self) -> int:
+        """The true displacements' width at a row's end (S with ``displacement_weight``, else 0)."""
+        return self.state_dim if self.displacement_weight > 0 else 0
+
+    @property
     def frame_dim(self) -> int:
-        return self.data_dim - self.num_actions
+        return self.data_dim - self.num_actions - self.target_dim
 
     def objective(self, options: ObjectiveOptions = ObjectiveOptions(bound="elbo")) -> GTMSMObjective:
         """The ELBO of section 7.3.4 ('elbo'), KL annealed over ``options.kl_anneal_steps``."""
@@ -224,7 +249,9 @@ class GTMSM(parts.Networks):
                                                             "bias": jnp.full((1,), -10.0)}
             params["landmark_scale"]["params"]["dense_1"] = jax.tree.map(
                 jnp.zeros_like, params["landmark_scale"]["params"]["dense_1"])
-        params["transition"] = {"M": 0.1 * jax.random.normal(k_m, (self.num_actions, self.state_dim))}
+        params["transition"] = {"M": self.displacement_init * jax.random.normal(k_m, (self.num_actions, self.state_dim))}
+        if self.transition_kind == "walking":  # c_s = 1; sigmoid(c_f) = 0.5
+            params["transition"].update(c_s=jnp.ones(self.state_dim), c_f=jnp.zeros(self.state_dim))
         if data_mean is not None:
             from seqvi.nn.heads import logit
 
@@ -239,11 +266,35 @@ class GTMSM(parts.Networks):
 
     # ---- the pieces --------------------------------------------------------------------
     def split_row(self, xs: Float[Array, "T D"]) -> tuple[Float[Array, "T P"], Float[Array, "T A"]]:
-        return xs[..., : self.frame_dim], xs[..., self.frame_dim:]
+        """(frames, actions) of rows (the true displacements, if any, dropped)."""
+        f = self.frame_dim
+        return xs[..., :f], xs[..., f:f + self.num_actions]
 
-    def transition_mean(self, params, s_prev: Float[Array, " S"], action: Float[Array, " A"]) -> Float[Array, " S"]:
+    def displacements(self, params, actions: Float[Array, "T A"]) -> Float[Array, "T S"]:
+        """The walking agent's d_{1:T} in its own frame: d_t = c_s * tanh(sigmoid(c_f)
+        * d_{t-1} + M a_t) from d_0 = 0 (section 7.4.2.2); M a_t for the other kinds
+        (before 'walls' gates it)."""
+        tr = params["transition"]
+        pushed = actions @ tr["M"]
+        if self.transition_kind != "walking":
+            return pushed
+
+        def body(d_prev, m_a):
+            d = tr["c_s"] * jnp.tanh(jax.nn.sigmoid(tr["c_f"]) * d_prev + m_a)
+            return d, d
+
+        return jax.lax.scan(body, jnp.zeros(self.state_dim), pushed)[1]
+
+    def transition_mean(self, params, s_prev: Float[Array, " S"], action: Float[Array, " A"],
+                        displacement: Float[Array, " S"] | None = None) -> Float[Array, " S"]:
         """'walls': s_{t-1} + M a_t * sigma_d(s_{t-1} + M a_t) (eq. 7.3 without noise);
-        'rotation': s_{t-1} + R(s^(3)_{t-1}) M a_t (eq. 7.4 without noise)."""
+        'rotation': s_{t-1} + R(s^(3)_{t-1}) M a_t (eq. 7.4 without noise);
+        'walking': s_{t-1} + R(s^(3)_{t-1}) d_t, d_t the step's ``displacement``
+        (from ``displacements``; required)."""
+        if self.transition_kind == "walking":
+            if displacement is None:
+                raise ValueError("the 'walking' transition needs the step's displacement d_t (model.displacements)")
+            return s_prev + rotate(s_prev[2], displacement)
         displacement = action @ params["transition"]["M"]
         if self.transition_kind == "rotation":
             return s_prev + rotate(s_prev[2], displacement)
@@ -262,11 +313,11 @@ class GTMSM(parts.Networks):
                  else self.transition_noise * jax.random.normal(key, (actions.shape[0], self.state_dim)))
 
         def body(s, inputs):
-            a, e = inputs
-            s = self.transition_mean(params, s, a) + e
+            a, d, e = inputs
+            s = self.transition_mean(params, s, a, d) + e
             return s, s
 
-        return jax.lax.scan(body, jnp.zeros(self.state_dim), (actions, noise))[1]
+        return jax.lax.scan(body, jnp.zeros(self.state_dim), (actions, self.displacements(params, actions), noise))[1]
 
     def memory(self, params, frames: Float[Array, "T P"], states: Float[Array, "T S"]) -> dnd.DND:
         """The DND of the first tau steps: keys k(s_i), values q(z_i | x_i)'s (mean, scale)."""
@@ -387,13 +438,31 @@ class GTMSM(parts.Networks):
         return elbo, scored.sum(), jnp.sum(scored * kl), jnp.sum(scored * (log_lik - kl_weight * kl))
 
     def loss(self, params, batch: dict, key: jax.Array, kl_weight=1.0, **unused) -> tuple[jax.Array, dict]:
-        """-(annealed ELBO) per predicted frame, over the batch (a ratio of sums)."""
+        """-(annealed ELBO) per predicted frame, over the batch (a ratio of sums), plus
+        ``displacement_weight`` times ``displacement_error`` when it is > 0."""
         del unused
         keys = jax.random.split(key, batch["xs"].shape[0])
         elbo, frames, kl, annealed = jax.vmap(lambda xs, n, k: self.sequence_elbo(params, xs, n, k, kl_weight))(
             batch["xs"], batch["lengths"], keys)
         total = frames.sum()
-        return -annealed.sum() / total, {"elbo_per_frame": elbo.sum() / total, "kl_per_frame": kl.sum() / total}
+        loss = -annealed.sum() / total
+        metrics = {"elbo_per_frame": elbo.sum() / total, "kl_per_frame": kl.sum() / total}
+        if self.displacement_weight > 0:
+            error = self.displacement_error(params, batch["xs"], batch["lengths"])
+            loss = loss + self.displacement_weight * error
+            metrics["displacement_mse"] = error
+        return loss, metrics
+
+    def displacement_error(self, params, xs: Float[Array, "B T D"], lengths) -> Float[Array, ""]:
+        """mean_{b, 2 <= t <= length_b} ||d_t - d*_t||^2: the walking agent's regression
+        of its displacements on the true ones d*_t at the rows' end (section 7.4.2.2;
+        step 1 has no true displacement)."""
+        _, actions = self.split_row(xs)
+        d = jax.vmap(lambda a: self.displacements(params, a))(actions)
+        target = xs[..., self.frame_dim + self.num_actions:]
+        t = jnp.arange(xs.shape[1])
+        scored = ((t >= 1)[None] & (t[None] < lengths[:, None])).astype(xs.dtype)
+        return jnp.sum(scored * jnp.sum((d - target) ** 2, -1)) / jnp.maximum(scored.sum(), 1.0)
 
     # ---- prediction ----------------------------------------------------------------------
     def predict(self, params, xs: Float[Array, "T D"], key: jax.Array | None = None) -> Prediction:
@@ -407,11 +476,11 @@ class GTMSM(parts.Networks):
         states = self.sample_states(params, actions, key)
         memory = self.memory(params, frames, states)
 
-        def body(s, a):
-            s = self.transition_mean(params, s, a)
+        def body(s, inputs):
+            s = self.transition_mean(params, s, *inputs)
             return s, s
 
-        future = jax.lax.scan(body, states[tau - 1], actions[tau:])[1]
+        future = jax.lax.scan(body, states[tau - 1], (actions[tau:], self.displacements(params, actions)[tau:]))[1]
         z = jax.vmap(lambda s: self.prior_mean(self.prior(params, memory, s)))(future)
         predicted = jax.nn.sigmoid(self.apply_net(params, "decoder", z))
         return Prediction(jnp.concatenate([states[:tau], future]), jnp.concatenate([frames[:tau], predicted]))

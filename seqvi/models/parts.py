@@ -30,6 +30,47 @@ class Networks:
         return self.nets[name].apply(params[name], *args)
 
 
+class TakesInputs:
+    """Mixin of step models conditioned on external inputs u_t of size
+    ``self.input_dim`` (0: none), whose data rows are [x_t (``data_dim``), u_t]."""
+
+    def check_input_dim(self) -> None:
+        """ValueError unless ``input_dim`` is a non-negative int."""
+        if isinstance(self.input_dim, bool) or not isinstance(self.input_dim, int) or self.input_dim < 0:
+            raise ValueError(f"{type(self).__name__}.input_dim must be a non-negative int, got {self.input_dim!r}")
+
+    @property
+    def row_dim(self) -> int:
+        """D + k: a data row holds x_t, then the inputs u_t."""
+        return self.data_dim + self.input_dim
+
+    def bound_batch(self, batch: dict) -> dict:
+        """Rows [B, T, D + k] as the bounds' {'xs': [B, T, D], 'inputs': [B, T, k]}
+        (unchanged without inputs). ValueError on rows of another width."""
+        if not self.input_dim:
+            return batch
+        rows = batch["xs"]
+        if rows.shape[-1] != self.row_dim:
+            raise ValueError(f"{type(self).__name__} rows must hold x_t and u_t, D + k = {self.row_dim} "
+                             f"entries, got {rows.shape[-1]}")
+        return dict(batch, xs=rows[..., : self.data_dim], inputs=rows[..., self.data_dim:])
+
+    def checked_inputs(self, inputs, num_steps: int, what: str = "needs"):
+        """``inputs`` [num_steps, k] (None without inputs); ValueError on another shape."""
+        if not self.input_dim:
+            return None
+        if inputs is None or jnp.shape(inputs) != (num_steps, self.input_dim):
+            raise ValueError(f"{type(self).__name__} with input_dim={self.input_dim} {what} inputs of shape "
+                             f"({num_steps}, {self.input_dim}), got {None if inputs is None else jnp.shape(inputs)}")
+        return inputs
+
+    def data_mean_of_x(self, data_mean):
+        """The x part of a training mean given over whole rows [D + k] (unchanged otherwise)."""
+        if data_mean is not None and self.input_dim and jnp.shape(data_mean)[-1] == self.row_dim:
+            return jnp.asarray(data_mean)[: self.data_dim]
+        return data_mean
+
+
 def check_config(owner: str, positive: dict[str, Any], choices: dict[str, tuple[Any, tuple]] = ()) -> None:
     """Raise ValueError naming ``owner.field`` for a non-positive-int size or a
     value outside its allowed choices (``choices``: field -> (value, allowed))."""

@@ -141,7 +141,7 @@ class RNN(TrainedByBounds, parts.Networks, StepModel):
         _, xs = jax.lax.scan(body, state, jax.random.split(key, num_steps))
         return xs, jnp.zeros((num_steps, 0), xs.dtype)
 
-    def continuation_state(self, params, state, xs, length):
+    def continuation_state(self, params, state, xs, length, inputs=None):
         """(LSTM carry, x_length) after the observed prefix xs[:length]."""
-        del state
+        del state, inputs
         return self.chunk_context(params, xs, length, None, self.initial_context_carry(params))[1]

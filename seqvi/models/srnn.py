@@ -5,8 +5,14 @@ A deterministic layer of GRU states driven by u_t = x_{t-1} (centred; or its
 features phi_x(x_{t-1}) with ``feature_dim``), and a stochastic layer on top of it:
 
   d_t = GRU(d_{t-1}, u_t)                                  (d_0 = 0, u_1 = 0 or phi_x(0))
+
   p(z_t | z_{t-1}, d_t) = N(mu_p, diag sigma_p^2)   from MLP([z_{t-1}, d_t])   (z_0 = 0)
   p(x_t | z_t, d_t)     = Bernoulli, diagonal Gaussian or GMM from MLP([z_t, d_t])
+
+With ``input_dim`` k > 0 the model is conditioned on external inputs v_t (an
+agent's actions, for example): u_t = [x_{t-1}, v_t], rows are [x_t, v_t], and
+generation reads v_{1:T} (the thesis's models take any inputs u_{1:T}, section
+3.1; for unconditional sequences SRNN's are u_t = x_{t-1}).
 
 Inference follows the factorisation of the true posterior,
 q(z_t | z_{t-1}, a_t) = N(mu_q, diag sigma_q^2) from MLP([z_{t-1}, a_t]):
@@ -43,7 +49,7 @@ POSTERIORS = ("smoothing", "filtering")
 
 @register("srnn", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4))
 @dataclasses.dataclass(frozen=True)
-class SRNN(TrainedByBounds, parts.Networks, StepModel):
+class SRNN(parts.TakesInputs, TrainedByBounds, parts.Networks, StepModel):
     """Attributes:
       data_dim: D. latent_dim: size of z_t. rnn_dim: units of both GRUs (d_t, a_t).
       hidden_dim: hidden width of the prior, posterior and emission MLPs.
@@ -55,6 +61,8 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
         generative and inference models, so that u_t = phi_x(x_{t-1}) and the
         posterior reads [d_t, phi_x(x_t)] (thesis, section 5.4's speech models);
         0: the raw (centred) x.
+      input_dim: k, the size of external inputs v_t fed to the GRU beside x_{t-1}
+        (0: none); rows are then [x_t, v_t].
     """
 
     data_dim: int
@@ -66,6 +74,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
     posterior_type: str = "smoothing"
     residual_q: bool = True
     feature_dim: int = 0
+    input_dim: int = 0
 
     imputable: ClassVar[bool] = False
 
@@ -77,6 +86,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
         )
         if not isinstance(self.feature_dim, int) or isinstance(self.feature_dim, bool) or self.feature_dim < 0:
             raise ValueError(f"SRNN.feature_dim must be a non-negative int (0: raw x), got {self.feature_dim!r}")
+        self.check_input_dim()
 
     @property
     def nets(self) -> dict:
@@ -101,7 +111,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
         zeros_r = jnp.zeros(r)
         example_inputs = {
             "features": (jnp.zeros(d),),
-            "forward_rnn": (zeros_r, jnp.zeros(f)),
+            "forward_rnn": (zeros_r, jnp.zeros(f + self.input_dim)),
             "backward_rnn": (zeros_r, jnp.zeros(r + f)),
             "filter_net": (jnp.zeros(r + f),),
             "prior": (jnp.zeros(z + r),),
@@ -109,7 +119,7 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
             "emission": (jnp.zeros(z + r),),
         }
         params = parts.init_nets(self.nets, example_inputs, key)
-        return parts.with_constants(params, d, data_mean, self.emission_type)
+        return parts.with_constants(params, d, self.data_mean_of_x(data_mean), self.emission_type)
 
 
     # ---- StepModel --------------------------------------------------------------
@@ -128,11 +138,13 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
     def chunk_context(self, params, xs, length, inputs, carry):
         """((d, a) of a chunk whose d_t continues from the carried (d_prev, x_prev),
         (d, x) at its last valid step). Smoothing's a_t summarises the chunk's
-        future only (truncated at its end)."""
-        del inputs
+        future only (truncated at its end). With ``input_dim``, u_t = [x_{t-1}, v_t]
+        from ``inputs`` v [T, k]."""
         d_prev, x_prev = carry
         x = self._features(params, centre(params, xs))
         u = jnp.concatenate([self._features(params, centre(params, x_prev)[None]), x[:-1]], 0)
+        if self.input_dim:
+            u = jnp.concatenate([u, self.checked_inputs(inputs, xs.shape[0]).astype(u.dtype)], -1)
         _, d = masked_scan(self.nets["forward_rnn"], params["forward_rnn"], u, initial_carry=d_prev)
         dx = jnp.concatenate([d, x], -1)
         if self.posterior_type == "smoothing":
@@ -187,36 +199,44 @@ class SRNN(TrainedByBounds, parts.Networks, StepModel):
         return StepOutput(z, log_px, log_pz, log_qz)
 
     # ---- generation ------------------------------------------------------------------
-    def _generate_from(self, params, key, num_steps, z_prev, d_prev, x_prev, emission_mode):
-        """Ancestral sampling where d_t = GRU(d_{t-1}, x_{t-1}) follows the sampled x."""
+    def _generate_from(self, params, key, num_steps, z_prev, d_prev, x_prev, emission_mode, inputs):
+        """Ancestral sampling where d_t = GRU(d_{t-1}, [x_{t-1}, v_t]) follows the
+        sampled x (v_t from ``inputs`` [num_steps, k], empty without inputs)."""
         check_emission_mode(emission_mode)
 
-        def body(carry, key):
+        def body(carry, scanned):
+            key, v_t = scanned
             z_prev, d_prev, x_prev = carry
-            d, _ = self.apply_net(params, "forward_rnn", d_prev, self._features(params, centre(params, x_prev)[None])[0])
+            u_t = jnp.concatenate([self._features(params, centre(params, x_prev)[None])[0], v_t.astype(d_prev.dtype)])
+            d, _ = self.apply_net(params, "forward_rnn", d_prev, u_t)
             kz, kx = jax.random.split(key)
             z = self.prior(params, z_prev, (d, None)).sample(seed=kz)
             px = self.emission(params, z_prev, z, (d, None))
             x = (px.sample(seed=kx) if emission_mode == "sample" else px.mean()).astype(d.dtype)
             return (z, d, x), (x, z)
 
-        _, (xs, zs) = jax.lax.scan(body, (z_prev, d_prev, x_prev), jax.random.split(key, num_steps))
+        scanned = (jax.random.split(key, num_steps), inputs)
+        _, (xs, zs) = jax.lax.scan(body, (z_prev, d_prev, x_prev), scanned)
         return xs, zs
 
     def generate(self, params, key, num_steps, *, inputs=None, emission_mode="sample", state=None):
         """x_{1:num_steps}, z_{1:num_steps} from the generative model (from z_0 = 0,
         d_0 = 0, u_1 = 0 or phi_x(0) unless ``state`` = (z_prev, d_prev, x_prev) is given).
-        The inputs u_t are the model's own x_{t-1}, so ``inputs`` must be None."""
-        if inputs is not None:
-            raise ValueError("SRNN's inputs are its own previous outputs; generate takes inputs=None")
+        The GRU reads the model's own x_{t-1}; ``inputs`` are the external v_{1:num_steps}
+        [num_steps, k] with ``input_dim`` k > 0, and must be None without."""
+        if not self.input_dim and inputs is not None:
+            raise ValueError("SRNN without input_dim reads only its own previous outputs; generate takes inputs=None")
+        inputs = (jnp.zeros((num_steps, 0)) if not self.input_dim
+                  else jnp.asarray(self.checked_inputs(inputs, num_steps, "generates from")))
         if state is None:
             x0 = jax.lax.stop_gradient(params["constants"]["input_mean"])  # centres to 0 (u_1 = 0, or phi_x(0))
             state = (jnp.zeros(self.latent_dim), jnp.zeros(self.rnn_dim), x0)
-        return self._generate_from(params, key, num_steps, *state, emission_mode)
+        return self._generate_from(params, key, num_steps, *state, emission_mode, inputs)
 
-    def continuation_state(self, params, state, xs, length):
+    def continuation_state(self, params, state, xs, length, inputs=None):
         """(z_length, d_length, x_length): the particle's z with the deterministic
-        state and the last observation, which the generation continues from."""
-        d, _ = self.context(params, xs, length)
+        state and the last observation, which the generation continues from
+        (``inputs``: the prefix's v [T, k] with ``input_dim``)."""
+        d, _ = self.context(params, xs, length, inputs)
         last = length - 1
         return state, d[last], xs[last]

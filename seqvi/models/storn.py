@@ -334,8 +334,9 @@ class VOSP(TrainedByBounds, parts.Networks, _StornConfig, StepModel):
         _, (xs, zs) = jax.lax.scan(body, state, jax.random.split(key, num_steps))
         return xs, zs
 
-    def continuation_state(self, params, state, xs, length):
+    def continuation_state(self, params, state, xs, length, inputs=None):
         """(z_length, the recognition RNN's carry after x_{1:length}), which ``generate`` continues from."""
+        del inputs
         carry, _ = masked_scan(self.nets["recognition"], params["recognition"], centre(params, xs), length)
         return state, carry
 

@@ -43,7 +43,7 @@ CELLS = {"lstm": LSTMCell, "gru": GRUCell}
 
 @register("vrnn", test_size=dict(latent_dim=3, rnn_dim=6, hidden_dim=4))
 @dataclasses.dataclass(frozen=True)
-class VRNN(TrainedByBounds, parts.Networks, StepModel):
+class VRNN(parts.TakesInputs, TrainedByBounds, parts.Networks, StepModel):
     """A VRNN for data of dimension ``data_dim``.
 
     Attributes:
@@ -78,26 +78,9 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
             {"emission_type": (self.emission_type, EMISSIONS), "proposal_type": (self.proposal_type, PROPOSALS),
              "cell_type": (self.cell_type, tuple(CELLS))},
         )
-        if isinstance(self.input_dim, bool) or not isinstance(self.input_dim, int) or self.input_dim < 0:
-            raise ValueError(f"{type(self).__name__}.input_dim must be a non-negative int, got {self.input_dim!r}")
+        self.check_input_dim()
 
     # ---- inputs u_t -------------------------------------------------------------
-    @property
-    def row_dim(self) -> int:
-        """D + k: a data row holds x_t, then the inputs u_t."""
-        return self.data_dim + self.input_dim
-
-    def bound_batch(self, batch: dict) -> dict:
-        """Rows [B, T, D + k] as the bounds' {'xs': [B, T, D], 'inputs': [B, T, k]}
-        (unchanged without inputs). ValueError on rows of another width."""
-        if not self.input_dim:
-            return batch
-        rows = batch["xs"]
-        if rows.shape[-1] != self.row_dim:
-            raise ValueError(f"{type(self).__name__} rows must hold x_t and u_t, D + k = {self.row_dim} "
-                             f"entries, got {rows.shape[-1]}")
-        return dict(batch, xs=rows[..., : self.data_dim], inputs=rows[..., self.data_dim:])
-
     def _inputs(self, ctx_t):
         """u_t from a step's context, as a tuple of extra head inputs (empty without inputs)."""
         return (ctx_t[1],) if self.input_dim else ()
@@ -126,8 +109,7 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
         with inputs) centres the RNN's inputs and, for Bernoulli emissions, sets the
         output bias to logit(mean)."""
         d, h, r = self.data_dim, self.hidden_dim, self.rnn_dim
-        if data_mean is not None and self.input_dim and jnp.shape(data_mean)[-1] == self.row_dim:
-            data_mean = jnp.asarray(data_mean)[:d]
+        data_mean = self.data_mean_of_x(data_mean)
         carry = self.nets["rnn"].zero_carry()
         u = (jnp.zeros(self.input_dim),) if self.input_dim else ()
         example_inputs = {
@@ -162,20 +144,14 @@ class VRNN(TrainedByBounds, parts.Networks, StepModel):
                                    reverse=True)[1]
         if not self.input_dim:
             return backward
-        if inputs is None or jnp.shape(inputs) != (xs.shape[0], self.input_dim):
-            raise ValueError(f"{type(self).__name__} with input_dim={self.input_dim} needs inputs of shape "
-                             f"({xs.shape[0]}, {self.input_dim}), got {None if inputs is None else jnp.shape(inputs)}")
-        return backward, inputs
+        return backward, self.checked_inputs(inputs, xs.shape[0])
 
     def generation_context(self, params, inputs, num_steps):
         """(None, u_{1:num_steps}) with inputs; None without."""
         del params
         if not self.input_dim:
             return None
-        if inputs is None or jnp.shape(inputs) != (num_steps, self.input_dim):
-            raise ValueError(f"{type(self).__name__} with input_dim={self.input_dim} generates from inputs of shape "
-                             f"({num_steps}, {self.input_dim}), got {None if inputs is None else jnp.shape(inputs)}")
-        return None, inputs
+        return None, self.checked_inputs(inputs, num_steps, "generates from")
 
     def _prior_params(self, params, state, ctx_t=None):
         return self.apply_net(params, "prior", self.hidden(state), *self._inputs(ctx_t))

@@ -350,6 +350,7 @@ def continue_sequence(
     r = run(model, params, prefix, length, k_filter, num_particles=num_particles, resampler=resampler,
             ess_threshold=0.5, inputs=inputs)
     i = jax.random.categorical(k_pick, r.final_log_weights)
-    state = model.continuation_state(params, jax.tree.map(lambda s: s[i], r.final_states), prefix, length)
+    state = model.continuation_state(params, jax.tree.map(lambda s: s[i], r.final_states), prefix, length,
+                                     inputs=inputs)
     xs, _ = model.generate(params, k_gen, num_steps, state=state, emission_mode=emission_mode, inputs=future_inputs)
     return xs

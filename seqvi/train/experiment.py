@@ -136,7 +136,7 @@ def first_person_config(model: dict, kind: str = "rotating") -> ml_collections.C
     steps = {"rotating": (49, 78), "walking": (182, 300)}[kind]
     c.first_person = ml_collections.ConfigDict(dict(
         kind=kind, num_steps=steps[0], test_steps=steps[1], size=32, repeat_rate=3.0, num_train=1000, num_valid=50,
-        num_test=100, seed=0, data_dir=""))
+        num_test=100, seed=0, data_dir="", displacements=False))
     return _action_video_config(c, c.first_person)
 
 

@@ -233,11 +233,12 @@ def first_person_sources(options) -> dict:
 
 def load_first_person(options) -> dict[str, list[np.ndarray]]:
     """{'train', 'valid', 'test'}: lists of [T, size * size * 3 + 3] float32 rows (RGB
-    view in [0, 1], one-hot action; ``seqvi.data.first_person``), read from
+    view in [0, 1], one-hot action; with ``options.displacements``, then the true
+    displacements in the agent's frame: ``seqvi.data.first_person.rows``), read from
     ``first_person_sources``."""
     from seqvi.data import tfds_first_person
 
-    return {split: list(first_person.rows(tfds_first_person.videos(source)))
+    return {split: list(first_person.rows(tfds_first_person.videos(source), options.get("displacements", False)))
             for split, source in first_person_sources(options).items()}
 
 

@@ -78,3 +78,26 @@ def test_tfds_builder_writes_the_videos_of_the_generator(tmp_path):
         got = tfds_first_person.videos(sources[split])
         for x, y in zip(got, expected):
             np.testing.assert_array_equal(x, y)
+
+
+def test_agent_displacements_are_in_the_frame_before_each_step():
+    """A step forward at heading h (miniworld moves by (cos h, -sin h) in (x, z)) is
+    (0.25, 0, 0) in the agent's frame whatever h; a turn is (0, 0, turn), wrapped
+    across pi; a sideways shift is leftward when it goes to the agent's left."""
+    h = 2.0
+    poses = np.array([[1.0, 1.0, h],
+                      [1.0 + 0.25 * np.cos(h), 1.0 - 0.25 * np.sin(h), h],  # forward
+                      [1.0 + 0.25 * np.cos(h), 1.0 - 0.25 * np.sin(h), np.pi - 0.05]])  # turn left across pi
+    poses = np.concatenate([poses, poses[-1:] + np.array([[0.0, 0.0, -2 * np.pi + 0.15]])])  # then by +0.15, wrapped
+    d = fp.agent_displacements(poses)
+    np.testing.assert_allclose(d[0], 0.0)
+    np.testing.assert_allclose(d[1], [0.25, 0.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(d[2], [0.0, 0.0, np.pi - 0.05 - h], atol=1e-6)
+    np.testing.assert_allclose(d[3], [0.0, 0.0, 0.15], atol=1e-6)
+    left = np.array([[0.0, 0.0, 0.0], [0.0, -0.3, 0.0]])  # heading 0 faces +x; -z is to its left
+    np.testing.assert_allclose(fp.agent_displacements(left)[1], [0.0, 0.3, 0.0], atol=1e-6)
+    data = fp.FirstPerson(np.zeros((1, 4, 2, 2, 3), np.uint8), np.eye(3, dtype=np.float32)[[0, 2, 0, 0]][None],
+                          poses[None].astype(np.float32))
+    rows = fp.rows(data, displacements=True)
+    assert rows.shape == (1, 4, 12 + 3 + 3)
+    np.testing.assert_allclose(rows[0, :, -3:], d, atol=1e-6)

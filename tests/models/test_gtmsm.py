@@ -1,8 +1,11 @@
 """GTM-SM (thesis, chapter 7): the mixture prior's weights, the transition with
-its wall network and the rotating one of eq. 7.4, the periodic memory keys,
+its wall network, the rotating one of eq. 7.4 and the walking agent's velocity
+recursion with its displacement regression, the periodic memory keys,
 exact predictions from a perfect memory, the ELBO against a direct
 computation, the landmark inference of section 7.10, gradients into every part,
 and its refusals."""
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -70,6 +73,49 @@ def test_rotation_transition_on_a_hand_made_case():
     for _ in range(4):
         s = model.transition_mean(params, model.transition_mean(params, s, forward), left)
     np.testing.assert_allclose(s[:2], [0.0, 0.0], atol=1e-5)
+
+
+def test_walking_velocity_recursion_and_its_displacement_regression():
+    """Section 7.4.2.2: d_t = c_s * tanh(sigmoid(c_f) * d_{t-1} + M a_t) and
+    s_t = s_{t-1} + R(s^(3)_{t-1}) d_t, against a loop by hand; the regression on
+    the true displacements at the rows' end (step 1 and padding not scored) is
+    added to the loss with its weight, and its gradient reaches M, c_s and c_f."""
+    model = GTMSM(3 * 4 + 3 + 3, num_actions=3, state_dim=3, transition_kind="walking", displacement_weight=2.0,
+                  **{k: v for k, v in TINY.items() if k != "num_actions"})
+    assert model.frame_dim == 12 and model.target_dim == 3
+    params = model.init(jax.random.key(0))
+    M = np.array([[0.0, 0.0, 0.3], [0.0, 0.0, -0.3], [0.5, 0.1, 0.0]])
+    c_s, c_f = np.array([0.4, 0.2, 0.5]), np.array([0.3, -1.0, -2.0])
+    params["transition"].update(M=jnp.asarray(M), c_s=jnp.asarray(c_s), c_f=jnp.asarray(c_f))
+    ids = [2, 2, 0, 2, 1, 2, 2]
+    actions = np.eye(3)[ids]
+    d_prev, s, want_d, want_s = np.zeros(3), np.zeros(3), [], []
+    for a in actions:
+        d = c_s * np.tanh(1 / (1 + np.exp(-c_f)) * d_prev + a @ M)
+        c, n = np.cos(s[2]), np.sin(s[2])
+        s = s + np.array([c * d[0] - n * d[1], n * d[0] + c * d[1], d[2]])
+        d_prev = d
+        want_d.append(d)
+        want_s.append(s)
+    np.testing.assert_allclose(model.displacements(params, jnp.asarray(actions, jnp.float32)), want_d, rtol=1e-5)
+    np.testing.assert_allclose(model.sample_states(params, jnp.asarray(actions, jnp.float32), None), want_s,
+                               rtol=1e-5, atol=1e-6)
+    target = np.random.default_rng(0).normal(size=(7, 3)).astype(np.float32)
+    xs = jnp.concatenate([jnp.asarray(np.random.default_rng(1).uniform(size=(7, 12)), jnp.float32),
+                          jnp.asarray(actions, jnp.float32), jnp.asarray(target)], -1)
+    batch = {"xs": jnp.stack([xs, xs]), "lengths": jnp.array([7, 6])}
+    squared = np.sum((np.asarray(want_d) - target) ** 2, -1)
+    error = (squared[1:7].sum() + squared[1:6].sum()) / 11
+    assert float(model.displacement_error(params, batch["xs"], batch["lengths"])) == pytest.approx(error, rel=1e-5)
+    loss, metrics = model.loss(params, batch, jax.random.key(2))
+    plain = dataclasses.replace(model, displacement_weight=0.0, data_dim=model.data_dim - 3)
+    plain_loss, _ = plain.loss(params, dict(batch, xs=batch["xs"][..., :-3]), jax.random.key(2))
+    assert float(metrics["displacement_mse"]) == pytest.approx(error, rel=1e-5)
+    assert float(loss) == pytest.approx(float(plain_loss) + 2.0 * error, rel=1e-5)
+    grads = jax.grad(lambda p: model.displacement_error(p, batch["xs"], batch["lengths"]))(params)["transition"]
+    assert all(float(jnp.abs(grads[k]).max()) > 0 for k in ("M", "c_s", "c_f"))
+    with pytest.raises(ValueError, match="displacement"):
+        model.transition_mean(params, jnp.zeros(3), jnp.eye(3)[0])
 
 
 def test_rotation_keys_are_periodic_in_the_heading():
@@ -259,10 +305,10 @@ def test_landmark_elbo_terms_against_a_direct_computation(prior_kind):
 
 @pytest.mark.parametrize("prior_kind,transition_kind,state_inference", [
     ("memory", "walls", "transition"), ("state", "walls", "transition"), ("network", "rotation", "transition"),
-    ("memory", "walls", "landmark")])
+    ("memory", "walls", "landmark"), ("network", "walking", "transition")])
 def test_gradients_reach_every_part(prior_kind, transition_kind, state_inference):
     model = GTMSM(69, **dict(TINY, prior_kind=prior_kind, transition_kind=transition_kind, prior_hidden=6,
-                             state_dim=3 if transition_kind == "rotation" else 2, state_inference=state_inference,
+                             state_dim=2 if transition_kind == "walls" else 3, state_inference=state_inference,
                              landmark_hidden=4))
     walks = nav.generate(nav.NavigationSpec(num_steps=10), 2, seed=5)
     batch = {"xs": jnp.asarray(nav.rows(walks)), "lengths": jnp.array([10, 8])}
@@ -295,3 +341,9 @@ def test_refusals():
         from seqvi.core import ObjectiveOptions
 
         GTMSM(69).objective(ObjectiveOptions(bound="fivo"))
+    with pytest.raises(ValueError, match="displacement_weight"):
+        GTMSM(69, displacement_weight=1.0)
+    with pytest.raises(ValueError, match="landmark"):
+        GTMSM(69, state_dim=3, transition_kind="walking", state_inference="landmark")
+    with pytest.raises(ValueError, match="state_dim 3"):
+        GTMSM(69, transition_kind="walking")

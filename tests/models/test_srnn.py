@@ -78,3 +78,41 @@ def test_the_shared_feature_network_feeds_the_generative_and_inference_models():
     np.testing.assert_allclose(chunked, whole, rtol=1e-5)
     with pytest.raises(ValueError, match="feature_dim"):
         SRNN(D, feature_dim=-1)
+
+
+def test_external_inputs_drive_the_deterministic_states():
+    """input_dim k (an action-conditioned SRNN): u_t = [x_{t-1}, v_t]. Changing v_t
+    leaves d_{1:t-1} unchanged and moves d_t (so the bound); generation reads v;
+    a continuation after a prefix starts from the d of the prefix's own inputs."""
+    from seqvi import bounds, smc
+
+    model = SRNN(D, latent_dim=2, rnn_dim=5, hidden_dim=4, input_dim=2, emission_type="gaussian")
+    assert model.row_dim == D + 2
+    xs = jax.random.uniform(jax.random.key(0), (6, D))
+    v = jnp.eye(2)[jnp.arange(6) % 2]
+    params = model.init(jax.random.key(1), jnp.concatenate([xs, v], -1).mean(0))
+    np.testing.assert_allclose(params["constants"]["input_mean"], xs.mean(0), rtol=1e-6)
+    d, _ = model.context(params, xs, 6, v)
+    d2, _ = model.context(params, xs, 6, v.at[3].set(1.0 - v[3]))
+    np.testing.assert_allclose(d[:3], d2[:3])
+    assert not np.allclose(d[3], d2[3])
+    elbo = lambda inputs: bounds.elbo(model, params, xs, 6, jax.random.key(2), inputs=inputs).bound  # noqa: E731
+    assert np.isfinite(float(elbo(v))) and float(elbo(v)) != float(elbo(1.0 - v))
+    assert float(jnp.abs(jax.grad(elbo)(v)).max()) > 0
+    # generation: the first step's d from d_0 = 0, x_0 = the mean and v_1
+    g1, _ = model.generate(params, jax.random.key(3), 4, inputs=v[:4], emission_mode="mean")
+    g2, _ = model.generate(params, jax.random.key(3), 4, inputs=1.0 - v[:4], emission_mode="mean")
+    assert g1.shape == (4, D) and not np.allclose(g1, g2)
+    state = model.continuation_state(params, jnp.zeros(2), xs, 4, inputs=v)
+    np.testing.assert_allclose(state[1], d[3], rtol=1e-6)
+    cont = smc.continue_sequence(model, params, jax.random.key(4), xs, 6, 3, num_particles=4, inputs=v,
+                                 future_inputs=v[:3], emission_mode="mean")
+    assert cont.shape == (3, D) and np.isfinite(np.asarray(cont)).all()
+    with pytest.raises(ValueError, match="inputs of shape"):
+        model.generate(params, jax.random.key(3), 3)
+    with pytest.raises(ValueError, match="inputs of shape"):
+        model.context(params, xs, 6)
+    with pytest.raises(ValueError, match="inputs=None"):
+        SRNN(D, latent_dim=2, rnn_dim=5, hidden_dim=4).generate(params, jax.random.key(3), 3, inputs=v[:3])
+    with pytest.raises(ValueError, match="input_dim"):
+        SRNN(D, input_dim=-1)
