@@ -53,6 +53,7 @@ def get_config(variant: str = "memory"):
     c.lr_decay = "cosine"
     c.num_steps = 15000
     c.kl_anneal_steps = 2000
+    c.init_from = ""  # a trained workdir to start from (the curriculum: walks that never bump first)
     c.eval_every = 500
     c.checkpoint_every = 500
     return c

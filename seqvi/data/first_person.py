@@ -14,7 +14,10 @@ from there. Two kinds of video:
   from a random heading: two full turns take 82 steps.
 - 'walking' (section 7.4.2.2): an action drawn uniformly is repeated 1 +
   Poisson(``repeat_rate``) steps; turns are 15 degrees, moves 0.25 units, and a
-  move into a wall or a box does nothing.
+  move into a wall or a box does nothing; with ``avoid_walls`` such a move is
+  replaced by a turn (one direction, drawn when the blocking starts, kept until a
+  move goes through) and recorded as that turn, so that, like the thesis's
+  pre-trained agent, it never walks into a wall.
 
 Poses are (x, z, heading) with the heading in radians, wrapped to (-pi, pi].
 Every video has its own room, drawn from the video's seed; the same seed always
@@ -105,12 +108,14 @@ class FirstPerson(NamedTuple):
 @dataclasses.dataclass(frozen=True)
 class FirstPersonSpec:
     """kind ('rotating' or 'walking'); num_steps T per video; size (view pixels per
-    side); repeat_rate (the walking agent's Poisson rate of an action's repeats)."""
+    side); repeat_rate (the walking agent's Poisson rate of an action's repeats);
+    avoid_walls (the walking agent turns instead of walking into a wall)."""
 
     kind: str = "rotating"
     num_steps: int = 49
     size: int = 32
     repeat_rate: float = 3.0
+    avoid_walls: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -146,10 +151,16 @@ def video(spec: FirstPersonSpec, seed: int) -> tuple[np.ndarray, np.ndarray, np.
     frames = np.empty((spec.num_steps, spec.size, spec.size, 3), np.uint8)
     poses = np.empty((spec.num_steps, 3), np.float32)
     agent = env.agent
+    detour = None  # the turn that replaces blocked moves (avoid_walls)
     for t, a in enumerate(actions):
         if a == 2:
-            env.move_agent(WALK_STEP, 0.0)
-        else:
+            moved = env.move_agent(WALK_STEP, 0.0)
+            if moved or not spec.avoid_walls:
+                detour = None
+            else:
+                detour = int(rng.integers(0, 2)) if detour is None else detour
+                a = actions[t] = detour
+        if a != 2:
             env.turn_agent(turn if a == 0 else -turn)
         agent.dir = wrap(agent.dir)
         frames[t] = env.render_obs()

@@ -80,8 +80,12 @@ def view(environment: np.ndarray, position) -> np.ndarray:
     return environment[r:r + VIEW, c:c + VIEW]
 
 
-def random_walk(rng: np.random.Generator, num_steps: int, repeat_rate: float) -> tuple[np.ndarray, np.ndarray]:
-    """(actions [T] ids into ``ACTIONS``, positions [T, 2]) of the agent (module docstring)."""
+def random_walk(rng: np.random.Generator, num_steps: int, repeat_rate: float, avoid_walls: bool = False
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(actions [T] ids into ``ACTIONS``, positions [T, 2]) of the agent (module
+    docstring). ``avoid_walls``: a move into a wall is replaced by one of the moves
+    that go through, drawn uniformly (a diagnostic variant: the thesis's agent does
+    walk into the walls)."""
     actions = np.empty(num_steps, np.int64)
     t = 0
     while t < num_steps:
@@ -90,7 +94,10 @@ def random_walk(rng: np.random.Generator, num_steps: int, repeat_rate: float) ->
         t += repeat
     position = np.array([GRID // 2, GRID // 2])
     positions = np.empty((num_steps, 2), np.int64)
+    inside = lambda p: bool(np.all((p >= 0) & (p < GRID)))  # noqa: E731
     for t, a in enumerate(actions):
+        if avoid_walls and not inside(position + MOVES[a]):
+            a = actions[t] = rng.choice([b for b in range(len(MOVES)) if np.any(MOVES[b]) and inside(position + MOVES[b])])
         position = np.clip(position + MOVES[a], 0, GRID - 1)
         positions[t] = position
     return actions, positions
@@ -106,10 +113,12 @@ class Navigation(NamedTuple):
 @dataclasses.dataclass(frozen=True)
 class NavigationSpec:
     """num_steps T per sequence (thesis: tau = 256 memorised + 32 predicted in
-    training, + 256 at test); repeat_rate: the Poisson rate of an action's repeats."""
+    training, + 256 at test); repeat_rate: the Poisson rate of an action's repeats;
+    avoid_walls: the agent never walks into a wall (``random_walk``)."""
 
     num_steps: int = 288
     repeat_rate: float = 3.0
+    avoid_walls: bool = False
 
 
 def generate(spec: NavigationSpec, num_sequences: int, seed: int, images: tuple[str, ...] = TRAIN_IMAGES
@@ -122,7 +131,7 @@ def generate(spec: NavigationSpec, num_sequences: int, seed: int, images: tuple[
     frames, actions, positions, environments = [], [], [], []
     for n in range(num_sequences):
         environment = cut_environment(rng, source_image(images[n % len(images)]))
-        a, p = random_walk(rng, spec.num_steps, spec.repeat_rate)
+        a, p = random_walk(rng, spec.num_steps, spec.repeat_rate, spec.avoid_walls)
         frames.append(np.stack([view(environment, q).reshape(-1) for q in p]))
         actions.append(np.eye(len(ACTIONS), dtype=np.float32)[a])
         positions.append(p)

@@ -34,10 +34,11 @@ class FirstPersonConfig(tfds.core.BuilderConfig):
     num_valid: int = 50
     num_test: int = 100
     seed: int = 0
+    avoid_walls: bool = False
 
     def spec(self, split: str) -> first_person.FirstPersonSpec:
         steps = self.test_steps if split == "test" else self.num_steps
-        return first_person.FirstPersonSpec(self.kind, steps, self.size, self.repeat_rate)
+        return first_person.FirstPersonSpec(self.kind, steps, self.size, self.repeat_rate, self.avoid_walls)
 
 
 class FirstPersonNavigation(tfds.core.GeneratorBasedBuilder):
@@ -75,15 +76,16 @@ class FirstPersonNavigation(tfds.core.GeneratorBasedBuilder):
 
 def build(data_dir, kind: str = "rotating", num_steps: int = 49, test_steps: int = 78, size: int = 32,
           repeat_rate: float = 3.0, num_train: int = 1000, num_valid: int = 50, num_test: int = 100,
-          seed: int = 0) -> dict:
+          seed: int = 0, avoid_walls: bool = False) -> dict:
     """Build (once) and open the videos: {'train', 'valid', 'test'} random-access
-    sources. Split i's videos equal ``first_person.generate(spec, num, seed + offset)``'s."""
+    sources. Split i's videos equal ``first_person.generate(spec, num, seed + offset)``'s.
+    The configuration's name lists the values (with 'avoid_walls' last, when set)."""
     values = dict(kind=kind, num_steps=num_steps, test_steps=test_steps, size=size, repeat_rate=repeat_rate,
                   num_train=num_train, num_valid=num_valid, num_test=num_test, seed=seed)
     default = FirstPersonConfig(name="default")
     same = all(getattr(default, k) == v for k, v in values.items())
-    config = "default" if same else FirstPersonConfig(
-        name="_".join(str(v) for v in values.values()).replace(".", "p"), **values)
+    name = "_".join(str(v) for v in values.values()).replace(".", "p") + ("_avoid_walls" if avoid_walls else "")
+    config = "default" if same and not avoid_walls else FirstPersonConfig(name=name, avoid_walls=avoid_walls, **values)
     builder = FirstPersonNavigation(config=config, data_dir=str(data_dir), file_format="array_record")
     builder.download_and_prepare()
     return builder.as_data_source()

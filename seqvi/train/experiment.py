@@ -136,7 +136,7 @@ def first_person_config(model: dict, kind: str = "rotating") -> ml_collections.C
     steps = {"rotating": (49, 78), "walking": (182, 300)}[kind]
     c.first_person = ml_collections.ConfigDict(dict(
         kind=kind, num_steps=steps[0], test_steps=steps[1], size=32, repeat_rate=3.0, num_train=1000, num_valid=50,
-        num_test=100, seed=0, data_dir="", displacements=False))
+        num_test=100, seed=0, data_dir="", displacements=False, avoid_walls=False))
     return _action_video_config(c, c.first_person)
 
 
@@ -147,7 +147,7 @@ def navigation_config(model: dict) -> ml_collections.ConfigDict:
     c = polyphonic_config("jsb", model)
     c.dataset = "navigation"
     c.navigation = ml_collections.ConfigDict(dict(num_steps=288, test_steps=512, repeat_rate=3.0, num_train=2000,
-                                                  num_valid=50, num_test=100, seed=0))
+                                                  num_valid=50, num_test=100, seed=0, avoid_walls=False))
     return _action_video_config(c, c.navigation)
 
 

@@ -204,9 +204,10 @@ def load_navigation(options) -> dict[str, list[np.ndarray]]:
     action; ``seqvi.data.navigation``). Train and valid environments are cut from
     the training images (seeds ``seed`` and ``seed + 2``), test ones from the other
     images (seed ``seed + 1``) with ``test_steps`` steps (the thesis: 256
-    memorised + 256 predicted)."""
-    spec = navigation.NavigationSpec(int(options.num_steps), float(options.repeat_rate))
-    test_spec = navigation.NavigationSpec(int(options.test_steps), float(options.repeat_rate))
+    memorised + 256 predicted); ``avoid_walls`` (optional) for every split."""
+    avoid = bool(options.get("avoid_walls", False))
+    spec = navigation.NavigationSpec(int(options.num_steps), float(options.repeat_rate), avoid)
+    test_spec = navigation.NavigationSpec(int(options.test_steps), float(options.repeat_rate), avoid)
     out = {}
     for split, offset, images, s in (("train", 0, navigation.TRAIN_IMAGES, spec),
                                      ("test", 1, navigation.TEST_IMAGES, test_spec),
@@ -223,10 +224,11 @@ def first_person_sources(options) -> dict:
     ``seqvi.data.tfds_first_person``. ConfigError if miniworld cannot render."""
     from seqvi.data import tfds_first_person
 
-    fields = ("kind", "num_steps", "test_steps", "size", "repeat_rate", "num_train", "num_valid", "num_test", "seed")
+    fields = ("kind", "num_steps", "test_steps", "size", "repeat_rate", "num_train", "num_valid", "num_test", "seed",
+              "avoid_walls")
     data_dir = pathlib.Path(options.data_dir or "~/tensorflow_datasets").expanduser()
     try:
-        return tfds_first_person.build(data_dir, **{k: options[k] for k in fields})
+        return tfds_first_person.build(data_dir, **{k: options[k] for k in fields if k in options})
     except first_person.MiniworldUnavailable as e:
         raise ConfigError(str(e)) from e
 

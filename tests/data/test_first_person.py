@@ -101,3 +101,19 @@ def test_agent_displacements_are_in_the_frame_before_each_step():
     rows = fp.rows(data, displacements=True)
     assert rows.shape == (1, 4, 12 + 3 + 3)
     np.testing.assert_allclose(rows[0, :, -3:], d, atol=1e-6)
+
+
+def test_walking_agent_that_avoids_walls_never_walks_into_one():
+    """avoid_walls: every recorded 'forward' moves by one step, the blocked ones
+    having become turns of 15 degrees; the views still come from the poses."""
+    spec = fp.FirstPersonSpec("walking", num_steps=150, size=16, avoid_walls=True)
+    frames, actions, poses = fp.video(spec, seed=2)
+    _, plain_actions, plain_poses = fp.video(fp.FirstPersonSpec("walking", num_steps=150, size=16), seed=2)
+    plain_moved = np.linalg.norm(np.diff(plain_poses[:, :2], axis=0), axis=1)
+    assert np.any(plain_moved[plain_actions[1:] == 2] < 1e-6)  # this walk is blocked without avoid_walls
+    moved = np.linalg.norm(np.diff(poses[:, :2], axis=0), axis=1)
+    later = actions[1:]
+    np.testing.assert_allclose(moved[later == 2], fp.WALK_STEP, atol=1e-4)
+    np.testing.assert_allclose(np.abs(_heading_steps(poses)[later != 2]), np.deg2rad(fp.WALK_TURN_DEGREES), atol=1e-5)
+    assert np.any(actions != plain_actions)
+    np.testing.assert_array_equal(frames, fp.video(spec, seed=2)[0])

@@ -25,6 +25,21 @@ def test_walks_are_deterministic_and_agree_with_their_positions():
     assert 0.0 <= a.frames.min() and a.frames.max() <= 1.0
 
 
+def test_an_agent_that_avoids_walls_always_moves_by_its_action():
+    """avoid_walls: every recorded move goes through (no step into a wall), 'stay'
+    stays, and the same seed without it gives the walls-bumping walk."""
+    spec = nav.NavigationSpec(num_steps=200, avoid_walls=True)
+    a = nav.generate(spec, 2, seed=4)
+    plain = nav.generate(nav.NavigationSpec(num_steps=200), 2, seed=4)
+    start = np.array([[nav.GRID // 2, nav.GRID // 2]])
+    for n in range(2):
+        moves = nav.MOVES[a.actions[n].argmax(-1)]
+        np.testing.assert_array_equal(np.diff(np.concatenate([start, a.positions[n]]), axis=0), moves)
+        plain_moves = nav.MOVES[plain.actions[n].argmax(-1)]
+        assert np.any(np.diff(np.concatenate([start, plain.positions[n]]), axis=0) != plain_moves)  # bumps
+    np.testing.assert_array_equal(a.environments[0], plain.environments[0])  # later ones: the rng moved on
+
+
 def test_training_and_test_images_are_disjoint_and_load():
     assert not set(nav.TRAIN_IMAGES) & set(nav.TEST_IMAGES)
     for name in nav.TRAIN_IMAGES + nav.TEST_IMAGES:
