@@ -48,7 +48,8 @@ def get_config(variant: str = "memory"):
                                    prior_kind="memory" if landmark else variant, wall_hidden=32,
                                    likelihood="gaussian", pixel_scale=0.1,
                                    state_inference="landmark" if landmark else "transition",
-                                   landmark_neighbours=4, landmark_hidden=32, displacement_init=0.1))
+                                   landmark_neighbours=4, landmark_hidden=32, displacement_init=0.1,
+                                   mixture_delta=1e-4))
     c.learning_rate = 1e-3
     c.lr_decay = "cosine"
     c.num_steps = 15000

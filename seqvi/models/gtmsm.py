@@ -94,7 +94,6 @@ PRIORS = ("memory", "network", "state")
 TRANSITIONS = ("walls", "rotation", "walking")
 STATE_INFERENCES = ("transition", "landmark")
 LIKELIHOODS = ("gaussian", "bernoulli")
-_DELTA = 1e-4  # in the mixture weights 1 / (d^2 + delta) (section 7.4.1)
 
 
 def rotate(angle: Float[Array, ""], displacement: Float[Array, " 3"]) -> Float[Array, " 3"]:
@@ -138,6 +137,7 @@ class GTMSM(parts.Networks):
     'walking', section 7.4.2.2's velocity recursion, state_dim 3);
     displacement_init (M's initial scale); displacement_weight (lambda of the
     walking agent's displacement regression; > 0: rows end with d*_t);
+    mixture_delta (delta in the mixture prior's weights, 1e-4 in the thesis);
     prior_hidden (the width of the 'network' prior's layers); state_inference
     ('transition': s_t from p(s_t | s_{t-1}, a_t), eq. 7.2; 'landmark': section
     7.10's q(s_t | s_{t-1}, a_t, z_t, m)) with landmark_neighbours (K') and
@@ -162,6 +162,7 @@ class GTMSM(parts.Networks):
     landmark_hidden: int = 32
     displacement_init: float = 0.1
     displacement_weight: float = 0.0
+    mixture_delta: float = 1e-4
 
     latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d (or, rotating, 3-d) states"
 
@@ -191,6 +192,8 @@ class GTMSM(parts.Networks):
             if getattr(self, name) > self.memory_length:
                 raise ValueError(f"GTMSM.{name} ({getattr(self, name)}) exceeds the memory's "
                                  f"{self.memory_length} entries")
+        if not self.mixture_delta > 0:
+            raise ValueError(f"GTMSM.mixture_delta must be > 0, got {self.mixture_delta}")
         if not self.transition_noise > 0:
             raise ValueError(f"GTMSM.transition_noise must be > 0, got {self.transition_noise}")
 
@@ -370,8 +373,8 @@ class GTMSM(parts.Networks):
         return jnp.concatenate([states[:tau], future]), kl
 
     def mixture_weights(self, squared_distances: Float[Array, " K"]) -> Float[Array, " K"]:
-        """w_k = (1 / (d_k^2 + delta)) / sum_j (1 / (d_j^2 + delta))."""
-        inverse = 1.0 / (squared_distances + _DELTA)
+        """w_k = (1 / (d_k^2 + delta)) / sum_j (1 / (d_j^2 + delta)), delta ``mixture_delta``."""
+        inverse = 1.0 / (squared_distances + self.mixture_delta)
         return inverse / inverse.sum()
 
     def prior(self, params, memory: dnd.DND, s_t: Float[Array, " S"]) -> tuple:

@@ -31,6 +31,9 @@ def test_mixture_weights_are_inverse_squared_distances():
     w = np.asarray(model.mixture_weights(d2))
     inverse = 1.0 / (np.array([0.0, 1.0, 4.0]) + 1e-4)
     np.testing.assert_allclose(w, inverse / inverse.sum(), rtol=1e-6)
+    wide = 1.0 / (np.array([0.0, 1.0, 4.0]) + 0.5)
+    np.testing.assert_allclose(GTMSM(69, **dict(TINY, mixture_delta=0.5)).mixture_weights(d2), wide / wide.sum(),
+                               rtol=1e-6)
 
 
 def test_transition_moves_by_m_a_gated_by_the_wall_network():
@@ -341,6 +344,8 @@ def test_refusals():
         from seqvi.core import ObjectiveOptions
 
         GTMSM(69).objective(ObjectiveOptions(bound="fivo"))
+    with pytest.raises(ValueError, match="mixture_delta"):
+        GTMSM(69, mixture_delta=0.0)
     with pytest.raises(ValueError, match="displacement_weight"):
         GTMSM(69, displacement_weight=1.0)
     with pytest.raises(ValueError, match="landmark"):
