@@ -19,7 +19,7 @@ the first tau (``memory_length``) steps are memorised, the rest predicted.
                c_s, c_f [S] learned; with ``displacement_weight`` lambda > 0 the rows
                carry the true displacements d*_t in the agent's frame (a target
                only, never an input) and training minimises
-               -ELBO / frames + lambda * mean_{t >= 2} ||d_t - d*_t||^2;
+               -(KL-annealed ELBO) / frames + lambda * mean_{t >= 2} ||d_t - d*_t||^2;
                all with eps_t ~ N(0, r^2 I), s_0 = 0
   frames       p(x_t | z_t) = N(sigmoid(f(z_t)), ``pixel_scale``^2 I) over the view's
                pixels in [0, 1] ('gaussian'), or Bernoulli(sigmoid(f(z_t)))
@@ -29,10 +29,11 @@ the first tau (``memory_length``) steps are memorised, the rest predicted.
                (KL 2 nats per frame, no localisation learned)
   memory       the DND of (key k(s_i), value (mean, scale) of q(z_i | x_i)), i <= tau,
                the s_i one ancestral sample of p*(s_i) (section 7.3.3); k(s) = s,
-               or [s1, s2, cos s3, sin s3] for 'rotation' (the heading's periodicity,
-               section 7.7.2; without the optional linear layer)
+               or [s1, s2, cos s3, sin s3] for 'rotation' and 'walking' (the heading's
+               periodicity, section 7.7.2; without the optional linear layer)
   prior        p(z_t | s_t, m) = sum_k w_k N(z_t; mu^(k), sigma^(k)), the K nearest
-               keys to s_t, w_k proportional to 1 / (d_k^2 + 1e-4)       (section 7.4.1)
+               keys to s_t, w_k proportional to 1 / (d_k^2 + delta), delta
+               ``mixture_delta`` (1e-4 in the thesis)                     (section 7.4.1)
                ('memory'); for 3-D scenes ('network', section 7.7.2)
                h_t = f({k(s_i) - k(s_t), mean_i, scale_i}_{k=1..K}) an MLP of the K
                entries read (their keys relative to the query's), and
@@ -69,10 +70,10 @@ has no frames to infer from.
 The top-K choice is piecewise constant (no gradient); the distances, the keys
 and the values read are differentiable, so M, sigma_d and the encoder learn
 through the memory. Prediction (``predict``) runs the transition's mean from the
-memorised states and decodes the prior's mean sum_k w_k mu^(k).
+memorised states and decodes the prior's mean (sum_k w_k mu^(k) for the mixture).
 
-Rows: [x_t (``data_dim - num_actions`` pixels), a_t (one-hot)]; the batch's
-``lengths`` must exceed tau.
+Rows: [x_t (``frame_dim`` pixels), a_t (one-hot), and with ``displacement_weight``
+> 0 the true d*_t]; the batch's ``lengths`` must exceed tau.
 """
 
 import dataclasses
@@ -164,7 +165,7 @@ class GTMSM(parts.Networks):
     displacement_weight: float = 0.0
     mixture_delta: float = 1e-4
 
-    latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d (or, rotating, 3-d) states"
+    latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d (or, for the 3-D agents, 3-d) states"
 
     def __post_init__(self):
         parts.check_config("GTMSM", {n: getattr(self, n) for n in (
@@ -229,7 +230,7 @@ class GTMSM(parts.Networks):
 
     @property
     def key_dim(self) -> int:
-        return 4 if self.transition_kind == "rotation" else self.state_dim
+        return 4 if self.heading_state else self.state_dim
 
     def init(self, key: jax.Array, data_mean: jax.Array | None = None) -> dict:
         """Parameters; the decoder's output bias at logit(mean frame) when ``data_mean``
@@ -304,9 +305,15 @@ class GTMSM(parts.Networks):
         gate = jax.nn.sigmoid(self.apply_net(params, "walls", s_prev + displacement))
         return s_prev + displacement * gate
 
+    @property
+    def heading_state(self) -> bool:
+        """Whether s^(3) is a heading (the 3-D agents' 'rotation' and 'walking')."""
+        return self.transition_kind in ("rotation", "walking")
+
     def memory_key(self, s: Float[Array, "*T S"]) -> Float[Array, "*T K"]:
-        """The DND's key of a state: s, or [s1, s2, cos s3, sin s3] for 'rotation'."""
-        if self.transition_kind == "rotation":
+        """The DND's key of a state: s for image navigation, [s1, s2, cos s3, sin s3]
+        for the 3-D agents ('rotation', 'walking'; section 7.7.2)."""
+        if self.heading_state:
             return jnp.concatenate([s[..., :2], jnp.cos(s[..., 2:]), jnp.sin(s[..., 2:])], -1)
         return s
 

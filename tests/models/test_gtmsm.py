@@ -119,6 +119,8 @@ def test_walking_velocity_recursion_and_its_displacement_regression():
     assert all(float(jnp.abs(grads[k]).max()) > 0 for k in ("M", "c_s", "c_f"))
     with pytest.raises(ValueError, match="displacement"):
         model.transition_mean(params, jnp.zeros(3), jnp.eye(3)[0])
+    np.testing.assert_allclose(model.memory_key(jnp.array([0.5, -1.0, np.pi])),  # the heading's keys, as 'rotation'
+                               model.memory_key(jnp.array([0.5, -1.0, -np.pi])), atol=1e-6)
 
 
 def test_rotation_keys_are_periodic_in_the_heading():
