@@ -332,7 +332,9 @@ def main() -> None:
             print(f"{name} ({wd}, {which}): test ELBO per predicted frame {elbo['elbo_per_frame']:.3f}; "
                   f"{what} mean {summary['r2_mean']:.3f} (min {summary['r2_min']:.3f}; untrained models "
                   f"{summary['r2_untrained_mean']:.3f}); "
-                  f"{100 * r['fraction_revisited']:.0f}% of predicted steps revisit a memorised position")
+                  + (f"memorised positions' affine R^2 mean {summary['r2_position_mean']:.3f}; "
+                     if summary.get("r2_position_mean") is not None else "")
+                  + f"{100 * r['fraction_revisited']:.0f}% of predicted steps revisit a memorised position")
         for h in HORIZONS:
             if h <= len(r["error_all"]):
                 print(f"  horizon {h:3d}: error revisited {r['error_revisited'][h - 1]:.4f}, unvisited "

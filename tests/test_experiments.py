@@ -356,6 +356,7 @@ def test_walking_agent_regresses_its_displacements(tmp_path):
     out = _run("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
     summary = json.loads((workdir / "gtmsm_test.json").read_text())
     assert summary["r2_position_mean"] is not None and np.isfinite(summary["r2_position_mean"])
+    assert "memorised positions' affine R^2 mean" in out
 
 
 @pytest.mark.slow

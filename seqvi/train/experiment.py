@@ -321,6 +321,8 @@ def prepare(config: ml_collections.ConfigDict, workdir=None, *, training: bool =
     try:
         model = build_model(config, task.model_dim(splits, extras))
         objective = model.objective(objective_options(config))
+        if hasattr(model, "check_length"):  # a model that needs sequences longer than its memory
+            model.check_length(min(len(x) for split in splits.values() for x in split))
     except (TypeError, ValueError) as e:
         raise ConfigError(f"config.model / config.bound: {e}") from None
     params = task.init_params(config, model, splits)
