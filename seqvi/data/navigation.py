@@ -97,7 +97,8 @@ def random_walk(rng: np.random.Generator, num_steps: int, repeat_rate: float, av
     inside = lambda p: bool(np.all((p >= 0) & (p < GRID)))  # noqa: E731
     for t, a in enumerate(actions):
         if avoid_walls and not inside(position + MOVES[a]):
-            a = actions[t] = rng.choice([b for b in range(len(MOVES)) if np.any(MOVES[b]) and inside(position + MOVES[b])])
+            free = [b for b in range(len(MOVES)) if np.any(MOVES[b]) and inside(position + MOVES[b])]
+            a = actions[t] = rng.choice(free)
         position = np.clip(position + MOVES[a], 0, GRID - 1)
         positions[t] = position
     return actions, positions

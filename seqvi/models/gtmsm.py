@@ -253,7 +253,8 @@ class GTMSM(parts.Networks):
                                                             "bias": jnp.full((1,), -10.0)}
             params["landmark_scale"]["params"]["dense_1"] = jax.tree.map(
                 jnp.zeros_like, params["landmark_scale"]["params"]["dense_1"])
-        params["transition"] = {"M": self.displacement_init * jax.random.normal(k_m, (self.num_actions, self.state_dim))}
+        params["transition"] = {
+            "M": self.displacement_init * jax.random.normal(k_m, (self.num_actions, self.state_dim))}
         if self.transition_kind == "walking":  # c_s = 1; sigmoid(c_f) = 0.5
             params["transition"].update(c_s=jnp.ones(self.state_dim), c_f=jnp.zeros(self.state_dim))
         if data_mean is not None:
