@@ -53,8 +53,8 @@ HORIZONS = (1, 8, 10, 16, 45, 50, 100, 150, 200, 256)  # printed and written whe
 def test_walks(config) -> navigation.Navigation:
     """The test split of ``seqvi.train.tasks.load_navigation``, with its positions."""
     o = config.navigation
-    spec = navigation.NavigationSpec(int(o.test_steps), float(o.repeat_rate), bool(o.get("avoid_walls", False)))
-    return navigation.generate(spec, int(o.num_test), seed=int(o.seed) + 1, images=navigation.TEST_IMAGES)
+    return navigation.generate(tasks.navigation_spec(o, test=True), int(o.num_test), seed=int(o.seed) + 1,
+                               images=navigation.TEST_IMAGES)
 
 
 def first_person_videos(config) -> first_person.FirstPerson:

@@ -199,15 +199,20 @@ def load_speech(config) -> speech.SpeechData:
         raise ConfigError(f"--config.data_path={config.data_path}: {e}{hint}") from e
 
 
+def navigation_spec(options, test: bool = False) -> navigation.NavigationSpec:
+    """The walks ``options`` (``config.navigation``) describe: ``test_steps`` long for
+    the test split, ``num_steps`` otherwise."""
+    steps = options.test_steps if test else options.num_steps
+    return navigation.NavigationSpec(int(steps), float(options.repeat_rate), bool(options.get("avoid_walls", False)))
+
+
 def load_navigation(options) -> dict[str, list[np.ndarray]]:
     """{'train', 'valid', 'test'}: lists of [T, 64 + 5] float32 rows (view, one-hot
     action; ``seqvi.data.navigation``). Train and valid environments are cut from
     the training images (seeds ``seed`` and ``seed + 2``), test ones from the other
     images (seed ``seed + 1``) with ``test_steps`` steps (the thesis: 256
     memorised + 256 predicted); ``avoid_walls`` (optional) for every split."""
-    avoid = bool(options.get("avoid_walls", False))
-    spec = navigation.NavigationSpec(int(options.num_steps), float(options.repeat_rate), avoid)
-    test_spec = navigation.NavigationSpec(int(options.test_steps), float(options.repeat_rate), avoid)
+    spec, test_spec = navigation_spec(options), navigation_spec(options, test=True)
     out = {}
     for split, offset, images, s in (("train", 0, navigation.TRAIN_IMAGES, spec),
                                      ("test", 1, navigation.TEST_IMAGES, test_spec),
