@@ -1,6 +1,6 @@
 """GTM-SM's navigation results (thesis, sections 7.4.1 and 7.4.2) from trained workdirs:
 
-  python experiments/gtmsm_report.py runs/gtmsm/memory runs/gtmsm/state [--out docs/figures] [--num_neighbours=5]
+  python experiments/gtmsm_report.py runs/gtmsm/memory runs/gtmsm/state [--out DIR] [--num_neighbours=5]
   python experiments/gtmsm_report.py runs/gtmsm_fp/rotating runs/gtmsm_fp/rotating_state   (first-person 3-D)
 
 On the test walks (environments cut from images never seen in training; tau
@@ -14,8 +14,10 @@ models): for image navigation from the memorised states to the grid positions;
 for first-person videos from [cos s3, sin s3] to the true heading's (fitted on
 the memorised steps, scored on the predicted ones) and from the memorised
 [s1, s2] to the position (r2_position_mean; None when the agent does not move).
-An action-conditioned baseline (configs/gtmsm.py:vrnn) is filtered over the
-first tau steps and predicts the rest from the actions; it has no states. It
+An action-conditioned baseline (configs/gtmsm.py:vrnn, :srnn) is filtered over the
+first tau steps and predicts the rest from the actions; it has no states. The
+KVAE baseline (configs/gtmsm.py:kvae) smooths with the later views missing; its
+states are the smoothed means of z. It
 draws Figure 7.2 (image navigation: the environment and true path, the inferred
 states, true and predicted frames far into the prediction phase) or Figure 7.3
 (first-person: the inferred heading and true and predicted views), the horizon
@@ -43,10 +45,10 @@ from seqvi.train import experiment, tasks  # noqa: E402
 from seqvi import dist, smc  # noqa: E402
 from seqvi.data import first_person  # noqa: E402
 from seqvi.models.gtmsm import GTMSM  # noqa: E402
+from seqvi.models.kvae import KVAE  # noqa: E402
 from seqvi.train.evaluation import evaluate  # noqa: E402
 from seqvi.data.batching import eval_batches  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 HORIZONS = (1, 8, 10, 16, 45, 50, 100, 150, 200, 256)  # printed and written where the test phase reaches them
 
 
@@ -81,13 +83,24 @@ PIXEL_SCALE = 0.1  # the log-likelihood of a true view: under N(prediction, 0.1^
 def predict_frames(model, params, rows: jax.Array, tau: int, seed: int = 0):
     """(predicted views [N, T - tau, P], states [N, T, S] or None) for rows [N, T, P + A]
     of views and actions: GTM-SM's ``predict``; for an action-conditioned StepModel
-    (the VRNN baseline), a particle filter (16 particles) over the first tau views
+    (the VRNN and SRNN baselines), a particle filter (16 particles) over the first tau views
     and actions, then its emission means under the later actions
-    (``seqvi.smc.continue_sequence``)."""
+    (``seqvi.smc.continue_sequence``); for the KVAE, Kalman smoothing with the views
+    after tau missing (``KVAE.posterior_states``: its states are E[z_t | x_{1:tau}, a_{1:T}])."""
     keys = jax.random.split(jax.random.key(seed), rows.shape[0])
     if isinstance(model, GTMSM):
         out = jax.jit(jax.vmap(lambda xs, k: model.predict(params, xs, k)))(rows, keys)
         return np.asarray(out.frames[:, tau:]), np.asarray(out.states)
+    if isinstance(model, KVAE):
+        frames, actions = model.split_rows(rows)
+        observed = jnp.arange(rows.shape[1]) < tau
+
+        def smooth(x, u):
+            z, a = model.posterior_states(params, x, observed, u)
+            return jax.nn.sigmoid(model.decode(params, a))[tau:], z
+
+        predicted, states = jax.jit(jax.vmap(smooth))(frames, actions)
+        return np.asarray(predicted), np.asarray(states)
     frames, actions = rows[..., :model.data_dim], rows[..., model.data_dim:]
     steps = rows.shape[1] - tau
 
@@ -103,7 +116,8 @@ def model_name(model) -> str:
         return f"action-conditioned {type(model).__name__} (no memory)"
     if model.prior_kind == "state":
         return "GTM-SM without memory (state prior)"
-    return f"GTM-SM ({model.prior_kind} prior, K = {model.num_neighbours})"
+    landmark = ", landmark inference" if model.state_inference == "landmark" else ""
+    return f"GTM-SM ({model.prior_kind} prior, K = {model.num_neighbours}{landmark})"
 
 
 def first_person_metrics(model, params, videos: first_person.FirstPerson, tau: int, seed: int = 0) -> dict:
@@ -116,7 +130,7 @@ def first_person_metrics(model, params, videos: first_person.FirstPerson, tau: i
     predicted, states = predict_frames(model, params, rows, tau, seed)
     true = np.asarray(rows[:, tau:, :predicted.shape[-1]])
     out = _horizon_summary(predicted, true, first_person_revisited(videos.poses, tau))
-    if states is None:
+    if not isinstance(model, GTMSM):  # a baseline's states (the KVAE's z) hold no heading component
         return dict(out, r2=[np.nan], r2_position=[np.nan], predicted=predicted, states=None)
     circle = lambda angle: np.stack([np.cos(angle), np.sin(angle)], -1)  # noqa: E731
     r2_heading = [affine_r2(circle(s[:tau, 2]), circle(p[:tau, 2]), circle(s[tau:, 2]), circle(p[tau:, 2]))
@@ -152,8 +166,11 @@ def affine_r2(states: np.ndarray, positions: np.ndarray, test_states=None, test_
 
 
 def horizon_metrics(model, params, walks: navigation.Navigation, tau: int | None = None, seed: int = 0) -> dict:
-    """Per-horizon error and log-likelihood (revisited / unvisited) and the R^2;
-    tau: where prediction starts (default: GTM-SM's memory_length)."""
+    """Per-horizon error and log-likelihood (revisited / unvisited) and, per walk, the
+    R^2 of the affine map from the memorised states to the positions ('r2', in sample)
+    and of the same map applied to the predicted steps' states ('r2_predicted': they
+    come from the actions alone, so it asks whether the states keep tracking the
+    agent); tau: where prediction starts (default: GTM-SM's memory_length)."""
     tau = model.memory_length if tau is None else tau
     rows = jnp.asarray(navigation.rows(walks))
     predicted, states = predict_frames(model, params, rows, tau, seed)
@@ -162,9 +179,12 @@ def horizon_metrics(model, params, walks: navigation.Navigation, tau: int | None
         seen = {tuple(q) for q in walks.positions[n, :tau]}
         revisited[n] = [tuple(q) in seen for q in walks.positions[n, tau:]]
     out = _horizon_summary(predicted, walks.frames[:, tau:], revisited)
-    r2 = ([np.nan] if states is None else
-          [affine_r2(states[n, :tau], walks.positions[n, :tau].astype(float)) for n in range(states.shape[0])])
-    return dict(out, r2=r2, predicted=predicted, states=states)
+    if states is None:
+        return dict(out, r2=[np.nan], r2_predicted=[np.nan], predicted=predicted, states=None)
+    positions = walks.positions.astype(float)
+    r2 = [affine_r2(s[:tau], p[:tau]) for s, p in zip(states, positions)]
+    r2_predicted = [affine_r2(s[:tau], p[:tau], s[tau:], p[tau:]) for s, p in zip(states, positions)]
+    return dict(out, r2=r2, r2_predicted=r2_predicted, predicted=predicted, states=states)
 
 
 def figure_7_2(walks, result, out: pathlib.Path, index: int = 0, tau: int = 256) -> None:
@@ -240,7 +260,8 @@ def first_person_gif(videos, result, out: pathlib.Path, index: int = 0, tau: int
 
 def horizon_figure(results: dict, out: pathlib.Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for (name, r), colour in zip(results.items(), ("C0", "C1", "C2", "C3")):
+    for i, (name, r) in enumerate(results.items()):
+        colour = f"C{i % 10}"
         h = np.arange(1, len(r["error_all"]) + 1)
         axes[0].plot(h, r["error_revisited"], color=colour, label=f"{name}: revisited")
         axes[0].plot(h, r["error_unvisited"], color=colour, ls=":", label=f"{name}: unvisited")
@@ -272,6 +293,17 @@ def _finite_mean(values) -> float | None:
     return float(values[np.isfinite(values)].mean()) if np.isfinite(values).any() else None
 
 
+def _finite_or_none(value):
+    """``value`` with every non-finite float, at any depth of dicts and lists, as None (valid JSON)."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def memory_length(run) -> int:
     """tau: GTM-SM's memory_length, or a baseline config's ``prediction_start``."""
     return run.model.memory_length if isinstance(run.model, GTMSM) else int(run.config.prediction_start)
@@ -280,11 +312,12 @@ def memory_length(run) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdirs", nargs="+")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "figures"))
+    parser.add_argument("--out", default="", help="where the figures go (default: <first workdir>/figures; "
+                        "docs/figures holds the published ones)")
     parser.add_argument("--num_neighbours", type=int, default=0,
                         help="read K neighbours at test instead of the trained model's K (0: its own)")
     args = parser.parse_args()
-    out = pathlib.Path(args.out)
+    out = pathlib.Path(args.out or pathlib.Path(args.workdirs[0]) / "figures")
     out.mkdir(parents=True, exist_ok=True)
     results, walks, kinds = {}, None, set()
     for wd in args.workdirs:
@@ -308,7 +341,7 @@ def main() -> None:
         name = model_name(run.model)
         results[name if name not in results else f"{name} ({wd})"] = r
         untrained = ([float(np.nanmean(metrics(run.model, run.model.init(jax.random.key(seed)), walks, tau)["r2"]))
-                      for seed in range(3)] if isinstance(run.model, GTMSM) else [np.nan])
+                      for seed in range(3)] if r["states"] is not None else [np.nan])
         summary = {"model": name, "r2_untrained_mean": _finite_mean(untrained), "params": which,
                    "num_neighbours": getattr(run.model, "num_neighbours", None),
                    # GTM-SM's ELBO over the predicted frames; a baseline's own bound over whole sequences
@@ -318,22 +351,33 @@ def main() -> None:
                    "r2_min": float(np.nanmin(r["r2"])) if np.isfinite(r["r2"]).any() else None}
         if three_d:
             summary["r2_position_mean"] = _finite_mean(r["r2_position"])  # None: the rotating agent does not move
+        else:  # the median too: one walk whose states run off can take the mean far below zero
+            summary["r2_predicted_mean"] = _finite_mean(r["r2_predicted"])
+            finite = np.asarray(r["r2_predicted"], float)
+            finite = finite[np.isfinite(finite)]
+            summary["r2_predicted_median"] = float(np.median(finite)) if finite.size else None
         for key in ("error_revisited", "error_unvisited", "loglik_revisited", "loglik_unvisited"):
             for h in HORIZONS:
                 if h <= len(r[key]):
                     summary[f"{key}_h{h}"] = float(r[key][h - 1])
         suffix = f"_k{args.num_neighbours}" if args.num_neighbours else ""
-        (pathlib.Path(wd) / f"gtmsm_test{suffix}.json").write_text(json.dumps(summary, indent=1) + "\n")
+        (pathlib.Path(wd) / f"gtmsm_test{suffix}.json").write_text(
+            json.dumps(_finite_or_none(summary), indent=1, allow_nan=False) + "\n")
         what = "heading's affine R^2" if three_d else "affine R^2"
         if summary["r2_mean"] is None:
             print(f"{name} ({wd}, {which}): no states to localise; {100 * r['fraction_revisited']:.0f}% of "
                   "predicted steps revisit a memorised position")
         else:
-            print(f"{name} ({wd}, {which}): test ELBO per predicted frame {elbo['elbo_per_frame']:.3f}; "
+            bound = ("test ELBO per predicted frame" if isinstance(run.model, GTMSM)
+                     else "test bound per frame (its own, all frames)")
+            print(f"{name} ({wd}, {which}): {bound} {elbo['elbo_per_frame']:.3f}; "
                   f"{what} mean {summary['r2_mean']:.3f} (min {summary['r2_min']:.3f}; untrained models "
                   f"{summary['r2_untrained_mean']:.3f}); "
                   + (f"memorised positions' affine R^2 mean {summary['r2_position_mean']:.3f}; "
                      if summary.get("r2_position_mean") is not None else "")
+                  + (f"the same map on the predicted steps' states: R^2 mean {summary['r2_predicted_mean']:.3f}, "
+                     f"median {summary['r2_predicted_median']:.3f}; "
+                     if summary.get("r2_predicted_mean") is not None else "")
                   + f"{100 * r['fraction_revisited']:.0f}% of predicted steps revisit a memorised position")
         for h in HORIZONS:
             if h <= len(r["error_all"]):

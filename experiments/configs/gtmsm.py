@@ -14,6 +14,13 @@ its ELBO over the predicted frames:
   --config=experiments/configs/gtmsm.py:srnn     the same with an action-conditioned SRNN (``seqvi.models.srnn``
       with input_dim 5: d_t = GRU(d_{t-1}, [x_{t-1}, a_t]); GRU 256, 16-d latents,
       the smoothing posterior with Res_q, Gaussian pixels)
+  --config=experiments/configs/gtmsm.py:kvae     KVAE-style smoothing (chapter 6): a KVAE whose LGSSM reads the
+      actions as inputs u_t (z_t = A_t z_{t-1} + B_t u_t + noise; 8-d frame codes a_t, 16-d z,
+      K = 5 matrices, Gaussian pixels); experiments/gtmsm_report.py encodes the first tau
+      views, treats the rest as missing frames and decodes C_t E[z_t | x_{1:tau}, u_{1:T}]
+      (Kalman smoothing), and fits positions from the memorised E[z_t | .]. On a machine with
+      few cores, train it under `taskset -c 0`: with jaxlib 0.10 its batched Kalman smoothing
+      wedged on 2 cores (BUILD.md, "A process that stops without an error")
 
 The thesis's settings: 2-d states, 16-d frame latents, r = 1e-3, tau = 256
 memorised steps and 32 predicted in training (256 at test), Adam from 1e-3. Its
@@ -35,9 +42,18 @@ from seqvi.train.experiment import navigation_config
 
 
 def get_config(variant: str = "memory"):
-    if variant not in ("memory", "state", "landmark", "vrnn", "srnn"):
-        raise ValueError(f"the variant must be 'memory', 'state', 'landmark', 'vrnn' or 'srnn', got {variant!r}")
-    if variant in ("vrnn", "srnn"):
+    variants = ("memory", "state", "landmark", "vrnn", "srnn", "kvae")
+    if variant not in variants:
+        raise ValueError(f"the variant must be one of {variants}, got {variant!r}")
+    if variant == "kvae":
+        c = navigation_config(dict(name="kvae", image_size=8, a_dim=8, z_dim=16, input_dim=5, num_matrices=5,
+                                   network="mlp", hidden_dim=256, alpha_rnn_dim=50, transition_noise=0.08,
+                                   emission_noise=0.03, initial_scale=20.0, recon_weight=0.3,
+                                   lgssm_estimator="sampled", likelihood="gaussian", pixel_scale=0.1))
+        c.prediction_start = 256
+        c.frozen = ("alpha",)  # the thesis's KVAE schedule (section 6.8): the dynamics network waits
+        c.frozen_steps = 500  # four epochs of 2000 walks in batches of 16
+    elif variant in ("vrnn", "srnn"):
         c = navigation_config(dict(name=variant, input_dim=5, latent_dim=16, rnn_dim=256, hidden_dim=256,
                                    emission_type="gaussian"))
         c.prediction_start = 256  # tau, where the report starts predicting
@@ -55,6 +71,8 @@ def get_config(variant: str = "memory"):
     c.num_steps = 15000
     c.kl_anneal_steps = 2000
     c.init_from = ""  # a trained workdir to start from (the curriculum: walks that never bump first)
+    if "frozen" not in c:  # parameter groups held fixed for the first frozen_steps, e.g. ('transition',)
+        c.frozen, c.frozen_steps = (), 0
     c.eval_every = 500
     c.checkpoint_every = 500
     return c

@@ -119,7 +119,11 @@ class AdversarialSeq2Seq(Seq2Seq):
     with a discriminator D; trained by ``adversarial_loss`` (J_G + J_D, the
     subclass's) and evaluated by the NLL per token. ``soft_temperature`` tau > 0
     of G's soft word distributions; ``special_ids`` the vocabulary's (pad, go,
-    eos, unk) ids, distinct and below ``vocab_size`` (ValueError otherwise)."""
+    eos, unk) ids, distinct and below ``vocab_size`` (ValueError otherwise).
+
+    A base class: a model is a subclass that names its ``discriminator_groups`` and
+    defines ``adversarial_loss`` (GANAEL, AdverREGS, LocalGAN); building one that does
+    not raises TypeError."""
 
     hidden_dim: int = 256
     soft_temperature: float = 1.0
@@ -130,6 +134,9 @@ class AdversarialSeq2Seq(Seq2Seq):
     def __post_init__(self):
         super().__post_init__()
         name = type(self).__name__
+        if not hasattr(self, "adversarial_loss") or not hasattr(self, "discriminator_groups"):
+            raise TypeError(f"{name} is a base class without a discriminator or a game to train by: build one of "
+                            "its models (GANAEL, AdverREGS, LocalGAN)")
         if not self.soft_temperature > 0:
             raise ValueError(f"{name}.soft_temperature (tau) must be > 0, got {self.soft_temperature}")
         if len(self.special_ids) != 4 or len(set(self.special_ids)) != 4 or not all(

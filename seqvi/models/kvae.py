@@ -6,6 +6,7 @@ a_{1:T}:
 
   q(a_t | x_t)      = N(mu(x_t), diag sigma(x_t)^2)                 (encoder)
   p(x_t | a_t)      = prod_pixels Bernoulli(logits(a_t))             (decoder)
+                      or N(sigmoid(logits(a_t)), pixel_scale^2 I) for grey pixels
   p(z_1)            = N(0, s_0 I)
   p(z_t | z_{t-1})  = N(A_t z_{t-1} + B_t u_t, Q),   p(a_t | z_t) = N(C_t z_t, R)
 
@@ -48,6 +49,7 @@ from seqvi.models.objectives import OwnELBOObjective, check_bound
 
 NETWORKS = ("mlp", "conv")
 ESTIMATORS = ("sampled", "exact")
+LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 class DynamicsParameterNetwork(nn.Module):
@@ -83,7 +85,8 @@ class Dynamics(NamedTuple):
           dim_arg=None)
 @dataclasses.dataclass(frozen=True)
 class KVAE:
-    """A KVAE for square binary frames of ``image_size`` pixels a side, flattened.
+    """A KVAE for square binary (or, with likelihood 'gaussian', grey) frames of ``image_size``
+    pixels a side, flattened.
 
     Attributes:
       image_size: H = W; observations are [H * W].
@@ -94,6 +97,8 @@ class KVAE:
       transition_noise, emission_noise, initial_scale: Q = q I, R = r I, p(z_1) = N(0, s_0 I).
       recon_weight: w in the training loss (the bound itself uses w = 1).
       lgssm_estimator: 'sampled' (z ~ p(z | a, u), as in the thesis) or 'exact' (log p(a | u)).
+      likelihood: 'bernoulli' (binary frames, the thesis's) or 'gaussian', N(sigmoid(logits),
+        pixel_scale^2 I), for grey pixels in [0, 1] (GTM-SM's image navigation).
     """
 
     image_size: int = 32
@@ -109,17 +114,20 @@ class KVAE:
     initial_scale: float = 20.0
     recon_weight: float = 0.3
     lgssm_estimator: str = "sampled"
+    likelihood: str = "bernoulli"
+    pixel_scale: float = 0.1
 
     def __post_init__(self):
         sizes = ("image_size", "a_dim", "z_dim", "num_matrices", "hidden_dim", "alpha_rnn_dim")
         parts.check_config(
             "KVAE",
             {n: getattr(self, n) for n in sizes},
-            {"network": (self.network, NETWORKS), "lgssm_estimator": (self.lgssm_estimator, ESTIMATORS)},
+            {"network": (self.network, NETWORKS), "lgssm_estimator": (self.lgssm_estimator, ESTIMATORS),
+             "likelihood": (self.likelihood, LIKELIHOODS)},
         )
         if not isinstance(self.input_dim, int) or self.input_dim < 0:
             raise ValueError(f"KVAE.input_dim must be a non-negative int, got {self.input_dim!r}")
-        for name in ("transition_noise", "emission_noise", "initial_scale", "recon_weight"):
+        for name in ("transition_noise", "emission_noise", "initial_scale", "recon_weight", "pixel_scale"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"KVAE.{name} must be positive, got {getattr(self, name)!r}")
         if self.network == "conv" and self.image_size % 8:
@@ -183,8 +191,15 @@ class KVAE:
         return jax.vmap(lambda x: self.nets["encoder"].apply(params["encoder"], x))(frames)
 
     def decode(self, params, a: jax.Array) -> jax.Array:
-        """Logits of p(x_t | a_t) for a [T, m]: [T, H * W]."""
+        """Logits of p(x_t | a_t) for a [T, m]: [T, H * W] (the pixel means are their sigmoid)."""
         return jax.vmap(lambda v: self.nets["decoder"].apply(params["decoder"], v))(a)
+
+    def frame_log_prob(self, params, a: jax.Array, frames: jax.Array) -> jax.Array:
+        """log p(x_t | a_t) [T] of frames [T, H * W] under ``likelihood``."""
+        logits = self.decode(params, a)
+        if self.likelihood == "bernoulli":
+            return dist.bernoulli(logits).log_prob(frames)
+        return dist.diag_gaussian(jax.nn.sigmoid(logits), jnp.full(logits.shape, self.pixel_scale)).log_prob(frames)
 
     # ---- the LGSSM prior ------------------------------------------------------------
     def mix(self, params, alpha: jax.Array):
@@ -277,7 +292,7 @@ class KVAE:
         mean, scale = self.encode(params, frames)
         q_a = dist.diag_gaussian(mean, scale)
         a = q_a.sample(seed=k_a)
-        recon = jnp.sum(jnp.where(mask, dist.bernoulli(self.decode(params, a)).log_prob(frames), 0.0))
+        recon = jnp.sum(jnp.where(mask, self.frame_log_prob(params, a, frames), 0.0))
         log_q = jnp.sum(jnp.where(mask, q_a.log_prob(a), 0.0))
         z_terms = self.lgssm_terms(params, a, mask, k_z, inputs)
         if self.lgssm_estimator == "exact":
@@ -309,11 +324,16 @@ class KVAE:
         return -jnp.sum(values) / frames, metrics
 
     # ---- imputation and generation (section 6.4) --------------------------------------
-    def impute(self, params, frames, mask, inputs=None, method: str = "smoothing") -> jax.Array:
-        """Pixel probabilities [T, H * W] of every frame given the observed ones:
-        encode observed frames (mean of q), infer z by Kalman filtering or
-        smoothing under the dynamics that the observed a and the recursive
-        estimates select, and decode a_t = C_t E[z_t | .]."""
+    def posterior_states(self, params, frames, mask, inputs=None, method: str = "smoothing"
+                         ) -> tuple[jax.Array, jax.Array]:
+        """(E[z_t | .] [T, n], a [T, m]) given the observed frames [T, H * W] (mask [T],
+        True: observed): encode them (mean of q), infer z by Kalman filtering or
+        smoothing under the dynamics that the observed a and the recursive estimates
+        select; a_t is the code where observed and C_t E[z_t | .] elsewhere.
+
+        Raises:
+          ValueError: ``method`` is neither 'filtering' nor 'smoothing'.
+        """
         if method not in ("filtering", "smoothing"):
             raise ValueError(f"method must be 'filtering' or 'smoothing', got {method!r}")
         a, _ = self.encode(params, frames)
@@ -325,13 +345,18 @@ class KVAE:
         else:
             z = lgssm.smoother(prior, a, inputs, mask).smoothed_means
         a_hat = jnp.einsum("tmn,tn->tm", dyn.emission_matrix, z)
-        return jax.nn.sigmoid(self.decode(params, jnp.where(mask[:, None], a, a_hat)))
+        return z, jnp.where(mask[:, None], a, a_hat)
+
+    def impute(self, params, frames, mask, inputs=None, method: str = "smoothing") -> jax.Array:
+        """Pixel means [T, H * W] of every frame given the observed ones: the
+        decoded a_t of ``posterior_states`` (section 6.4)."""
+        return jax.nn.sigmoid(self.decode(params, self.posterior_states(params, frames, mask, inputs, method)[1]))
 
     def generate(self, params, key, num_steps: int, *, inputs=None, emission_mode: str = "sample"
                  ) -> tuple[jax.Array, jax.Array]:
         """(frames [num_steps, H * W], a [num_steps, m]) from the prior: z_1 ~ p(z_1),
         a_t ~ N(C_t z_t, R), alpha_{t+1} from the a drawn so far, z_{t+1} ~ p(z_{t+1} | z_t),
-        then binary pixels x_t ~ p(x_t | a_t) ('sample') or their probabilities ('mean').
+        then pixels x_t ~ p(x_t | a_t) ('sample') or their means ('mean').
         ``inputs``: u [num_steps, k] (zeros if None)."""
         check_emission_mode(emission_mode)
         net = self.nets["alpha"]
@@ -359,4 +384,6 @@ class KVAE:
         probs = jax.nn.sigmoid(self.decode(params, a))
         if emission_mode == "mean":
             return probs, a
+        if self.likelihood == "gaussian":
+            return probs + self.pixel_scale * jax.random.normal(k_x, probs.shape, probs.dtype), a
         return jax.random.bernoulli(k_x, probs).astype(probs.dtype), a

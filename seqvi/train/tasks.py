@@ -94,7 +94,9 @@ class SequenceTask:
                   "sequences": {k: len(v) for k, v in splits.items()}}
         if config.dataset in SPEECH:
             record["folder"] = str(pathlib.Path(config.data_path).resolve())
-        elif not (config.dataset in ("synthetic", "navigation", "first_person") or config.dataset.startswith("physics_")):
+        elif config.dataset in ("navigation", "first_person"):  # generated: the spec they were generated from
+            record["generator"] = config[config.dataset].to_dict()
+        elif not (config.dataset == "synthetic" or config.dataset.startswith("physics_")):
             record["file"] = file_record(self.data_file(config))
         return record
 

@@ -47,6 +47,12 @@ def test_the_default_special_ids_are_the_vocabularys():
         GANAEL(V, special_ids=(0, 1, 2, 2))
 
 
+def test_the_base_classes_are_refused():
+    for base in (adversarial.AdversarialSeq2Seq, adversarial.CNNDiscriminated):
+        with pytest.raises(TypeError, match="base class"):
+            base(V, **TINY)
+
+
 def test_free_run_draws_allowed_tokens_and_ends_at_eos():
     model = MODELS["gan_ael"]
     params = model.init(jax.random.key(1))

@@ -157,6 +157,48 @@ def test_imputation_and_generation(trained_setup):
     assert probs.shape == (9, S * S) and a.shape == (9, 2) and bool(jnp.all(jnp.isfinite(probs)))
 
 
+def test_gaussian_pixels(trained_setup):
+    """likelihood='gaussian': the reconstruction term is sum_t log N(x_t; sigmoid(logits),
+    pixel_scale^2 I) over the observed frames; samples scatter around the means."""
+    _, params, frames = trained_setup
+    model = KVAE(**TINY, likelihood="gaussian", pixel_scale=0.2)
+    grey = jax.random.uniform(jax.random.key(9), (T, S * S))
+    mask = jnp.array([True, True, False, True, True, True])
+    _, terms = model.elbo(params, grey, mask, jax.random.key(7))
+    mean, scale = model.encode(params, grey)
+    a = mean + scale * jax.random.normal(jax.random.split(jax.random.key(7))[0], mean.shape)
+    pixel_mean = jax.nn.sigmoid(model.decode(params, a))
+    direct = -0.5 * ((grey - pixel_mean) / 0.2) ** 2 - jnp.log(0.2) - 0.5 * jnp.log(2 * jnp.pi)
+    np.testing.assert_allclose(terms["recon"], jnp.sum(direct.sum(-1)[mask]), rtol=1e-5)
+    means, _ = model.generate(params, jax.random.key(2), 400, emission_mode="mean")
+    draws, _ = model.generate(params, jax.random.key(2), 400)
+    assert 0.15 < float(jnp.std(draws - means)) < 0.25
+
+
+@pytest.mark.parametrize("method", ["smoothing", "filtering"])
+def test_posterior_states_are_the_kalman_means_and_decode_to_the_imputation(trained_setup, method):
+    """posterior_states: z the smoothed (or filtered) means of the LGSSM that the dynamics
+    select, given the observed codes and the inputs; a the codes where observed and
+    C_t E[z_t | .] in the gap; impute decodes that a."""
+    _, _, frames = trained_setup
+    model = KVAE(input_dim=2, **TINY)
+    params = _randomise_lgssm(model.init(jax.random.key(0)), jax.random.key(4))
+    u = jax.random.normal(jax.random.key(8), (T, 2))
+    mask = jnp.array([True, True, False, False, True, True])
+    z, a = model.posterior_states(params, frames[0], mask, u, method)
+    assert z.shape == (T, 3) and a.shape == (T, 2)
+    codes = jnp.where(mask[:, None], model.encode(params, frames[0])[0], 0.0)
+    np.testing.assert_allclose(a[mask], codes[mask], rtol=1e-6)
+    dyn = model.dynamics(params, codes, mask, u)
+    prior = model.prior_lgssm(dyn)
+    expected = (lgssm.smoother(prior, codes, u, mask).smoothed_means if method == "smoothing"
+                else lgssm.filter(prior, codes, u, mask).filtered_means)
+    np.testing.assert_allclose(z, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a[~mask], jnp.einsum("tmn,tn->tm", dyn.emission_matrix, z)[~mask], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(model.impute(params, frames[0], mask, u, method), jax.nn.sigmoid(model.decode(params, a)),
+                               rtol=1e-6)
+
+
 def test_conv_networks():
     model = KVAE(**dict(TINY, image_size=16, network="conv"))
     params = model.init(jax.random.key(0))
@@ -178,7 +220,8 @@ def test_depth_to_space():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(network="rnn"), "network"), (dict(a_dim=0), "a_dim"), (dict(input_dim=-1), "input_dim"),
     (dict(recon_weight=0.0), "recon_weight"), (dict(network="conv", image_size=20), "multiple of 8"),
-    (dict(lgssm_estimator="mc"), "lgssm_estimator"),
+    (dict(lgssm_estimator="mc"), "lgssm_estimator"), (dict(likelihood="poisson"), "likelihood"),
+    (dict(pixel_scale=0.0), "pixel_scale"),
 ])
 def test_bad_configuration(kwargs, message):
     with pytest.raises(ValueError, match=message):
