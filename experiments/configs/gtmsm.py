@@ -36,6 +36,14 @@ hidden layer of 256 units. Differences, each measured on this data:
   grey pixels the VAE's posterior collapsed (KL 2 nats per frame).
 - the KL annealed in over the first 2000 steps; 15000 steps with a cosine decay
   to 1e-5 rather than 50000 with a linear one to 5e-5.
+
+Trained on these walks alone, the wall network never learned the walls (states on
+one axis, R^2 0.59). The curriculum that did (docs/results.md, GTM-SM, with its
+commands): 3000 steps on walks that never bump (--config.navigation.avoid_walls=True),
+then from there (--config.init_from) 4000 steps with M frozen
+(--config.frozen="('transition',)" --config.frozen_steps=100000), sigma_d reading the
+position in units of the moves (--config.model.wall_whitening=True) and
+--config.model.mixture_delta=0.003, then 3000 steps with M free: R^2 0.93.
 """
 
 from seqvi.train.experiment import navigation_config
@@ -65,7 +73,7 @@ def get_config(variant: str = "memory"):
                                    likelihood="gaussian", pixel_scale=0.1,
                                    state_inference="landmark" if landmark else "transition",
                                    landmark_neighbours=4, landmark_hidden=32, displacement_init=0.1,
-                                   mixture_delta=1e-4))
+                                   mixture_delta=1e-4, wall_whitening=False))
     c.learning_rate = 1e-3
     c.lr_decay = "cosine"
     c.num_steps = 15000

@@ -139,6 +139,8 @@ class GTMSM(parts.Networks):
     displacement_init (M's initial scale); displacement_weight (lambda of the
     walking agent's displacement regression; > 0: rows end with d*_t);
     mixture_delta (delta in the mixture prior's weights, 1e-4 in the thesis);
+    wall_whitening (sigma_d reads the projected position in units of the moves,
+    ``move_whitening``; 'walls' only; a choice, not the thesis's);
     prior_hidden (the width of the 'network' prior's layers); state_inference
     ('transition': s_t from p(s_t | s_{t-1}, a_t), eq. 7.2; 'landmark': section
     7.10's q(s_t | s_{t-1}, a_t, z_t, m)) with landmark_neighbours (K') and
@@ -164,6 +166,7 @@ class GTMSM(parts.Networks):
     displacement_init: float = 0.1
     displacement_weight: float = 0.0
     mixture_delta: float = 1e-4
+    wall_whitening: bool = False
 
     latent_kind: ClassVar[str] = "per-frame VAE latents and 2-d (or, for the 3-D agents, 3-d) states"
 
@@ -193,6 +196,8 @@ class GTMSM(parts.Networks):
             if getattr(self, name) > self.memory_length:
                 raise ValueError(f"GTMSM.{name} ({getattr(self, name)}) exceeds the memory's "
                                  f"{self.memory_length} entries")
+        if self.wall_whitening and self.transition_kind != "walls":
+            raise ValueError(f"GTMSM.wall_whitening is for the 'walls' transition, got {self.transition_kind!r}")
         if not self.mixture_delta > 0:
             raise ValueError(f"GTMSM.mixture_delta must be > 0, got {self.mixture_delta}")
         if not self.transition_noise > 0:
@@ -303,7 +308,10 @@ class GTMSM(parts.Networks):
         displacement = action @ params["transition"]["M"]
         if self.transition_kind == "rotation":
             return s_prev + rotate(s_prev[2], displacement)
-        gate = jax.nn.sigmoid(self.apply_net(params, "walls", s_prev + displacement))
+        projected = s_prev + displacement
+        if self.wall_whitening:
+            projected = projected @ self.move_whitening(params)
+        gate = jax.nn.sigmoid(self.apply_net(params, "walls", projected))
         return s_prev + displacement * gate
 
     @property
@@ -317,6 +325,19 @@ class GTMSM(parts.Networks):
         if self.heading_state:
             return jnp.concatenate([s[..., :2], jnp.cos(s[..., 2:]), jnp.sin(s[..., 2:])], -1)
         return s
+
+    def move_whitening(self, params) -> Float[Array, "S S"]:
+        """W = sg[(M^T M / A)^(-1/2)] (sg: no gradient; M^T M / A regularised by 1e-6 of
+        its mean eigenvalue): s @ W measures a state in units of the moves, up to a
+        rotation when M is sheared. ``wall_whitening`` feeds sigma_d (s_{t-1} + M a_t) W.
+        Why: trained without wall bumps, M's moves came out 5 times longer on one axis
+        than the other (0.345 against 0.065), and sigma_d, reading the raw position,
+        learned only the long axis's walls (docs/results.md, GTM-SM)."""
+        m = jax.lax.stop_gradient(params["transition"]["M"])
+        gram = m.T @ m / m.shape[0]
+        gram = gram + (1e-6 * jnp.trace(gram) / self.state_dim + 1e-12) * jnp.eye(self.state_dim)
+        values, vectors = jnp.linalg.eigh(gram)
+        return (vectors * values ** -0.5) @ vectors.T
 
     def sample_states(self, params, actions: Float[Array, "T A"], key: jax.Array | None) -> Float[Array, "T S"]:
         """s_{1:T} from s_0 = 0 by ancestral sampling (the transition's mean when key is None)."""

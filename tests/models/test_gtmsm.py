@@ -119,8 +119,8 @@ def test_walking_velocity_recursion_and_its_displacement_regression():
     assert all(float(jnp.abs(grads[k]).max()) > 0 for k in ("M", "c_s", "c_f"))
     with pytest.raises(ValueError, match="displacement"):
         model.transition_mean(params, jnp.zeros(3), jnp.eye(3)[0])
-    np.testing.assert_allclose(model.memory_key(jnp.array([0.5, -1.0, np.pi])),  # the heading's keys, as 'rotation'
-                               model.memory_key(jnp.array([0.5, -1.0, -np.pi])), atol=1e-6)
+    key = model.memory_key  # the heading's keys, as 'rotation'
+    np.testing.assert_allclose(key(jnp.array([0.5, -1.0, np.pi])), key(jnp.array([0.5, -1.0, -np.pi])), atol=1e-6)
 
 
 def test_rotation_keys_are_periodic_in_the_heading():
@@ -132,6 +132,46 @@ def test_rotation_keys_are_periodic_in_the_heading():
                                atol=1e-5)
     with pytest.raises(ValueError, match="state_dim 3"):
         GTMSM(67, num_actions=3, transition_kind="rotation")
+
+
+def test_move_whitening_counts_moves():
+    """W = (M^T M / A)^(-1/2) without gradient: a cell some moves away has the same
+    coordinates s @ W whatever M's length, and a sheared M only rotates them
+    (orthogonal moves of equal length)."""
+    model = GTMSM(69, **dict(TINY, wall_whitening=True))
+    params = model.init(jax.random.key(0))
+    moves = jnp.asarray(nav.MOVES, jnp.float32)  # up, down, left, right, stay: M^T M / 5 = 0.4 I
+    for m in (moves, 0.01 * moves):
+        params["transition"]["M"] = m
+        np.testing.assert_allclose(3 * m[3] @ model.move_whitening(params), [0.0, 3 / np.sqrt(0.4)], rtol=1e-3)
+    params["transition"]["M"] = m = moves @ jnp.array([[0.7, 0.1], [0.0, 0.02]])
+    up, right = m[0] @ model.move_whitening(params), m[3] @ model.move_whitening(params)
+    np.testing.assert_allclose([jnp.linalg.norm(up), jnp.linalg.norm(right), up @ right],
+                               [1 / np.sqrt(0.4), 1 / np.sqrt(0.4), 0.0], rtol=1e-3, atol=1e-3)
+    g = jax.grad(lambda mm: model.move_whitening({"transition": {"M": mm}}).sum())(moves)
+    np.testing.assert_array_equal(g, 0.0)  # no gradient reaches M through W
+    with pytest.raises(ValueError, match="wall_whitening"):
+        GTMSM(69, state_dim=3, transition_kind="rotation", wall_whitening=True)
+
+
+def test_whitened_wall_input_closes_after_the_same_number_of_moves():
+    """wall_whitening: sigma_d reads (s_{t-1} + M a_t) @ W, so a wall net that closes beyond
+    3.5 units stops the third move right whatever M's length; reading s itself, it
+    closes for the long moves only."""
+    right = jnp.eye(5)[3]
+    for whitening, expected in ((True, (True, True)), (False, (True, False))):
+        model = GTMSM(69, **dict(TINY, wall_whitening=whitening))
+        p = _walls(model.init(jax.random.key(0)), 0.0)
+        p["walls"]["params"]["dense_0"]["kernel"] = jnp.zeros((2, 4)).at[1, 0].set(1.0)
+        p["walls"]["params"]["dense_0"]["bias"] = jnp.zeros(4)
+        p["walls"]["params"]["dense_1"]["kernel"] = jnp.zeros((4, 1)).at[0, 0].set(-100.0)
+        p["walls"]["params"]["dense_1"]["bias"] = jnp.full((1,), 350.0)
+        for scale, closes in zip((1.0 / np.sqrt(0.4), 0.01), expected):  # moves of 1.58 (whitened 1.58 too) and 0.01
+            p["transition"]["M"] = scale * jnp.asarray(nav.MOVES, jnp.float32)
+            second = model.transition_mean(p, jnp.array([0.0, 1.0]) * scale, right)  # to 2 moves: open
+            np.testing.assert_allclose(second, jnp.array([0.0, 2.0]) * scale, rtol=1e-4)
+            third = model.transition_mean(p, jnp.array([0.0, 2.0]) * scale, right)  # to 3 moves
+            np.testing.assert_allclose(third, jnp.array([0.0, 2.0 if closes else 3.0]) * scale, rtol=1e-4)
 
 
 def test_network_prior_reads_the_k_nearest_entries_relative_to_the_query():
@@ -308,13 +348,14 @@ def test_landmark_elbo_terms_against_a_direct_computation(prior_kind):
     assert float(kl_sum) == pytest.approx(kls, rel=1e-4)
 
 
-@pytest.mark.parametrize("prior_kind,transition_kind,state_inference", [
-    ("memory", "walls", "transition"), ("state", "walls", "transition"), ("network", "rotation", "transition"),
-    ("memory", "walls", "landmark"), ("network", "walking", "transition")])
-def test_gradients_reach_every_part(prior_kind, transition_kind, state_inference):
+@pytest.mark.parametrize("prior_kind,transition_kind,state_inference,whitening", [
+    ("memory", "walls", "transition", False), ("state", "walls", "transition", False),
+    ("network", "rotation", "transition", False), ("memory", "walls", "landmark", False),
+    ("network", "walking", "transition", False), ("memory", "walls", "transition", True)])
+def test_gradients_reach_every_part(prior_kind, transition_kind, state_inference, whitening):
     model = GTMSM(69, **dict(TINY, prior_kind=prior_kind, transition_kind=transition_kind, prior_hidden=6,
                              state_dim=2 if transition_kind == "walls" else 3, state_inference=state_inference,
-                             landmark_hidden=4))
+                             landmark_hidden=4, wall_whitening=whitening))
     walks = nav.generate(nav.NavigationSpec(num_steps=10), 2, seed=5)
     batch = {"xs": jnp.asarray(nav.rows(walks)), "lengths": jnp.array([10, 8])}
     params = model.init(jax.random.key(6), batch["xs"][0].mean(0))
