@@ -5,7 +5,8 @@
 # with M free; then the report (R^2, horizon curves, Figure 7.2) into $FIGURES
 # (default RUNS_DIR/figures).
 #   bash experiments/run_gtmsm_walls.sh [RUNS_DIR]
-# EXTRA: flags added to every training command (a smoke run: EXTRA="--config.num_steps=2 ...").
+# EXTRA: flags added after the fixed ones to every training command, so they win (split
+# at spaces; a smoke run: EXTRA="--config.num_steps=2 --config.eval_every=2 ...").
 set -euo pipefail
 runs=${1:-runs/gtmsm_walls}
 py=${PYTHON:-.venv/bin/python}

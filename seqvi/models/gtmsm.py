@@ -8,7 +8,8 @@ the first tau (``memory_length``) steps are memorised, the rest predicted.
 
   states       'walls' (image navigation):
                s_t = s_{t-1} + M a_t * sigma_d(s_{t-1} + M a_t) + eps_t     (eq. 7.3)
-               M [A, S] learned; sigma_d in (0, 1) an MLP that learns the walls;
+               M [A, S] learned; sigma_d in (0, 1) an MLP that learns the walls
+               (``wall_whitening``: it reads (s_{t-1} + M a_t) W, ``move_whitening``);
                'rotation' (3-D agents; S = 3, actions act in the agent's frame):
                s_t = s_{t-1} + R(s^(3)_{t-1}) M a_t + eps_t,                (eq. 7.4)
                R(theta) the rotation by theta of the first two components;
@@ -327,9 +328,11 @@ class GTMSM(parts.Networks):
         return s
 
     def move_whitening(self, params) -> Float[Array, "S S"]:
-        """W = sg[(M^T M / A)^(-1/2)] (sg: no gradient; M^T M / A regularised by 1e-6 of
-        its mean eigenvalue): s @ W measures a state in units of the moves, up to a
-        rotation when M is sheared. ``wall_whitening`` feeds sigma_d (s_{t-1} + M a_t) W.
+        """W = sg[(M^T M / A)^(-1/2)], symmetric (sg: no gradient; M^T M / A plus 1e-6 of
+        its mean eigenvalue and 1e-12): s @ W measures a state in move-sized units. When
+        the moves come in opposite pairs of equal length, every move is sqrt(A / 2)
+        units long whatever M's scale, and a sheared M only turns (or reflects) the
+        coordinates. ``wall_whitening`` feeds sigma_d (s_{t-1} + M a_t) W.
         Why: trained without wall bumps, M's moves came out 5 times longer on one axis
         than the other (0.345 against 0.065), and sigma_d, reading the raw position,
         learned only the long axis's walls (docs/results.md, GTM-SM)."""

@@ -145,7 +145,9 @@ def test_move_whitening_counts_moves():
         params["transition"]["M"] = m
         np.testing.assert_allclose(3 * m[3] @ model.move_whitening(params), [0.0, 3 / np.sqrt(0.4)], rtol=1e-3)
     params["transition"]["M"] = m = moves @ jnp.array([[0.7, 0.1], [0.0, 0.02]])
-    up, right = m[0] @ model.move_whitening(params), m[3] @ model.move_whitening(params)
+    w = model.move_whitening(params)
+    np.testing.assert_allclose(w, w.T, rtol=1e-5)  # the symmetric root, not another factor
+    up, right = m[0] @ w, m[3] @ w
     np.testing.assert_allclose([jnp.linalg.norm(up), jnp.linalg.norm(right), up @ right],
                                [1 / np.sqrt(0.4), 1 / np.sqrt(0.4), 0.0], rtol=1e-3, atol=1e-3)
     g = jax.grad(lambda mm: model.move_whitening({"transition": {"M": mm}}).sum())(moves)
