@@ -1,13 +1,36 @@
-# Two commands do all the set-up on a fresh machine (Python >= 3.11 required):
+# Two commands do all the set-up on a fresh machine:
 #   make demo   train a VRNN with FIVO on the embedded JSB chorales, print test bounds
-#   make test   the test suite (what CI runs)
-PYTHON ?= python3
+#   make test   the whole suite on the primary environment, a fast subset on the oldest
+#               supported one (what CI runs: .ci/run)
+SHELL := /bin/bash
+
+# The primary environment is the newest Python >= 3.12 on this machine (current jax needs it), on
+# PATH or among pyenv's versions, with requirements.lock. Without one, Python 3.11 with the oldest
+# lock is all there is. The oldest supported environment is Python 3.11 with requirements-oldest.lock.
+find_python = $(shell for v in $(1); do \
+  for p in $$(command -v python$$v) $$(ls -d $$(pyenv root 2>/dev/null)/versions/$$v*/bin/python$$v 2>/dev/null | sort -V | tail -1); do \
+    "$$p" -c 'import venv' 2>/dev/null && { echo "$$p"; exit 0; }; done; done)
+PRIMARY_PYTHON ?= $(call find_python,3.13 3.12)
+OLDEST_PYTHON ?= $(call find_python,3.11)
+ifeq ($(strip $(PRIMARY_PYTHON)),)
+  PRIMARY_PYTHON := $(OLDEST_PYTHON)
+  LOCK := requirements-oldest.lock
+else
+  LOCK := requirements.lock
+endif
+
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+OLDEST_VENV := .venv-oldest
+OLDEST_STAMP := $(OLDEST_VENV)/.installed
 WORKDIR ?= runs/vrnn_jsb
+# The subset the oldest environment runs: imports and extras, the README's and the docs' snippets,
+# the registry's contract tests, the golden values, the no-hang probes.
+OLDEST_TESTS := tests/test_imports.py tests/test_extras.py tests/test_readme.py tests/test_docs.py \
+  tests/models/test_zoo_contract.py tests/test_golden.py tests/test_no_hang.py
 
-.PHONY: install demo test results bench system-packages
+.PHONY: install install-oldest demo test test-primary test-oldest docs wheel results bench system-packages
 
 # EGL and Mesa's software rasteriser: miniworld renders GTM-SM's first-person
 # videos headless with them. Installed with apt-get when missing and run as root;
@@ -19,20 +42,51 @@ system-packages:
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); \
 	  else echo "first-person navigation needs: sudo apt-get install $(SYSTEM_PACKAGES)" >&2; fi; fi
 
-$(STAMP): requirements.lock pyproject.toml | system-packages
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
-	touch $(STAMP)
+# make_venv(python, venv, lock): a venv of that interpreter with the lock's exact versions and seqvi
+# editable; a venv made by another interpreter or lock is made again.
+define make_venv
+	@test -n "$(1)" || { echo "no Python interpreter found for $(2) (set PRIMARY_PYTHON / OLDEST_PYTHON)" >&2; exit 1; }
+	@echo "$(2): $(1) ($$($(1) --version)) with $(3)"
+	@if [ "$$(cat $(2)/.made-by 2>/dev/null)" != "$(1) $(3)" ]; then rm -rf $(2); fi
+	$(1) -m venv $(2)
+	$(2)/bin/python -m pip install -q --disable-pip-version-check -r $(3)
+	$(2)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	echo "$(1) $(3)" > $(2)/.made-by
+	touch $(2)/.installed
+endef
+
+$(STAMP): $(LOCK) pyproject.toml seqvi/_version.py | system-packages
+	$(call make_venv,$(PRIMARY_PYTHON),$(VENV),$(LOCK))
+
+$(OLDEST_STAMP): requirements-oldest.lock pyproject.toml seqvi/_version.py
+	$(call make_venv,$(OLDEST_PYTHON),$(OLDEST_VENV),requirements-oldest.lock)
 
 install: $(STAMP)
+
+install-oldest: $(OLDEST_STAMP)
 
 demo: install
 	$(PY) experiments/train.py --config=experiments/configs/vrnn.py --workdir=$(WORKDIR)
 	$(PY) experiments/evaluate.py --workdir=$(WORKDIR) --split=test --num_particles=16
 
-test: install
-	$(PY) -m pytest -q -n 2 --dist loadfile tests  # two workers: compile time dominates
+test: test-primary test-oldest
+
+test-primary: install  # two workers: compile time dominates
+	@echo "== the whole suite on $$($(PY) --version), jax $$($(PY) -c 'import jax; print(jax.__version__)')"
+	time $(PY) -m pytest -q -n 2 --dist loadfile tests
+
+test-oldest:
+	@if [ "$(LOCK)" = requirements-oldest.lock ]; then echo "== the primary environment is the oldest one: no subset to add"; \
+	elif [ -z "$(strip $(OLDEST_PYTHON))" ]; then echo "== no Python 3.11 here: the oldest environment's subset did not run" >&2; \
+	else $(MAKE) --no-print-directory install-oldest && \
+	  echo "== the subset on $$($(OLDEST_VENV)/bin/python --version), jax $$($(OLDEST_VENV)/bin/python -c 'import jax; print(jax.__version__)')" && \
+	  time $(OLDEST_VENV)/bin/python -m pytest -q -n 2 --dist loadfile $(OLDEST_TESTS); fi
+
+docs: install  # the site, built strict (a broken link, a missing reference or a warning fails): build/site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+wheel: install  # dist/seqvi-<version>-py3-none-any.whl and the sdist, both holding the embedded data
+	$(PY) -m build --outdir dist
 
 results: install
 	bash experiments/run_results.sh 4000 runs/results

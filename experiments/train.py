@@ -11,7 +11,7 @@ checkpoints (checkpoints/, and best/ by the validation figure), metrics.jsonl,
 TensorBoard events and, for dialogue, vocab.txt. A user error prints one line
 (--traceback shows the Python traceback).
 
-Several hosts (BUILD.md): run the same command on every host with
+Several hosts (docs/how-to/devices-and-hosts.md): run the same command on every host with
 --coordinator_address=HOST:PORT --num_processes=P --process_id=i (or --distributed
 alone where the cluster tells JAX these, as on Cloud TPU or SLURM). Every host
 builds the same seeded global batch; each device receives its slice.

@@ -54,12 +54,11 @@ cells = [
         "positions (R^2 of an affine fit over the memorised steps)."
     ),
     new_code_cell(
-        "import importlib.util, sys\n"
-        "spec = importlib.util.spec_from_file_location('gtmsm_report', 'experiments/gtmsm_report.py')\n"
-        "report = importlib.util.module_from_spec(spec); spec.loader.exec_module(report)\n"
+        "from seqvi import prediction\n"
+        "from seqvi.train import tasks\n"
         "for kind, (run, params) in trained.items():\n"
-        "    test = report.test_walks(run.config)\n"
-        "    r = report.horizon_metrics(run.model, params, test)\n"
+        "    test = tasks.navigation_test_walks(run.config.navigation)\n"
+        "    r = prediction.horizon_metrics(run.model, params, test)\n"
         "    plt.plot(np.arange(1, len(r['error_all']) + 1), r['error_revisited'], label=f'{kind}: revisited')\n"
         "    print(f\"{kind}: error at horizon 1 {r['error_revisited'][0]:.3f}, at 96 {r['error_revisited'][95]:.3f}; \"\n"
         "          f\"affine R^2 {np.nanmean(r['r2']):.2f}\")\n"
@@ -67,7 +66,7 @@ cells = [
     ),
     new_code_cell(
         "run, params = trained['memory']\n"
-        "r = report.horizon_metrics(run.model, params, test)\n"
+        "r = prediction.horizon_metrics(run.model, params, test)\n"
         "fig, axes = plt.subplots(2, 8, figsize=(12, 3.2))\n"
         "for j, h in enumerate(np.linspace(1, 96, 8).astype(int)):\n"
         "    axes[0, j].imshow(test.frames[0, 64 + h - 1].reshape(8, 8), cmap='gray', vmin=0, vmax=1)\n"

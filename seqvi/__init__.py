@@ -9,8 +9,8 @@ EM, EKF/UKF, particle filters), ``models`` (the model zoo and its registry),
 """
 
 from seqvi import bounds, core, smc
+from seqvi._extras import MissingExtraError
+from seqvi._version import __version__
 from seqvi.core import Objective, ObjectiveOptions, SequenceModel, StepModel, StepOutput
 
-__version__ = "0.1.0"
-
-__all__ = ["bounds", "core", "smc", "Objective", "ObjectiveOptions", "SequenceModel", "StepModel", "StepOutput"]
+__all__ = ["__version__", "MissingExtraError", "bounds", "core", "smc", "Objective", "ObjectiveOptions", "SequenceModel", "StepModel", "StepOutput"]

@@ -5,11 +5,11 @@ spectrograms)."""
 
 import pathlib
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from seqvi._extras import require
+
+plt = require("matplotlib.pyplot", "plots")  # the backend is the user's choice (headless: Agg by default)
 
 LOWEST_MIDI = 21
 
@@ -56,7 +56,7 @@ def save_rolls(rolls: list[np.ndarray], titles: list[str], path, markers=None, m
 def roll_to_midi(roll: np.ndarray, path, step_seconds: float = 0.25, velocity: int = 80) -> pathlib.Path:
     """Write a [T, 88] binary roll as a one-track MIDI file (a held note spans
     consecutive active steps)."""
-    import mido
+    mido = require("mido", "plots")
 
     ticks_per_beat = 480
     ticks = int(ticks_per_beat * step_seconds / 0.5)  # at the default 120 bpm a beat is 0.5 s
@@ -152,7 +152,7 @@ def save_trajectories(videos: list[np.ndarray], titles: list[str], path) -> path
 def save_gif(videos: list[np.ndarray], path, titles: list[str] | None = None, fps: int = 5) -> pathlib.Path:
     """An animated GIF of videos [T, H, W] side by side (greys, 1 = black), one
     frame per time step."""
-    from matplotlib.animation import FuncAnimation, PillowWriter
+    animation = require("matplotlib.animation", "plots")
 
     titles = titles or [""] * len(videos)
     fig, axes = plt.subplots(1, len(videos), figsize=(1.8 * len(videos), 2.0), squeeze=False)
@@ -170,7 +170,8 @@ def save_gif(videos: list[np.ndarray], path, titles: list[str] | None = None, fp
 
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    FuncAnimation(fig, show, frames=len(videos[0]), blit=True).save(path, writer=PillowWriter(fps=fps))
+    animation.FuncAnimation(fig, show, frames=len(videos[0]), blit=True).save(
+        path, writer=animation.PillowWriter(fps=fps))
     plt.close(fig)
     return path
 

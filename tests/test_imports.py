@@ -3,17 +3,19 @@ imports models, models never import data. The contracts live in pyproject.toml
 ([tool.importlinter]); import-linter sees imports inside functions too, so a
 lazy import cannot dodge them."""
 
-import shutil
+import pathlib
 import subprocess
+import sys
 
 from conftest import ROOT
 
-LINT = shutil.which("lint-imports") or str(ROOT / ".venv" / "bin" / "lint-imports")
+BIN = pathlib.Path(sys.executable).parent  # the environment running the tests
+LINT = str(BIN / "lint-imports")
 
 
 def _lint(*args):
     return subprocess.run([LINT, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={"PYTHONPATH": str(ROOT), "PATH": str(ROOT / ".venv" / "bin") + ":/usr/bin:/bin"})
+                          env={"PYTHONPATH": str(ROOT), "PATH": f"{BIN}:/usr/bin:/bin"})
 
 
 def test_import_contracts_are_kept():

@@ -18,9 +18,9 @@ its ELBO over the predicted frames:
       actions as inputs u_t (z_t = A_t z_{t-1} + B_t u_t + noise; 8-d frame codes a_t, 16-d z,
       K = 5 matrices, Gaussian pixels); experiments/gtmsm_report.py encodes the first tau
       views, treats the rest as missing frames and decodes C_t E[z_t | x_{1:tau}, u_{1:T}]
-      (Kalman smoothing), and fits positions from the memorised E[z_t | .]. On a machine with
-      few cores, train it under `taskset -c 0`: with jaxlib 0.10 its batched Kalman smoothing
-      wedged on 2 cores (BUILD.md, "A process that stops without an error")
+      (Kalman smoothing), and fits positions from the memorised E[z_t | .]. It runs on all
+      cores with current jax (tests/test_no_hang.py); with jaxlib 0.10 its batched Kalman
+      smoothing wedged on 2 cores (docs/how-to/building.md)
 
 The thesis's settings: 2-d states, 16-d frame latents, r = 1e-3, tau = 256
 memorised steps and 32 predicted in training (256 at test), Adam from 1e-3. Its

@@ -1,6 +1,6 @@
 """First-person 3-D navigation for GTM-SM (thesis, sections 7.4.2 and 7.7.2), in
 place of DeepMind Lab's Labyrinth: rooms rendered by Farama's ``miniworld``
-(headless, through EGL; Mesa's software rasteriser suffices, see BUILD.md).
+(headless, through EGL; Mesa's software rasteriser suffices, see docs/how-to/building.md).
 
 A room is a rectangle of 6-10 units a side with a wall, floor and ceiling
 texture drawn from miniworld's, and six boxes and balls of random colours and
@@ -58,7 +58,7 @@ def _miniworld():
         import miniworld.miniworld
     except ImportError as e:
         raise MiniworldUnavailable(
-            f"first-person navigation needs miniworld and pyglet (requirements.lock) and the EGL libraries "
+            f"first-person navigation needs miniworld and pyglet (pip install 'seqvi[video]') and the EGL libraries "
             f"(libegl1, libegl-mesa0, libgl1-mesa-dri, libgl1: `make system-packages`): {e}") from e
     return miniworld
 

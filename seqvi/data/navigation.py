@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from seqvi._extras import require
+
 SIZE, VIEW, STRIDE = 32, 8, 3
 GRID = (SIZE - VIEW) // STRIDE + 1  # 9 positions per axis
 ACTIONS = ("up", "down", "left", "right", "stay")
@@ -34,8 +36,7 @@ TEST_IMAGES = ("elevation", "topobathy")
 
 
 def _sample(name: str) -> str:
-    import matplotlib.cbook as cbook
-
+    cbook = require("matplotlib.cbook", "video")
     return cbook.get_sample_data(name, asfileobj=False)
 
 
@@ -49,7 +50,7 @@ def source_image(name: str) -> np.ndarray:
     """A grey float image of matplotlib's sample data, downscaled so that a
     32 x 32 environment holds recognisable structure. Names: ``TRAIN_IMAGES`` and
     ``TEST_IMAGES``."""
-    import matplotlib.image as mpimg
+    mpimg = require("matplotlib.image", "video")
 
     if name == "grace_hopper":
         return _downscale(mpimg.imread(_sample("grace_hopper.jpg")).mean(-1) / 255.0, 4)

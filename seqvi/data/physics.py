@@ -30,6 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from seqvi._extras import require
+
 BALL_ENVIRONMENTS = ("box", "gravity", "polygon", "pong")
 ENVIRONMENTS = BALL_ENVIRONMENTS + ("pendulum",)
 # An irregular convex polygon inside the 32x32 frame (counter-clockwise).
@@ -109,7 +111,7 @@ def _render(spec: PhysicsSpec, centre: np.ndarray, paddles=()) -> np.ndarray:
 
 def simulate_ball(spec: PhysicsSpec, rng: np.random.Generator):
     """One ball sequence: (frames [T, H, W], positions [T, 2], velocities [T, 2])."""
-    import pymunk
+    pymunk = require("pymunk", "video")
 
     space = pymunk.Space()
     space.collision_slop = 0.01  # allowed overlap with a wall, pixels

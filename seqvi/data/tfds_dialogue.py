@@ -1,10 +1,10 @@
 """TFDS builder for the Cornell Movie-Dialogs pairs, re-split by conversation,
 written as array_record (no TensorFlow).
 
-  builder = CornellPairs(data_dir=..., file_format="array_record")
-  builder.download_and_prepare(
+    builder = CornellPairs(data_dir=..., file_format="array_record")
+    builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(manual_dir="path/to/cornell_parlai_partial"))
-  train = builder.as_data_source()["train"]   # train[i]: context, response (bytes), conversation
+    train = builder.as_data_source()["train"]   # train[i]: context, response (bytes), conversation
 
 The manual dir holds ParlAI fbdialog valid.txt and test.txt; their union is
 re-split into train/valid/test (0.8/0.1/0.1 of the conversations, seed 0) by
@@ -13,9 +13,11 @@ in that union (valid.txt's, then test.txt's). Nothing is downloaded.
 """
 
 import numpy as np
-import tensorflow_datasets as tfds
 
+from seqvi._extras import require
 from seqvi.data.dialogue import cornell_union, resplit_indices
+
+tfds = require("tensorflow_datasets", "data")
 
 
 class CornellPairs(tfds.core.GeneratorBasedBuilder):

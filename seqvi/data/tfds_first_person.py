@@ -3,10 +3,10 @@ written as array_record (no TensorFlow). Rendering takes a few milliseconds a
 frame, so the experiment pipeline reads the videos through this builder, which
 renders them once per data directory.
 
-  sources = build(data_dir, FirstPersonSpec("rotating", 49), num_train=1000, ...)
-  sources["train"][i]["frames"]      # [T, size, size, 3] uint8 views
-  sources["test"][i]["poses"]        # [test_steps, 3] (x, z, heading)
-  sources["valid"][i]["index"]       # the video's place in its split (TFDS may reorder)
+    sources = build(data_dir, FirstPersonSpec("rotating", 49), num_train=1000, ...)
+    sources["train"][i]["frames"]      # [T, size, size, 3] uint8 views
+    sources["test"][i]["poses"]        # [test_steps, 3] (x, z, heading)
+    sources["valid"][i]["index"]       # the video's place in its split (TFDS may reorder)
 
 Seeds: train ``seed``, test ``seed + 1``, valid ``seed + 2``; test videos have
 ``test_steps`` steps, the others ``spec.num_steps``. The same arguments always
@@ -16,9 +16,11 @@ give the same data; other arguments get their own config name.
 import dataclasses
 
 import numpy as np
-import tensorflow_datasets as tfds
 
+from seqvi._extras import require
 from seqvi.data import first_person
+
+tfds = require("tensorflow_datasets", "data")
 
 SPLITS = {"train": 0, "test": 1, "valid": 2}  # split -> seed offset
 

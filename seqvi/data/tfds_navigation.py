@@ -1,10 +1,10 @@
 """A TFDS builder for GTM-SM's image navigation walks (``seqvi.data.navigation``),
 written as array_record (no TensorFlow).
 
-  sources = build(data_dir, num_train=2000, num_test=100)
-  sources["train"][i]["frames"]                 # [288, 8, 8] float32 views
-  sources["test"][i]["positions"]               # [512, 2] grid positions
-  sources["test"][i]["index"]                   # the walk's place in its split (TFDS may reorder)
+    sources = build(data_dir, num_train=2000, num_test=100)
+    sources["train"][i]["frames"]                 # [288, 8, 8] float32 views
+    sources["test"][i]["positions"]               # [512, 2] grid positions
+    sources["test"][i]["index"]                   # the walk's place in its split (TFDS may reorder)
 
 Training walks come from the training images with ``seed`` and ``num_steps``
 steps, test walks from the test images with ``seed + 1`` and ``test_steps``
@@ -15,9 +15,11 @@ arguments always give the same data.
 import dataclasses
 
 import numpy as np
-import tensorflow_datasets as tfds
 
+from seqvi._extras import require
 from seqvi.data import navigation
+
+tfds = require("tensorflow_datasets", "data")
 
 
 @dataclasses.dataclass

@@ -1,8 +1,8 @@
 """TFDS builders for the simulated physics videos (``seqvi.data.physics``),
 written as array_record (no TensorFlow).
 
-  sources = build("box", data_dir, num_train=5000, num_test=1000)
-  sources["train"][i]["frames"]                 # [20, 32, 32] uint8
+    sources = build("box", data_dir, num_train=5000, num_test=1000)
+    sources["train"][i]["frames"]                 # [20, 32, 32] uint8
 
 Configs: box, gravity, polygon, pong, pendulum. Train sequences are those of
 ``seed``, test sequences those of ``seed + 1`` (so the splits never share one),
@@ -12,9 +12,11 @@ and the same arguments always give the same data.
 import dataclasses
 
 import numpy as np
-import tensorflow_datasets as tfds
 
+from seqvi._extras import require
 from seqvi.data import physics
+
+tfds = require("tensorflow_datasets", "data")
 
 
 @dataclasses.dataclass

@@ -1,9 +1,9 @@
 """TFDS builders for polyphonic music, written as array_record (no TensorFlow).
 
-  builder = PolyphonicMusic(config="jsb_chorales", data_dir=..., file_format="array_record")
-  builder.download_and_prepare(
+    builder = PolyphonicMusic(config="jsb_chorales", data_dir=..., file_format="array_record")
+    builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(manual_dir="path/with/the/file"))
-  train = builder.as_data_source()["train"]     # random access: train[i]["roll"]
+    train = builder.as_data_source()["train"]     # random access: train[i]["roll"]
 
 TFDS stores examples in its own (hashed) order; "index" is a sequence's
 position in the source file's split.
@@ -17,9 +17,11 @@ import dataclasses
 import pathlib
 
 import numpy as np
-import tensorflow_datasets as tfds
 
+from seqvi._extras import require
 from seqvi.data.polyphonic import NUM_PITCHES, SPLITS, load_polyphonic
+
+tfds = require("tensorflow_datasets", "data")
 
 
 @dataclasses.dataclass

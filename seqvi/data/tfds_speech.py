@@ -1,7 +1,7 @@
 """TFDS builders for speech recordings, written as array_record (no TensorFlow).
 
-  sources = build("fsdd", manual_dir="path/to/fsdd/recordings", data_dir=...)
-  sources["test"][i]  # {'audio': int16 [N], 'name': b'0_george_0.wav', 'sample_rate': 8000}
+    sources = build("fsdd", manual_dir="path/to/fsdd/recordings", data_dir=...)
+    sources["test"][i]  # {'audio': int16 [N], 'name': b'0_george_0.wav', 'sample_rate': 8000}
 
 Configs: 'fsdd' (one folder of ``{digit}_{speaker}_{take}.wav``, split by
 ``seqvi.data.speech.fsdd_split`` with its default seed) and 'split_folders' (a
@@ -16,9 +16,11 @@ command-line tool imports TensorFlow.
 import dataclasses
 
 import numpy as np
-import tensorflow_datasets as tfds
 
+from seqvi._extras import require
 from seqvi.data import speech
+
+tfds = require("tensorflow_datasets", "data")
 
 
 @dataclasses.dataclass

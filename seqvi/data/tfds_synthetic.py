@@ -1,7 +1,7 @@
 """TFDS builder for the VHRNN synthetic suite, written as array_record (no TensorFlow).
 
-  sources = build(data_dir)                     # default SyntheticSpec()
-  sources["switch"][i]["x"]                     # [300, 2] float32
+    sources = build(data_dir)                     # default SyntheticSpec()
+    sources["switch"][i]["x"]                     # [300, 2] float32
 
 Splits are the settings of ``seqvi.data.synthetic`` (train, valid, test,
 noiseless, switch, rand, long, zero_shot, add); examples carry x [T, 2], the
@@ -13,9 +13,11 @@ contents. Build from Python: the ``tfds`` command-line tool imports TensorFlow.
 import dataclasses
 
 import numpy as np
-import tensorflow_datasets as tfds
 
+from seqvi._extras import require
 from seqvi.data import synthetic
+
+tfds = require("tensorflow_datasets", "data")
 
 
 @dataclasses.dataclass

@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from seqvi._extras import require
+
 
 class Embeddings(NamedTuple):
     index: dict[str, int]  # word -> row of vectors
@@ -79,7 +81,7 @@ def _stable_hash(text: str) -> int:
 def train_embeddings(sentences: Sequence[Sequence[str]], dim: int = 50, seed: int = 0, epochs: int = 10) -> Embeddings:
     """Skip-gram word2vec vectors (gensim) trained on tokenized ``sentences``; one
     worker and a fixed hash make them reproducible for a seed."""
-    from gensim.models import Word2Vec
+    Word2Vec = require("gensim.models", "dialogue").Word2Vec
 
     sentences = [list(s) for s in sentences if len(s)]
     if not sentences:

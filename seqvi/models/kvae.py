@@ -326,7 +326,7 @@ class KVAE:
     # ---- imputation and generation (section 6.4) --------------------------------------
     def posterior_states(self, params, frames, mask, inputs=None, method: str = "smoothing"
                          ) -> tuple[jax.Array, jax.Array]:
-        """(E[z_t | .] [T, n], a [T, m]) given the observed frames [T, H * W] (mask [T],
+        """(E[z_t | .] of shape [T, n], a of shape [T, m]) given the observed frames [T, H * W] (mask [T],
         True: observed): encode them (mean of q), infer z by Kalman filtering or
         smoothing under the dynamics that the observed a and the recursive estimates
         select; a_t is the code where observed and C_t E[z_t | .] elsewhere.

@@ -153,7 +153,7 @@ class GRUCell(nn.Module):
     @nn.nowrap
     def scan_parts(self, params):
         """(project, recurrence) for ``masked_scan``: project(xs [T, D]) = [xs W_ir +
-        b_ir, xs W_iz + b_iz, xs W_in + b_in] [T, 3H], one matmul for all steps;
+        b_ir, xs W_iz + b_iz, xs W_in + b_in], of shape [T, 3H], one matmul for all steps;
         recurrence(carry, p_t) is the part of a step that needs h_{t-1}."""
         cell = params["params"]["cell"]
         w_x, b_x, w_h, b_hn = _GRUWeights(self.features).apply({"params": cell}, cell["ir"]["kernel"].shape[0])

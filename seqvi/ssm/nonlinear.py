@@ -178,8 +178,9 @@ def unscented_transform(
     beta=0.0,
     kappa=0.0,
 ) -> tuple[Float[Array, " m"], Float[Array, "m m"], Float[Array, "n m"]]:
-    """Moments of fn(x) [m] for x ~ N(mean [n], cov [n, n]):
-    (E[fn(x)] [m], Cov[fn(x)] [m, m], Cov[x, fn(x)] [n, m])."""
+    """Moments of fn(x) [m] for x ~ N(mean [n], cov [n, n]): the mean E[fn(x)] of
+    shape [m], the covariance Cov[fn(x)] of shape [m, m] and the cross-covariance
+    Cov[x, fn(x)] of shape [n, m]."""
     points, w_mean, w_cov = sigma_points(mean, cov, alpha, beta, kappa)
     values = jax.vmap(fn)(points)
     out_mean = w_mean @ values

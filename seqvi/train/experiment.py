@@ -18,8 +18,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 
+from seqvi._extras import require
 from seqvi.core import Objective, ObjectiveOptions
 from seqvi.data import physics, synthetic
 from seqvi.models import registry
@@ -32,6 +32,8 @@ from seqvi.train.trainer import Trainer
 POLYPHONIC = ("jsb", "nottingham", "piano_midi", "muse_data")  # jsb is embedded; the others need data_path
 DATASETS = POLYPHONIC + ("synthetic",) + tuple(f"physics_{e}" for e in physics.ENVIRONMENTS) + tuple(SPEECH)
 DIALOGUE_DATA = ("chatterbot", "cornell", "parlai")  # chatterbot is embedded; the others need data_path
+
+ml_collections = require("ml_collections", "experiments")
 
 
 # ---- configs ------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import time
 
 import numpy as np
 
+from seqvi._extras import require
+
 
 class MetricsWriter:
     """Appends ``{"step": s, **metrics}`` to ``workdir/metrics.jsonl`` and writes
@@ -16,9 +18,8 @@ class MetricsWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tb = None
         if tensorboard:
-            from tensorboardX import SummaryWriter
-
-            self._tb = SummaryWriter(str(pathlib.Path(workdir) / "tensorboard"))
+            tensorboardx = require("tensorboardX", "experiments")
+            self._tb = tensorboardx.SummaryWriter(str(pathlib.Path(workdir) / "tensorboard"))
 
     def write(self, step: int, metrics: dict) -> None:
         scalars = {k: float(np.asarray(v)) for k, v in metrics.items()}

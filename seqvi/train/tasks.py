@@ -208,6 +208,14 @@ def navigation_spec(options, test: bool = False) -> navigation.NavigationSpec:
     return navigation.NavigationSpec(int(steps), float(options.repeat_rate), bool(options.get("avoid_walls", False)))
 
 
+def navigation_test_walks(options) -> navigation.Navigation:
+    """The test split of ``load_navigation`` as walks, with their positions: ``num_test``
+    walks of ``test_steps`` steps in environments cut from the test images (seed
+    ``seed + 1``)."""
+    return navigation.generate(navigation_spec(options, test=True), int(options.num_test),
+                               seed=int(options.seed) + 1, images=navigation.TEST_IMAGES)
+
+
 def load_navigation(options) -> dict[str, list[np.ndarray]]:
     """{'train', 'valid', 'test'}: lists of [T, 64 + 5] float32 rows (view, one-hot
     action; ``seqvi.data.navigation``). Train and valid environments are cut from

@@ -69,8 +69,9 @@ class Trainer:
         replicated. Default: all local devices.
       seed: base PRNG seed.
       checkpoint_every: steps between checkpoints; max_to_keep: how many to keep.
-      tensorboard / write_metrics: write TensorBoard events / any metrics (an
-        evaluation that only restores checkpoints writes neither).
+      tensorboard: write TensorBoard events.
+      write_metrics: write any metrics (an evaluation that only restores
+        checkpoints writes neither metrics nor TensorBoard events).
     """
 
     def __init__(

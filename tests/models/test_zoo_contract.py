@@ -82,6 +82,17 @@ def test_registry_is_complete():
     assert "toy_linear" in SEQUENCE_MODELS and {"vrnn", "kvae", "vmed"} <= set(ENTRIES)
 
 
+def test_every_registered_model_is_exported():
+    """The public API is complete: each class the library registers is in seqvi.models.__all__."""
+    import seqvi.models as models
+
+    library = {n: e.cls for n, e in ENTRIES.items() if e.cls.__module__.startswith("seqvi.models.")}
+    assert {"gtmsm", "localgan", "gan_ael", "adver_regs"} <= set(library)
+    missing = {n: c.__name__ for n, c in library.items()
+               if c.__name__ not in models.__all__ or getattr(models, c.__name__) is not c}
+    assert not missing, f"registered but not exported from seqvi.models: {missing}"
+
+
 def _data(model):
     key = jax.random.key(0)
     if model.emission_type == "gaussian":

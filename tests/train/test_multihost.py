@@ -1,6 +1,6 @@
 """Two processes on this machine joined by ``jax.distributed`` (one CPU device
 each, gloo collectives) train to the same losses as one process with two
-devices: the multi-host recipe of BUILD.md, at small scale."""
+devices: the multi-host recipe of docs/how-to/devices-and-hosts.md, at small scale."""
 
 import socket
 import subprocess
