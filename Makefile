@@ -7,11 +7,15 @@ SHELL := /bin/bash
 # The primary environment is the newest Python >= 3.12 on this machine (current jax needs it), on
 # PATH or among pyenv's versions, with requirements.lock. Without one, Python 3.11 with the oldest
 # lock is all there is. The oldest supported environment is Python 3.11 with requirements-oldest.lock.
+# An interpreter counts when it runs and can make a venv (ensurepip present); its real path is kept
+# (not a pyenv shim).
 find_python = $(shell for v in $(1); do \
   for p in $$(command -v python$$v) $$(ls -d $$(pyenv root 2>/dev/null)/versions/$$v*/bin/python$$v 2>/dev/null | sort -V | tail -1); do \
-    "$$p" -c 'import venv' 2>/dev/null && { echo "$$p"; exit 0; }; done; done)
+    "$$p" -c 'import venv, ensurepip, sys; print(sys.executable)' 2>/dev/null && exit 0; done; done)
 PRIMARY_PYTHON ?= $(call find_python,3.13 3.12)
+PRIMARY_PYTHON := $(PRIMARY_PYTHON)
 OLDEST_PYTHON ?= $(call find_python,3.11)
+OLDEST_PYTHON := $(OLDEST_PYTHON)
 ifeq ($(strip $(PRIMARY_PYTHON)),)
   PRIMARY_PYTHON := $(OLDEST_PYTHON)
   LOCK := requirements-oldest.lock
@@ -24,13 +28,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OLDEST_VENV := .venv-oldest
 OLDEST_STAMP := $(OLDEST_VENV)/.installed
+# What each venv is made of (interpreter and lock), rewritten only when it changes: a new
+# interpreter or lock makes the venv again.
+VENV_ID := .cache/venv.id
+OLDEST_VENV_ID := .cache/venv-oldest.id
 WORKDIR ?= runs/vrnn_jsb
 # The subset the oldest environment runs: imports and extras, the README's and the docs' snippets,
-# the registry's contract tests, the golden values, the no-hang probes.
+# the registry's completeness and every registered model's bound identities, the golden values.
+ZOO := tests/models/test_zoo_contract.py
 OLDEST_TESTS := tests/test_imports.py tests/test_extras.py tests/test_readme.py tests/test_docs.py \
-  tests/models/test_zoo_contract.py tests/test_golden.py tests/test_no_hang.py
+  $(ZOO)::test_registry_is_complete $(ZOO)::test_every_registered_model_is_exported $(ZOO)::test_bound_identities \
+  tests/test_golden.py
 
-.PHONY: install install-oldest demo test test-primary test-oldest docs wheel results bench system-packages
+.PHONY: install install-oldest demo test test-primary test-oldest docs wheel results bench system-packages FORCE
 
 # EGL and Mesa's software rasteriser: miniworld renders GTM-SM's first-person
 # videos headless with them. Installed with apt-get when missing and run as root;
@@ -47,7 +57,7 @@ system-packages:
 define make_venv
 	@test -n "$(1)" || { echo "no Python interpreter found for $(2) (set PRIMARY_PYTHON / OLDEST_PYTHON)" >&2; exit 1; }
 	@echo "$(2): $(1) ($$($(1) --version)) with $(3)"
-	@if [ "$$(cat $(2)/.made-by 2>/dev/null)" != "$(1) $(3)" ]; then rm -rf $(2); fi
+	@if [ "$$(cat $(2)/.made-by 2>/dev/null)" != "$(1) $(3)" ]; then rm -rf $(2); fi  # another interpreter or lock
 	$(1) -m venv $(2)
 	$(2)/bin/python -m pip install -q --disable-pip-version-check -r $(3)
 	$(2)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
@@ -55,10 +65,16 @@ define make_venv
 	touch $(2)/.installed
 endef
 
-$(STAMP): $(LOCK) pyproject.toml seqvi/_version.py | system-packages
+$(VENV_ID): FORCE
+	@mkdir -p $(@D); echo "$(PRIMARY_PYTHON) $(LOCK)" | cmp -s - $@ || echo "$(PRIMARY_PYTHON) $(LOCK)" > $@
+
+$(OLDEST_VENV_ID): FORCE
+	@mkdir -p $(@D); echo "$(OLDEST_PYTHON)" | cmp -s - $@ || echo "$(OLDEST_PYTHON)" > $@
+
+$(STAMP): $(LOCK) pyproject.toml seqvi/_version.py $(VENV_ID) | system-packages
 	$(call make_venv,$(PRIMARY_PYTHON),$(VENV),$(LOCK))
 
-$(OLDEST_STAMP): requirements-oldest.lock pyproject.toml seqvi/_version.py
+$(OLDEST_STAMP): requirements-oldest.lock pyproject.toml seqvi/_version.py $(OLDEST_VENV_ID)
 	$(call make_venv,$(OLDEST_PYTHON),$(OLDEST_VENV),requirements-oldest.lock)
 
 install: $(STAMP)
@@ -73,14 +89,15 @@ test: test-primary test-oldest
 
 test-primary: install  # two workers: compile time dominates
 	@echo "== the whole suite on $$($(PY) --version), jax $$($(PY) -c 'import jax; print(jax.__version__)')"
-	time $(PY) -m pytest -q -n 2 --dist loadfile tests
+	time $(PY) -m pytest -q -n 2 --dist loadfile --durations=20 tests
 
 test-oldest:
 	@if [ "$(LOCK)" = requirements-oldest.lock ]; then echo "== the primary environment is the oldest one: no subset to add"; \
 	elif [ -z "$(strip $(OLDEST_PYTHON))" ]; then echo "== no Python 3.11 here: the oldest environment's subset did not run" >&2; \
+	  [ -z "$$REQUIRE_OLDEST" ] || exit 1; \
 	else $(MAKE) --no-print-directory install-oldest && \
 	  echo "== the subset on $$($(OLDEST_VENV)/bin/python --version), jax $$($(OLDEST_VENV)/bin/python -c 'import jax; print(jax.__version__)')" && \
-	  time $(OLDEST_VENV)/bin/python -m pytest -q -n 2 --dist loadfile $(OLDEST_TESTS); fi
+	  time $(OLDEST_VENV)/bin/python -m pytest -q -n 2 --dist loadfile --durations=10 $(OLDEST_TESTS); fi
 
 docs: install  # the site, built strict (a broken link, a missing reference or a warning fails): build/site
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict

@@ -62,15 +62,6 @@ def first_person_videos(config) -> first_person.FirstPerson:
     return tfds_first_person.videos(tasks.first_person_sources(config.first_person)["test"])
 
 
-
-
-
-
-
-
-
-
-
 def model_name(model) -> str:
     if not isinstance(model, GTMSM):
         return f"action-conditioned {type(model).__name__} (no memory)"
@@ -78,9 +69,6 @@ def model_name(model) -> str:
         return "GTM-SM without memory (state prior)"
     landmark = ", landmark inference" if model.state_inference == "landmark" else ""
     return f"GTM-SM ({model.prior_kind} prior, K = {model.num_neighbours}{landmark})"
-
-
-
 
 
 def figure_7_2(walks, result, out: pathlib.Path, index: int = 0, tau: int = 256) -> None:

@@ -23,6 +23,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from seqvi import MissingExtraError
 from seqvi.train import experiment
 from seqvi.train.tasks import ConfigError
 
@@ -49,7 +50,7 @@ def main(argv):
     initialize_distributed()
     try:
         experiment.train_and_evaluate(_CONFIG.value, _WORKDIR.value, stop_at=_STOP_AT.value)
-    except ConfigError as e:
+    except (ConfigError, MissingExtraError) as e:  # a user error: one line
         if _TRACEBACK.value:
             raise
         print(f"error: {e}", file=sys.stderr)

@@ -11,14 +11,19 @@ KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "languag
 
 
 def install_cell(extras: str) -> nbformat.NotebookNode:
-    """Installs seqvi with ``extras`` when it is not importable. SEQVI_SOURCE names what
-    to install (a wheel, a clone's path or a git URL); by default the package index's."""
+    """Installs seqvi with ``extras`` when it is not importable, from SEQVI_SOURCE: a
+    wheel, a clone's path or a git URL (pip's ``seqvi[extras] @ SOURCE``)."""
     return new_code_cell(
-        "# Where seqvi is not installed (a colab runtime), install it with the extras this notebook uses.\n"
-        "import importlib.util, os, subprocess, sys\n"
+        "# Where seqvi is not installed (a colab runtime), install it with the extras this notebook uses:\n"
+        "# set SEQVI_SOURCE to a wheel, a clone's path or a git URL of seqvi first.\n"
+        "import importlib.util, os, pathlib, subprocess, sys\n"
         "if importlib.util.find_spec('seqvi') is None:\n"
-        "    source = os.environ.get('SEQVI_SOURCE', 'seqvi')\n"
-        f"    subprocess.check_call([sys.executable, '-m', 'pip', 'install', '-q', f'{{source}}[{extras}]'])"
+        "    source = os.environ.get('SEQVI_SOURCE')\n"
+        "    if not source:\n"
+        "        raise RuntimeError('seqvi is not installed: set SEQVI_SOURCE to a wheel, a clone or a git URL of seqvi')\n"
+        "    if pathlib.Path(source).exists():\n"
+        "        source = pathlib.Path(source).resolve().as_uri()\n"
+        f"    subprocess.check_call([sys.executable, '-m', 'pip', 'install', '-q', f'seqvi[{extras}] @ {{source}}'])"
     )
 
 

@@ -34,6 +34,19 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 
+# The longest test files, longest first: they start first, so that two workers finish
+# together instead of one running a long file alone at the end.
+LONGEST_FIRST = ["tests/test_wheel.py", "tests/test_experiments.py", "tests/test_dialogue_experiments.py",
+                 "tests/benchmarks/test_ssm.py", "tests/benchmarks/test_hardware.py", "tests/test_docs.py",
+                 "tests/benchmarks/test_multidevice.py", "tests/benchmarks/test_pipeline.py", "tests/test_golden.py",
+                 "tests/models/test_latent_dialogue.py", "tests/models/test_zoo_contract.py"]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _release_compiled_code():
     """Drop XLA's compiled executables after each test module. Each holds a few

@@ -7,7 +7,7 @@ import optax
 import pytest
 
 from seqvi import bounds
-from seqvi.models.linear_gaussian import LinearGaussian, joint_log_likelihood, random_params
+from linear_gaussian import LinearGaussian, joint_log_likelihood, random_params
 from seqvi.models.vrnn import VRNN
 from seqvi.train import Trainer
 

@@ -29,6 +29,9 @@ def _blocks(path: pathlib.Path, language: str) -> list[str]:
 
 
 PYTHON_PAGES = [p for p in PAGES if any(not FILE_BLOCK.match(b) for b in _blocks(p, "python"))]
+# What some pages' blocks must print.
+PRINTS = {"getting-started.md": ["(8, 88) (8, 88)", "'fivo16_per_step'"],
+          "concepts/bounds-and-smc.md": ["FIVO(1) is the ELBO: True"]}
 
 
 def test_the_site_has_runnable_pages():
@@ -44,6 +47,8 @@ def test_page_snippets_run(page, tmp_path):
     script.write_text("\n".join(b for b in _blocks(page, "python") if not FILE_BLOCK.match(b)))
     out = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, f"{page.relative_to(ROOT)}:\n{out.stderr[-3000:]}"
+    for text in PRINTS.get(page.relative_to(DOCS).as_posix(), []):
+        assert text in out.stdout, (text, out.stdout[-2000:])
 
 
 def test_every_public_module_has_an_api_page():

@@ -27,12 +27,53 @@ class Block(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
 sys.meta_path.insert(0, Block())
 """
-EXTRA_ONLY = sorted({module.split(".")[0] for module, _ in REQUIRES})
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _core_closure() -> set[str]:
+    """The distributions seqvi's core requirements bring, transitively (in this environment)."""
+    reached, frontier = set(), ["seqvi"]
+    while frontier:
+        name = frontier.pop()
+        if name in reached:
+            continue
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        reached.add(name)
+        frontier += [_norm(re.match(r"[A-Za-z0-9_.-]+", r).group(0)) for r in requires if "extra ==" not in r]
+    return reached
+
+
+def _extra_only_modules() -> list[str]:
+    """Top-level modules of every distribution that only an extra brings: what the core may not import."""
+    closure = _core_closure()
+    extra_only = {_norm(re.match(r"[A-Za-z0-9_.-]+", r).group(0)) for reqs in EXTRAS.values() for r in reqs
+                  if not r.startswith("seqvi")} - closure
+    modules = set()
+    for module, dists in importlib.metadata.packages_distributions().items():
+        names = {_norm(d) for d in dists}
+        if names & extra_only and not names & closure and module.isidentifier():
+            modules.add(module)
+    return sorted(modules)
+
+
+EXTRA_ONLY = _extra_only_modules()
 
 
 def _run(code: str, blocked=EXTRA_ONLY) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", BLOCKER.format(blocked=blocked) + code], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
+
+
+def test_the_blocked_modules_are_the_extras():
+    assert {"tensorflow_datasets", "matplotlib", "gensim", "pymunk", "miniworld", "ml_collections", "mido",
+            "tensorboardX", "pytest", "dynamax", "nltk", "material"} <= set(EXTRA_ONLY)
+    assert not {"jax", "flax", "optax", "distrax", "numpy", "scipy", "yaml", "absl", "orbax"} & set(EXTRA_ONLY)
 
 
 def _expand(extra: str) -> set[str]:
@@ -105,3 +146,20 @@ def test_the_release_files_name_this_version():
     assert f"\n## {__version__} (" in (ROOT / "CHANGELOG.md").read_text()
     assert "Apache License" in (ROOT / "LICENSE").read_text() and "END OF TERMS AND CONDITIONS" in (
         ROOT / "LICENSE").read_text()
+
+
+def test_the_trainer_checkpoints_and_logs_without_the_experiments_extra(tmp_path):
+    out = _run(f"""
+import jax.numpy as jnp, optax
+from seqvi.train import Trainer
+loss = lambda params, batch, key, step: (jnp.sum((params - batch["xs"].mean(0)) ** 2), {{}})
+trainer = Trainer(loss, optax.sgd(0.1), workdir={str(tmp_path)!r}, checkpoint_every=1)
+state = trainer.init_state(jnp.ones(3))
+for _ in range(2):
+    state, metrics = trainer.step(state, {{"xs": jnp.zeros((2, 3))}})
+trainer.close()
+print("trained", float(metrics["loss"]))
+""")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "trained" in out.stdout
+    assert (tmp_path / "checkpoints").is_dir() and not (tmp_path / "tensorboard").exists()

@@ -5,7 +5,7 @@ import pytest
 from jax.experimental import checkify
 
 from seqvi import imputation
-from seqvi.models.linear_gaussian import LinearGaussian, joint_log_likelihood, random_params
+from linear_gaussian import LinearGaussian, joint_log_likelihood, random_params
 from seqvi.models.srnn import SRNN
 from seqvi.models.storn import VOSP, VRAE
 from seqvi.models.vrnn import VRNN

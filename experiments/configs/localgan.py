@@ -43,7 +43,7 @@ def get_config(argument: str = "chatterbot"):
     c.frozen = ("embed", "encoder", "decoder", "output", "score", "combine")  # the generator's groups
     c.frozen_steps = 300 if dataset != "chatterbot" else 50
     c.keep_best = False
-    c.eval_every = 100 if dataset != "chatterbot" else 100
+    c.eval_every = 100
     c.checkpoint_every = 500
     c.eval.num_generated = 500
     return c

@@ -50,6 +50,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from seqvi._extras import require
+
 PAD, GO, EOS, UNK = "<pad>", "<go>", "<eos>", "<unk>"
 SPECIALS = (PAD, GO, EOS, UNK)
 PAD_ID, GO_ID, EOS_ID, UNK_ID = range(4)
@@ -335,7 +337,7 @@ def chatterbot(directory=None) -> list[Conversation]:
     """The chatterbot-corpus conversations (default: the embedded English ones):
     every YAML file's ``conversations`` lists of utterances, consecutive
     utterances making the pairs. Files in sorted order."""
-    import yaml
+    yaml = require("yaml", "data")
 
     directory = pathlib.Path(directory) if directory is not None else chatterbot_dir()
     files = sorted(directory.glob("*.yml"))

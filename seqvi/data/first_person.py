@@ -27,9 +27,12 @@ gives the same frames and poses.
 import dataclasses
 import functools
 import math
+import sys
 from typing import NamedTuple
 
 import numpy as np
+
+from seqvi._extras import MissingExtraError, require
 
 ACTIONS = ("turn_left", "turn_right", "forward")
 KINDS = ("rotating", "walking")
@@ -43,24 +46,26 @@ COLOURS = ("red", "green", "blue", "purple", "yellow", "grey")
 
 
 class MiniworldUnavailable(RuntimeError):
-    """miniworld (or the EGL libraries it renders with) is missing."""
+    """The EGL libraries miniworld renders with are missing (a missing miniworld or
+    pyglet raises ``seqvi.MissingExtraError`` naming the ``video`` extra)."""
 
 
 @functools.cache
 def _miniworld():
     """Import miniworld for headless rendering: pyglet's headless option must be
     set before miniworld is imported (PYOPENGL_PLATFORM alone is not enough)."""
+    pyglet = require("pyglet", "video")
+    pyglet.options["headless"] = True
     try:
-        import pyglet
-
-        pyglet.options["headless"] = True
-        import miniworld.entity
-        import miniworld.miniworld
+        require("miniworld.entity", "video")
+        require("miniworld.miniworld", "video")
+    except MissingExtraError:
+        raise
     except ImportError as e:
         raise MiniworldUnavailable(
-            f"first-person navigation needs miniworld and pyglet (pip install 'seqvi[video]') and the EGL libraries "
-            f"(libegl1, libegl-mesa0, libgl1-mesa-dri, libgl1: `make system-packages`): {e}") from e
-    return miniworld
+            f"first-person navigation renders through EGL: install libegl1, libegl-mesa0, libgl1-mesa-dri and "
+            f"libgl1 (`make system-packages`): {e}") from e
+    return sys.modules["miniworld"]
 
 
 def _room_class():

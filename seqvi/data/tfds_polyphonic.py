@@ -2,7 +2,7 @@
 
     builder = PolyphonicMusic(config="jsb_chorales", data_dir=..., file_format="array_record")
     builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir="path/with/the/file"))
+        download_config=tfds.download.DownloadConfig(manual_dir="path/with/the/file"))
     train = builder.as_data_source()["train"]     # random access: train[i]["roll"]
 
 TFDS stores examples in its own (hashed) order; "index" is a sequence's

@@ -6,20 +6,29 @@ import time
 
 import numpy as np
 
-from seqvi._extras import require
+from seqvi._extras import MissingExtraError, require
 
 
 class MetricsWriter:
     """Appends ``{"step": s, **metrics}`` to ``workdir/metrics.jsonl`` and writes
-    the same scalars as TensorBoard events under ``workdir/tensorboard``."""
+    the same scalars as TensorBoard events under ``workdir/tensorboard``.
 
-    def __init__(self, workdir: str | pathlib.Path, tensorboard: bool = True):
+    tensorboard: True writes the events (MissingExtraError without tensorboardX, the
+    ``experiments`` extra); None writes them when tensorboardX is installed; False never.
+    """
+
+    def __init__(self, workdir: str | pathlib.Path, tensorboard: bool | None = None):
         self.path = pathlib.Path(workdir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tb = None
-        if tensorboard:
-            tensorboardx = require("tensorboardX", "experiments")
-            self._tb = tensorboardx.SummaryWriter(str(pathlib.Path(workdir) / "tensorboard"))
+        if tensorboard is not False:
+            try:
+                tensorboardx = require("tensorboardX", "experiments")
+            except MissingExtraError:
+                if tensorboard:
+                    raise
+            else:
+                self._tb = tensorboardx.SummaryWriter(str(pathlib.Path(workdir) / "tensorboard"))
 
     def write(self, step: int, metrics: dict) -> None:
         scalars = {k: float(np.asarray(v)) for k, v in metrics.items()}

@@ -69,7 +69,8 @@ class Trainer:
         replicated. Default: all local devices.
       seed: base PRNG seed.
       checkpoint_every: steps between checkpoints; max_to_keep: how many to keep.
-      tensorboard: write TensorBoard events.
+      tensorboard: write TensorBoard events (None: when tensorboardX, of the
+        ``experiments`` extra, is installed).
       write_metrics: write any metrics (an evaluation that only restores
         checkpoints writes neither metrics nor TensorBoard events).
     """
@@ -84,7 +85,7 @@ class Trainer:
         seed: int = 0,
         checkpoint_every: int = 500,
         max_to_keep: int = 2,
-        tensorboard: bool = True,
+        tensorboard: bool | None = None,
         write_metrics: bool = True,
     ):
         self.loss_fn = objective.loss if isinstance(objective, Objective) else objective

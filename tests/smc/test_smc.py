@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from jax.experimental import checkify
 
 from seqvi import bounds
-from seqvi.models.linear_gaussian import LinearGaussian, joint_log_likelihood, random_params
+from linear_gaussian import LinearGaussian, joint_log_likelihood, random_params
 from seqvi.models.vrnn import VRNN
 from seqvi.smc import resampling, smc
 

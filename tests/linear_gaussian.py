@@ -1,4 +1,4 @@
-"""A linear-Gaussian state-space model written as a StepModel.
+"""A test fixture: a linear-Gaussian state-space model written as a StepModel.
 
   z_1 ~ N(0, diag(init_scale^2)),  z_t = A z_{t-1} + N(0, diag(q^2))
   x_t = C z_t + N(0, diag(r^2))
