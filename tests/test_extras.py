@@ -72,7 +72,7 @@ def _run(code: str, blocked=EXTRA_ONLY) -> subprocess.CompletedProcess:
 
 def test_the_blocked_modules_are_the_extras():
     assert {"tensorflow_datasets", "matplotlib", "gensim", "pymunk", "miniworld", "ml_collections", "mido",
-            "tensorboardX", "pytest", "dynamax", "nltk", "material"} <= set(EXTRA_ONLY)
+            "tensorboardX", "pytest", "dynamax", "nltk"} <= set(EXTRA_ONLY)
     assert not {"jax", "flax", "optax", "distrax", "numpy", "scipy", "yaml", "absl", "orbax"} & set(EXTRA_ONLY)
 
 
