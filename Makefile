@@ -39,7 +39,7 @@ ZOO := tests/models/test_zoo_contract.py
 OLDEST_TESTS := tests/test_imports.py tests/test_extras.py tests/test_readme.py \
   $(ZOO)::test_registry_is_complete $(ZOO)::test_every_registered_model_is_exported tests/test_golden.py
 
-.PHONY: install install-oldest demo test test-primary test-oldest docs wheel results bench bench-check system-packages FORCE
+.PHONY: install install-oldest demo test test-all test-primary test-oldest docs wheel results bench bench-check system-packages FORCE
 
 # EGL and Mesa's software rasteriser: miniworld renders GTM-SM's first-person
 # videos headless with them. Installed with apt-get when missing and run as root;
@@ -88,7 +88,14 @@ test: test-primary test-oldest
 
 test-primary: install  # two workers: compile time dominates
 	@echo "== the whole suite on $$($(PY) --version), jax $$($(PY) -c 'import jax; print(jax.__version__)')"
-	time $(PY) -m pytest -q -n 2 --dist loadfile --durations=20 --ignore=tests/benchmarks tests
+	time $(PY) -m pytest -q -n 2 --dist loadfile --durations=20 $(CI_SKIPS) tests
+
+# What make test (CI) leaves to make test-all, to stay inside CI's 30 minutes on 2 cores: the
+# benchmark scripts' quick runs and the notebooks' execution from the wheel (about 7 minutes).
+CI_SKIPS := --ignore=tests/benchmarks --deselect tests/test_wheel.py::test_notebook_runs_from_the_wheel
+
+test-all: install  # every test on the primary, the notebooks and benchmark scripts included
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 test-oldest:
 	@if [ "$(LOCK)" = requirements-oldest.lock ]; then echo "== the primary environment is the oldest one: no subset to add"; \
