@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
 
-from seqvi import plot
+from seqvi import datasets, plot
 from seqvi.data import synthetic
 from seqvi.diagnostics import step_diagnostics
 from seqvi.train import experiment
@@ -55,7 +55,7 @@ def main(argv):
     for wd, label in zip(_WORKDIRS.value, labels):
         run, params, which = experiment.load_trained(wd)
         config, model = run.config, run.model
-        if config.get("dataset") != "synthetic":
+        if not isinstance(datasets.get(config.get("dataset", "")), datasets.synthetic.Synthetic):
             raise app.UsageError(f"{wd} was not trained on the synthetic suite")
         diag = jax.jit(jax.vmap(lambda x, n, k, m=model, p=params: step_diagnostics(m, p, x, n, k)))
         runs.append((label or config.model.name, diag, synthetic.SyntheticSpec(**config.synthetic)))

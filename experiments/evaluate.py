@@ -18,7 +18,7 @@ import sys
 from absl import app, flags, logging
 
 from seqvi.train import experiment
-from seqvi.train.tasks import ConfigError
+from seqvi.core import ConfigError
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (holds config.json).", required=True)
 _SPLIT = flags.DEFINE_string(

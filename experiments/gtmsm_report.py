@@ -40,7 +40,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from seqvi.data import navigation  # noqa: E402
-from seqvi.train import experiment, tasks  # noqa: E402
+from seqvi import datasets  # noqa: E402
+from seqvi.datasets.navigation import navigation_test_walks  # noqa: E402
+from seqvi.train import experiment  # noqa: E402
 from seqvi.data import first_person  # noqa: E402
 from seqvi.models.gtmsm import GTMSM  # noqa: E402
 from seqvi.prediction import first_person_metrics, horizon_metrics  # noqa: E402
@@ -51,15 +53,15 @@ HORIZONS = (1, 8, 10, 16, 45, 50, 100, 150, 200, 256)  # printed and written whe
 
 
 def test_walks(config) -> navigation.Navigation:
-    """The test split of ``seqvi.train.tasks.load_navigation``, with its positions."""
-    return tasks.navigation_test_walks(config.navigation)
+    """The test split of the 'navigation' data set, with its positions."""
+    return navigation_test_walks(config.navigation)
 
 
 def first_person_videos(config) -> first_person.FirstPerson:
-    """The test split of ``seqvi.train.tasks.load_first_person``, with its poses."""
+    """The test split of the 'first_person' data set, with its poses."""
     from seqvi.data import tfds_first_person
 
-    return tfds_first_person.videos(tasks.first_person_sources(config.first_person)["test"])
+    return tfds_first_person.videos(datasets.first_person.FIRST_PERSON.sources(config.first_person)["test"])
 
 
 def model_name(model) -> str:
@@ -206,7 +208,8 @@ def main() -> None:
     results, walks, kinds = {}, None, set()
     for wd in args.workdirs:
         run, params, which = experiment.load_trained(wd)
-        kinds.add(run.config.first_person.kind if run.config.dataset == "first_person" else run.config.dataset)
+        three_d = isinstance(datasets.get(run.config.dataset), datasets.first_person.FirstPerson)
+        kinds.add(run.config.first_person.kind if three_d else run.config.dataset)
         if len(kinds) > 1:
             parser.error(f"the workdirs mix data sets ({sorted(kinds)}): report one environment at a time")
         if args.num_neighbours:
@@ -215,7 +218,6 @@ def main() -> None:
                              f"{model_name(run.model)}; the network prior's input width is fixed by K)")
             run.model = dataclasses.replace(run.model, num_neighbours=args.num_neighbours)
             run.objective = run.model.objective(experiment.objective_options(run.config))
-        three_d = run.config.dataset == "first_person"
         walks = first_person_videos(run.config) if three_d else test_walks(run.config)
         metrics = first_person_metrics if three_d else horizon_metrics
         elbo = evaluate(run.objective, params, eval_batches(run.splits["test"], run.config.eval.batch_size),

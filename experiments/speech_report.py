@@ -22,11 +22,11 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags, logging
 
-from seqvi import plot
+from seqvi import datasets, plot
 from seqvi.data import speech
 from seqvi.diagnostics import step_diagnostics
 from seqvi.models.parts import num_params
-from seqvi.train import experiment, tasks
+from seqvi.train import experiment
 
 _RUNS = flags.DEFINE_string("runs", "runs/speech", "Folder of the rows' training workdirs.")
 _FIGURES = flags.DEFINE_string("figures", "docs/figures", "Where the figures go.")
@@ -101,7 +101,7 @@ def table(results: dict[str, dict], params: dict[str, int]) -> str:
 
 def figure_5_3(workdir: pathlib.Path, names: list[str], path: pathlib.Path, seed: int) -> None:
     run, params, which = experiment.load_trained(workdir)
-    data = tasks.load_speech(run.config)
+    data = datasets.get(run.config.dataset).load(run.config)
     recordings = []
     for name in names:
         if name not in data.names["test"]:
@@ -124,7 +124,7 @@ def generated_audio(runs: pathlib.Path, rows: list[str], audio: pathlib.Path, fi
         if not (runs / row).is_dir():
             continue
         run, params, _ = experiment.load_trained(runs / row)
-        data = tasks.load_speech(run.config)
+        data = datasets.get(run.config.dataset).load(run.config)
         if not signals:
             signals["real test recording " + data.names["test"][0]] = data.to_audio(data.splits["test"][0])
         num_frames = int(round(seconds * data.sample_rate / data.frame_size))

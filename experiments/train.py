@@ -25,7 +25,7 @@ from ml_collections import config_flags
 
 from seqvi import MissingExtraError
 from seqvi.train import experiment
-from seqvi.train.tasks import ConfigError
+from seqvi.core import ConfigError
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/vrnn.py", "Training config.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and metrics.", required=True)

@@ -38,7 +38,7 @@ cells = [
     new_code_cell(
         "trained = {}\n"
         "for kind in ('memory', 'state'):\n"
-        "    c = experiment.navigation_config(dict(name='gtmsm', latent_dim=16, hidden=(128,), memory_length=64,\n"
+        "    c = experiment.dataset_config('navigation', dict(name='gtmsm', latent_dim=16, hidden=(128,), memory_length=64,\n"
         "                                          num_neighbours=64, prior_kind=kind))\n"
         "    c.navigation.update(num_steps=96, test_steps=160, num_train=400, num_valid=10, num_test=20)\n"
         "    c.num_steps, c.kl_anneal_steps, c.learning_rate = STEPS, max(STEPS // 4, 1), 1e-3\n"
@@ -55,9 +55,9 @@ cells = [
     ),
     new_code_cell(
         "from seqvi import prediction\n"
-        "from seqvi.train import tasks\n"
+        "from seqvi.datasets.navigation import navigation_test_walks\n"
         "for kind, (run, params) in trained.items():\n"
-        "    test = tasks.navigation_test_walks(run.config.navigation)\n"
+        "    test = navigation_test_walks(run.config.navigation)\n"
         "    r = prediction.horizon_metrics(run.model, params, test)\n"
         "    plt.plot(np.arange(1, len(r['error_all']) + 1), r['error_revisited'], label=f'{kind}: revisited')\n"
         "    print(f\"{kind}: error at horizon 1 {r['error_revisited'][0]:.3f}, at 96 {r['error_revisited'][95]:.3f}; \"\n"

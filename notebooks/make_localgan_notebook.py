@@ -24,7 +24,7 @@ cells = [
         "from seqvi.train import experiment\n"
         "from seqvi.train.tasks import responses\n"
         "STEPS = int(os.environ.get('SEQVI_NOTEBOOK_STEPS', '600'))\n"
-        "pre = experiment.dialogue_config('chatterbot', dict(name='seq2seq', embed_dim=64, hidden_dim=128))\n"
+        "pre = experiment.dataset_config('chatterbot', dict(name='seq2seq', embed_dim=64, hidden_dim=128))\n"
         "pre.bound = 'nll'\n"
         "run = experiment.prepare(pre)\n"
         "splits, vocab = run.splits, run.extras['vocab']\n"
@@ -46,7 +46,7 @@ cells = [
     new_code_cell(
         "configs = {}\n"
         "for name in ('localgan', 'gan_ael'):\n"
-        "    c = experiment.dialogue_config('chatterbot', dict(name=name, embed_dim=64, hidden_dim=128))\n"
+        "    c = experiment.dataset_config('chatterbot', dict(name=name, embed_dim=64, hidden_dim=128))\n"
         "    c.bound, c.learning_rate = 'adversarial', 1e-4\n"
         "    configs[name] = c\n"
         "gan_run = experiment.prepare(configs['localgan'])  # fits the word vectors, standardisation and DBM\n"

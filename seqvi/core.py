@@ -43,7 +43,7 @@ are draws of x_t (``emission_mode='sample'``) or the emission means E[x_t]
 import abc
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
@@ -232,11 +232,55 @@ class Objective(abc.ABC):
     def target(self) -> str:
         """The key of ``summarise`` that is higher for better parameters."""
 
+    #: The bound an evaluation with this objective reports ('elbo', 'iwae' or
+    #: 'fivo', as ``--bounds`` names them), or None for a model's own figures.
+    eval_name: ClassVar[str | None] = None
+
+    @property
+    def label(self) -> str:
+        """How reports name this objective's figures (default: its class name)."""
+        return type(self).__name__
+
     def evaluation_objectives(self, num_particles: int) -> list["Objective"]:
         """What an evaluation binary reports for this model with ``num_particles``
         particles (default: this objective alone)."""
         del num_particles
         return [self]
+
+
+# ---- optional capabilities of a model: the pipeline asks for them with isinstance ----------
+@runtime_checkable
+class ChecksLength(Protocol):
+    """A model that needs sequences of a least length (GTM-SM memorises its first
+    ``memory_length`` steps and predicts the rest)."""
+
+    def check_length(self, num_steps: int) -> None:
+        """ValueError unless sequences of ``num_steps`` steps can be trained on."""
+
+
+@runtime_checkable
+class FitsToData(Protocol):
+    """A dialogue model with constants set from the training pairs before training
+    (LocalGAN's word vectors, standardisation and DBM)."""
+
+    def fit_to_data(self, params: Params, key: jax.Array, word_vectors: Float[Array, "V E"],
+                    pairs: dict) -> Params:
+        """``params`` with the constants fitted to ``pairs`` (encoded 'context',
+        'context_length', 'response_out', 'response_length' [N, ...]) and the
+        vocabulary's ``word_vectors``. ValueError for vectors of the wrong shape."""
+
+
+@runtime_checkable
+class HasDiscriminator(Protocol):
+    """An adversarial model: its discriminator's parameter groups can step at
+    their own learning rate (``config.discriminator_learning_rate``)."""
+
+    discriminator_groups: tuple[str, ...]
+
+
+class ConfigError(ValueError):
+    """A user error in an experiment's config or its data (a missing or malformed
+    file, a value no run can use): the binaries print it as one line."""
 
 
 @dataclasses.dataclass(frozen=True)

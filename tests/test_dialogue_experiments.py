@@ -98,7 +98,7 @@ def test_adversarial_models_start_from_a_pretrained_seq2seq_and_evaluate(tmp_pat
 def test_each_model_names_the_bounds_it_trains_with():
     from seqvi.train import experiment
 
-    config = experiment.dialogue_config("chatterbot", dict(name="seq2seq", embed_dim=4, hidden_dim=4))
+    config = experiment.dataset_config("chatterbot", dict(name="seq2seq", embed_dim=4, hidden_dim=4))
     config.bound = "iwae"
     model = experiment.build_model(config, 6)
     with pytest.raises(ValueError, match="Seq2Seq trains with bound in \\('nll',\\), got 'iwae'"):
@@ -138,7 +138,8 @@ def test_generator_embeddings_start_from_a_word_vector_file():
     from seqvi import metrics
     from seqvi.data import dialogue
     from seqvi.models.seq2seq import Seq2Seq
-    from seqvi.train.tasks import ConfigError, initial_word_vectors
+    from seqvi.core import ConfigError
+    from seqvi.train.tasks import initial_word_vectors
 
     path = ROOT.parent / "shared" / "data" / "glove" / "glove.6B.50d.subset.txt"
     vocab = dialogue.Vocabulary(dialogue.SPECIALS + ("the", "zzzunseen", "of"))

@@ -1,7 +1,7 @@
 """Deep Markov model (gated transition, smoothing combiner inference) trained
 with the ELBO on polyphonic music, as in Krishnan et al. 2017; datasets as in
 vrnn.py (:jsb, :nottingham, :piano_midi, or any dataset of
-seqvi.train.experiment.DATASETS, such as :synthetic or :physics_box)."""
+seqvi.datasets, such as :synthetic or :physics_box)."""
 
 from seqvi.train.experiment import dataset_config
 

@@ -46,7 +46,7 @@ position in units of the moves (--config.model.wall_whitening=True) and
 --config.model.mixture_delta=0.003, then 3000 steps with M free: R^2 0.93.
 """
 
-from seqvi.train.experiment import navigation_config
+from seqvi.train.experiment import dataset_config
 
 
 def get_config(variant: str = "memory"):
@@ -54,7 +54,7 @@ def get_config(variant: str = "memory"):
     if variant not in variants:
         raise ValueError(f"the variant must be one of {variants}, got {variant!r}")
     if variant == "kvae":
-        c = navigation_config(dict(name="kvae", image_size=8, a_dim=8, z_dim=16, input_dim=5, num_matrices=5,
+        c = dataset_config("navigation", dict(name="kvae", image_size=8, a_dim=8, z_dim=16, input_dim=5, num_matrices=5,
                                    network="mlp", hidden_dim=256, alpha_rnn_dim=50, transition_noise=0.08,
                                    emission_noise=0.03, initial_scale=20.0, recon_weight=0.3,
                                    lgssm_estimator="sampled", likelihood="gaussian", pixel_scale=0.1))
@@ -62,12 +62,12 @@ def get_config(variant: str = "memory"):
         c.frozen = ("alpha",)  # the thesis's KVAE schedule (section 6.8): the dynamics network waits
         c.frozen_steps = 500  # four epochs of 2000 walks in batches of 16
     elif variant in ("vrnn", "srnn"):
-        c = navigation_config(dict(name=variant, input_dim=5, latent_dim=16, rnn_dim=256, hidden_dim=256,
+        c = dataset_config("navigation", dict(name=variant, input_dim=5, latent_dim=16, rnn_dim=256, hidden_dim=256,
                                    emission_type="gaussian"))
         c.prediction_start = 256  # tau, where the report starts predicting
     else:
         landmark = variant == "landmark"
-        c = navigation_config(dict(name="gtmsm", latent_dim=16, state_dim=2, hidden=(256,), memory_length=256,
+        c = dataset_config("navigation", dict(name="gtmsm", latent_dim=16, state_dim=2, hidden=(256,), memory_length=256,
                                    num_neighbours=256, transition_noise=1e-3,
                                    prior_kind="memory" if landmark else variant, wall_hidden=32,
                                    likelihood="gaussian", pixel_scale=0.1,

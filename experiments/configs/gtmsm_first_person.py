@@ -32,7 +32,7 @@ pre-trained agent, it does not walk into walls: a blocked move becomes a turn
 dead reckoning from the actions alone fits the positions with R^2 0.79 at best).
 """
 
-from seqvi.train.experiment import first_person_config
+from seqvi.train.experiment import dataset_config
 
 VARIANTS = ("rotating", "rotating_state", "rotating_vrnn", "walking")
 
@@ -52,7 +52,7 @@ def get_config(variant: str = "rotating"):
             likelihood="gaussian", pixel_scale=0.1)
         if kind == "walking":
             model.update(transition_kind="walking", displacement_weight=1000.0)
-    c = first_person_config(model, kind)
+    c = dataset_config("first_person", model, kind=kind)
     c.prediction_start = tau  # where the report starts predicting (a baseline has no memory_length)
     if kind == "walking":
         c.first_person.num_train = 500

@@ -15,7 +15,8 @@ steps the log records the validation NLL and Distinct-1/2 and Ent-4 of greedy
 responses to ``eval.num_generated`` validation contexts (Figure 2).
 """
 
-from seqvi.train.experiment import dialogue_config
+from seqvi import datasets
+from seqvi.train.experiment import dataset_config
 
 _MODELS = ("localgan", "gan_ael", "adver_regs")
 
@@ -28,7 +29,8 @@ def get_config(argument: str = "chatterbot"):
     model = dict(name=name, embed_dim=64, hidden_dim=256, soft_temperature=1.0)
     if name == "localgan":
         model.update(local_weight=1.0, word_dim=50, dbm_hidden=(128, 128), mean_field_iterations=30)
-    c = dialogue_config(dataset, model)
+    c = dataset_config(dataset, model)
+    small = datasets.get(dataset).source == "embedded"  # the embedded chatterbot corpus: a short game
     c.bound = "adversarial"
     c.length_bucket = 0  # full-length batches: the generator free-runs as many steps as the gold responses have
     c.init_from = ""  # workdir of the pretrained Seq2Seq
@@ -37,11 +39,11 @@ def get_config(argument: str = "chatterbot"):
     # from 4.31 to 5.6 in 100 adversarial steps on Cornell, at 1e-5 to 4.4.
     c.learning_rate = 1e-5
     c.discriminator_learning_rate = 1e-3
-    c.num_steps = 1500 if dataset != "chatterbot" else 300
+    c.num_steps = 300 if small else 1500
     # The discriminator trains alone first (the generator's groups get zero updates):
     # from the pretrained generator, a discriminator at chance pushes it anywhere.
     c.frozen = ("embed", "encoder", "decoder", "output", "score", "combine")  # the generator's groups
-    c.frozen_steps = 300 if dataset != "chatterbot" else 50
+    c.frozen_steps = 50 if small else 300
     c.keep_best = False
     c.eval_every = 100
     c.checkpoint_every = 500

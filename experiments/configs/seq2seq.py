@@ -5,17 +5,17 @@
   --config=experiments/configs/seq2seq.py:cornell,attention
 
 Train with experiments/train.py, evaluate with experiments/evaluate.py. the shared fields are in
-``seqvi.train.experiment.dialogue_config``.
+``seqvi.train.experiment.dataset_config`` and ``seqvi.datasets.dialogue``.
 """
 
-from seqvi.train.experiment import dialogue_config
+from seqvi.train.experiment import dataset_config
 
 
 def get_config(argument: str = "chatterbot"):
     dataset, _, variant = argument.partition(",")
     if variant not in ("", "attention"):
         raise ValueError(f"the variant after the dataset must be 'attention' or nothing, got {variant!r}")
-    c = dialogue_config(dataset, dict(name="seq2seq", embed_dim=64, hidden_dim=128,
+    c = dataset_config(dataset, dict(name="seq2seq", embed_dim=64, hidden_dim=128,
                                       attention=variant == "attention"))
     c.bound = "nll"
     return c

@@ -14,14 +14,14 @@ SRNN has the thesis's feature network shared by its generative and inference
 models (``feature_dim``). The networks use ReLU and one hidden layer (the SRNN's
 emission two), where the thesis has two layers of leaky ReLU (leakiness 1/3,
 clipped at +-3). The training protocol is the shared one of
-``seqvi.train.experiment.speech_config`` (ELBO on one sample, beta from 0.2 to 1
+``seqvi.datasets.speech.Speech`` (ELBO on one sample, beta from 0.2 to 1
 over ``kl_anneal_steps`` updates: 1000 here, 5/12 of the steps in
 experiments/run_speech.sh (1250 of 3000), truncated BPTT over 0.5 s chunks summed into one update per
 batch, batch 32, Adam at 1e-3, whole recordings at evaluation; its docstring
 says where it differs from the thesis).
 """
 
-from seqvi.train.experiment import speech_config
+from seqvi.train.experiment import dataset_config
 
 ROWS = {
     "rnn_gauss": dict(name="rnn", emission_type="gaussian"),
@@ -50,4 +50,4 @@ def get_config(row: str = "srnn_smooth_resq"):
     model.setdefault("emission_type", "gaussian")
     if model["emission_type"] == "gmm":
         model["emission_components"] = 20
-    return speech_config("fsdd", model)
+    return dataset_config("fsdd", model)

@@ -1,6 +1,6 @@
 """SRNN (smoothing posterior, Res_q) trained with the ELBO on polyphonic music,
 as in the thesis, chapter 5; datasets as in vrnn.py (:jsb, :nottingham, :piano_midi, or any dataset of
-seqvi.train.experiment.DATASETS, such as :synthetic or :physics_box).
+seqvi.datasets, such as :synthetic or :physics_box).
 --config.bound=iwae or fivo trains it with the other bounds."""
 
 from seqvi.train.experiment import dataset_config

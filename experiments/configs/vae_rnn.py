@@ -1,6 +1,6 @@
 """VAE-RNN (thesis, section 4.4.1: d_t from u_t = x_{t-1} alone, p(z_t | d_t),
 p(x_t | z_t)) trained with the ELBO on polyphonic music; datasets as in vrnn.py
-(:jsb, :nottingham, :piano_midi, or any dataset of seqvi.train.experiment.DATASETS,
+(:jsb, :nottingham, :piano_midi, or any dataset of seqvi.datasets,
 such as :synthetic or :physics_box)."""
 
 from seqvi.train.experiment import dataset_config

@@ -8,7 +8,7 @@
 Train with experiments/train.py, evaluate with experiments/evaluate.py.
 """
 
-from seqvi.train.experiment import dialogue_config
+from seqvi.train.experiment import dataset_config
 
 
 def get_config(argument: str = "chatterbot"):
@@ -17,10 +17,10 @@ def get_config(argument: str = "chatterbot"):
         raise ValueError(f"the variant after the dataset must be 'dnc' or nothing, got {variant!r}")
     sizes = dict(embed_dim=64, hidden_dim=128, num_slots=16, num_reads=4)
     if variant == "dnc":
-        c = dialogue_config(dataset, dict(name="dnc", word_size=32, **sizes))
+        c = dataset_config(dataset, dict(name="dnc", word_size=32, **sizes))
         c.bound = "nll"
     else:
-        c = dialogue_config(dataset, dict(name="vmed", latent_dim=16, **sizes))
+        c = dataset_config(dataset, dict(name="vmed", latent_dim=16, **sizes))
         c.bound = "dvar"  # the paper's loss; or elbo | iwae | fivo over the decoder (VMEDSteps)
         c.kl_anneal_steps = c.get_ref("num_steps") // 2  # beta rises from 0 to 1 over the first half
     return c

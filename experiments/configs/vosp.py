@@ -1,6 +1,6 @@
 """STORN's variational one-step predictor trained with the ELBO; datasets as in
 vrnn.py (:jsb, :nottingham, :piano_midi, or any dataset of
-seqvi.train.experiment.DATASETS, such as :synthetic or :physics_box). --config.model.prior_type=wiener for
+seqvi.datasets, such as :synthetic or :physics_box). --config.model.prior_type=wiener for
 the Wiener-process prior; --config.model.rnn_type=fd_rnn for the paper's fast-dropout RNNs,
 with --config.model.learned_keep_rate=True for learned keep rates in the recognition RNNs."""
 

@@ -1,7 +1,7 @@
 """STORN's variational recurrent auto-encoder (bidirectional recognition and
 generating LSTMs), trained with the whole-sequence ELBO; datasets as in vrnn.py
 (:jsb, :nottingham, :piano_midi, or any dataset of
-seqvi.train.experiment.DATASETS, such as :synthetic or :physics_box). --config.model.prior_type=wiener for the
+seqvi.datasets, such as :synthetic or :physics_box). --config.model.prior_type=wiener for the
 Wiener-process prior; --config.model.rnn_type=fd_rnn for the paper's fast-dropout RNNs, with
 --config.model.learned_keep_rate=True for learned keep rates in the recognition RNNs. IWAE also
 applies; FIVO does not (x_t depends on future z)."""

@@ -7,14 +7,15 @@
 
 The JSB default budget finishes in under 10 minutes on a 2-core CPU. Override
 any field with --config.<field>=value (the shared fields:
-``seqvi.train.experiment.polyphonic_config``).
+``seqvi.train.experiment.dataset_config``).
 """
 
+from seqvi import datasets
 from seqvi.train.experiment import dataset_config
 
 
 def get_config(dataset: str = "jsb"):
-    small = dataset == "synthetic"
+    small = isinstance(datasets.get(dataset), datasets.synthetic.Synthetic)
     return dataset_config(
         dataset,
         dict(

@@ -253,12 +253,15 @@ def read_parlai_with_report(path, skip_empty: bool = True, strict: bool = True) 
     line when ``strict`` (the default), and with ``strict=False`` is skipped as if
     it were absent, its line number recorded in ``skipped``. Pairs with an empty
     side are dropped, or with ``skip_empty=False`` raise a ValueError naming the
-    line. Raises FileNotFoundError for a missing file and ValueError when no line
-    has either format."""
+    line. Raises FileNotFoundError for a missing file and ValueError (naming the
+    file) when it is not UTF-8 text or no line has either format."""
     path = pathlib.Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no dialogue file at {path}")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     kind = _parlai_format(lines)
     if kind is None:
         first = next((ln for ln in lines if ln.strip()), "")

@@ -8,7 +8,7 @@ written as array_record (no TensorFlow).
 
 Training walks come from the training images with ``seed`` and ``num_steps``
 steps, test walks from the test images with ``seed + 1`` and ``test_steps``
-steps, exactly as ``seqvi.train.tasks.load_navigation`` makes them; the same
+steps, exactly as the registered data set ``navigation`` makes them; the same
 arguments always give the same data.
 """
 

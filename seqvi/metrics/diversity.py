@@ -10,7 +10,11 @@ import collections
 import math
 from collections.abc import Sequence
 
-from seqvi.metrics.bleu import ngrams
+
+
+def ngrams(tokens: Sequence[str], n: int) -> collections.Counter:
+    """Counts of the n-grams (tuples of n consecutive tokens) of ``tokens``."""
+    return collections.Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
 
 
 def _counts(responses: Sequence[Sequence[str]], n: int) -> collections.Counter:

@@ -123,7 +123,7 @@ class TrainAndEvaluate(Objective):
 
     @property
     def label(self) -> str:
-        return getattr(self.evaluate, "label", type(self.evaluate).__name__)
+        return self.evaluate.label
 
     def evaluation_objectives(self, num_particles):
         return self.evaluate.evaluation_objectives(num_particles) + [

@@ -19,19 +19,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from seqvi import datasets
 from seqvi._extras import require
-from seqvi.core import Objective, ObjectiveOptions
-from seqvi.data import physics, synthetic
+from seqvi.core import ChecksLength, ConfigError, HasDiscriminator, Objective, ObjectiveOptions
 from seqvi.models import registry
 from seqvi.models.parts import num_params
 from seqvi.train.evaluation import evaluate
 from seqvi.train.schedules import make_optimizer
-from seqvi.train.tasks import SPEECH, ConfigError, file_record, get_task
+from seqvi.train.tasks import get_task
 from seqvi.train.trainer import Trainer
-
-POLYPHONIC = ("jsb", "nottingham", "piano_midi", "muse_data")  # jsb is embedded; the others need data_path
-DATASETS = POLYPHONIC + ("synthetic",) + tuple(f"physics_{e}" for e in physics.ENVIRONMENTS) + tuple(SPEECH)
-DIALOGUE_DATA = ("chatterbot", "cornell", "parlai")  # chatterbot is embedded; the others need data_path
 
 ml_collections = require("ml_collections", "experiments")
 
@@ -71,156 +67,16 @@ def base_config(task: str, dataset: str, model: dict) -> ml_collections.ConfigDi
     return c
 
 
-def dataset_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
-    """The shared training config for a sequence ``dataset``: a polyphonic set,
-    'synthetic' or 'physics_<environment>' (box, gravity, polygon, pong, pendulum)."""
-    if dataset == "synthetic":
-        return synthetic_config(model)
-    if dataset.startswith("physics_"):
-        return physics_config(dataset[len("physics_"):], model)
-    if dataset in SPEECH:
-        return speech_config(dataset, model)
-    return polyphonic_config(dataset, model)
-
-
-def polyphonic_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
-    """Polyphonic music: JSB (embedded) trains on whole chorales; the others (their
-    file in ``data_path``) on pieces of at most ``max_train_length`` = 128 steps
-    (evaluation always uses whole sequences)."""
-    if dataset not in POLYPHONIC:
-        raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
-    c = base_config("sequences", dataset, model)
-    c.max_train_length = 0 if dataset == "jsb" else 128  # 0: whole sequences
-    return c
-
-
-def synthetic_config(model: dict) -> ml_collections.ConfigDict:
-    """The VHRNN paper's setup on its synthetic suite (``seqvi.data.synthetic``):
-    FIVO with 4 particles, batch 4, Gaussian emissions; ``config.synthetic``
-    holds the suite's ``SyntheticSpec`` fields."""
-    c = polyphonic_config("jsb", dict(model, emission_type="gaussian"))
-    c.dataset = "synthetic"
-    c.synthetic = ml_collections.ConfigDict(dataclasses.asdict(synthetic.SyntheticSpec()))
-    c.max_train_length = 0
-    c.pad_multiple = c.synthetic.get_ref("length")  # every training sequence has this length
-    c.num_steps = 3000
-    c.eval_every = 500
-    c.eval.batch_size = 50
-    return c
-
-
-def physics_config(environment: str, model: dict) -> ml_collections.ConfigDict:
-    """Videos of ``seqvi.data.physics`` (``config.physics``: environment, sizes,
-    seed); frames are flattened to [H * W] rows, with the pendulum's torque u_t
-    appended for a model that takes inputs (``model.input_dim`` > 0);
-    Bernoulli pixels, batch 32, whole sequences."""
-    c = polyphonic_config("jsb", model)
-    c.dataset = f"physics_{environment}"
-    with_inputs = model.get("input_dim", 0) > 0
-    c.physics = ml_collections.ConfigDict(dict(environment=environment, num_train=5000, num_valid=100,
-                                               num_test=1000, seed=0, with_inputs=with_inputs))
-    c.batch_size = 32
-    c.max_train_length = 0
-    c.pad_multiple = physics.PhysicsSpec.default(environment).num_steps  # every video has this many frames
-    c.eval.batch_size = 50
-    return c
-
-
-def first_person_config(model: dict, kind: str = "rotating") -> ml_collections.ConfigDict:
-    """GTM-SM's first-person 3-D navigation (thesis, sections 7.4.2 and 7.7.2; miniworld
-    rooms in place of Labyrinth): 'rotating' videos of tau + 16 steps for training
-    (tau = 33) and tau + 45 at test; 'walking' ones of 150 + 32 and 150 + 150.
-    Rows are a 32 x 32 RGB view and a one-hot action; Adam 1e-3, batch 16. The
-    videos are rendered once into ``first_person.data_dir`` (empty:
-    ~/tensorflow_datasets)."""
-    c = polyphonic_config("jsb", model)
-    c.dataset = "first_person"
-    steps = {"rotating": (49, 78), "walking": (182, 300)}[kind]
-    c.first_person = ml_collections.ConfigDict(dict(
-        kind=kind, num_steps=steps[0], test_steps=steps[1], size=32, repeat_rate=3.0, num_train=1000, num_valid=50,
-        num_test=100, seed=0, data_dir="", displacements=False, avoid_walls=False))
-    return _action_video_config(c, c.first_person)
-
-
-def navigation_config(model: dict) -> ml_collections.ConfigDict:
-    """GTM-SM's image navigation (thesis, sections 7.4.1 and 7.7.1): walks of
-    tau + 32 steps for training (tau = 256), tau + 256 at test, views of 8 x 8
-    pixels and one-hot actions per row; Adam 1e-3, batch 16."""
-    c = polyphonic_config("jsb", model)
-    c.dataset = "navigation"
-    c.navigation = ml_collections.ConfigDict(dict(num_steps=288, test_steps=512, repeat_rate=3.0, num_train=2000,
-                                                  num_valid=50, num_test=100, seed=0, avoid_walls=False))
-    return _action_video_config(c, c.navigation)
-
-
-def _action_video_config(c: ml_collections.ConfigDict, data: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """What GTM-SM's data sets share: the ELBO, batch 16, whole sequences padded to
-    the training length ``data.num_steps``, evaluation batches of 10."""
-    c.bound = "elbo"
-    c.batch_size = 16
-    c.max_train_length = 0
-    c.pad_multiple = data.get_ref("num_steps")
-    c.eval.batch_size = 10
-    return c
-
-
-def speech_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
-    """Raw speech (thesis, section 5.4, scaled to a CPU): the folder ``data_path``
-    ('fsdd': the FSDD recordings; 'speech': TIMIT-style train/ and test/),
-    normalised frames of 12.5 ms (``speech.frame_size`` 0), trained with the ELBO
-    on one sample, beta from 0.2 to 1, and evaluated on whole recordings.
-
-    Training sequences are cut into independent 2 s pieces (160 frames, states
-    reset, as the thesis) and scored in 0.5 s chunks (``tbptt_length`` 40 frames:
-    set it to 0.5 s of any other ``frame_size``) with the states carried from
-    chunk to chunk and gradients truncated between them. Unlike the thesis, which
-    updates the parameters after each chunk (4 updates per 2 s), seqvi sums the
-    chunks' truncated gradients into one update per batch. On the FSDD (training
-    recordings of at most 1.3 s) no piece is cut and 24% of the recordings span
-    more than one chunk."""
-    c = base_config("sequences", dataset, dict(model, emission_type=model.get("emission_type", "gaussian")))
-    c.speech = ml_collections.ConfigDict(dict(frame_size=0, valid_takes=5, split_seed=0))
-    c.max_train_length = 160  # 2 s of 12.5 ms frames
-    c.bound = "elbo"
-    c.num_particles = 1
-    c.kl_anneal_start = 0.2
-    c.kl_anneal_steps = 1000
-    c.tbptt_length = 40  # 0.5 s of 12.5 ms frames, as the thesis
-    c.batch_size = 32
-    c.learning_rate = 1e-3
-    c.num_steps = 3000
-    c.eval_every = 500
-    c.eval = ml_collections.ConfigDict(dict(num_particles=16, batch_size=50, split="valid"))
-    return c
-
-
-def dialogue_config(dataset: str, model: dict) -> ml_collections.ConfigDict:
-    """The dialogue fields on top of ``base_config``: 'chatterbot' (embedded),
-    'cornell' (the ParlAI Cornell folder in ``data_path``, re-split) or 'parlai'
-    (a folder of the user's with train/valid/test.txt, kept unless ``resplit``)."""
-    if dataset not in DIALOGUE_DATA:
-        raise ValueError(f"dataset must be one of {sorted(DIALOGUE_DATA)}, got {dataset!r}")
-    c = base_config("dialogue", dataset, model)
-    c.split_seed = 0
-    c.resplit = False  # 'parlai': re-split the union of the three files by conversation
-    c.init_word_vectors = ""  # a GloVe/word2vec text file: the embedding rows of the words it has
-    c.swap_pairs = False  # train on (response, context): the backward model p(context | response) of MMI-bidi
-    c.lenient = False  # skip (and report) malformed lines of ParlAI files instead of refusing them
-    c.vocab_size = 2000 if dataset == "chatterbot" else 8000  # Cornell: 8000 words cover 97% of tokens
-    c.max_context = 20
-    c.max_response = 20
-    # training batches sorted by response length in runs of 8 and trimmed to a multiple of 7
-    # steps (0: every batch max_response + 1 steps; seqvi.data.dialogue.DialogueSchedule)
-    c.length_bucket = 7
-    c.batch_size = 32
-    c.learning_rate = 1e-3
-    c.lr_decay = "constant"
-    c.warmup_steps = 0
-    c.clip_norm = 5.0
-    c.num_steps = 2000 if dataset == "chatterbot" else 3000  # Cornell: 4.4 epochs of the 22032 training pairs
-    c.checkpoint_every = 1000
-    c.eval_every = 500
-    c.eval = ml_collections.ConfigDict(dict(num_particles=16, split="valid", batch_size=64))
+def dataset_config(dataset: str, model: dict, **options) -> ml_collections.ConfigDict:
+    """The training config of the registered data set ``dataset``
+    (``seqvi.datasets``) for ``model`` ('name' and constructor arguments): the
+    shared fields of ``base_config`` with the data set's own (its config block,
+    batch size, budget). ``options``: the data set's named variants (for
+    'first_person', ``kind='walking'``). ValueError for an unknown data set or a
+    model of another task."""
+    data = datasets.get(dataset)
+    c = base_config(data.task, dataset, data.model_fields(model))
+    data.configure(c, **options)
     return c
 
 
@@ -268,15 +124,17 @@ def _hashable(value):
     return tuple(_hashable(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def build_trainer(config: ml_collections.ConfigDict, objective, workdir, *, tensorboard: bool = True) -> Trainer:
+def build_trainer(config: ml_collections.ConfigDict, objective, workdir, *, tensorboard: bool = True,
+                  model=None) -> Trainer:
     """The trainer of ``objective`` under the config's optimiser. With
-    ``config.discriminator_learning_rate``, an adversarial model's discriminator
-    groups (``model.discriminator_groups``) step at that rate instead."""
+    ``config.discriminator_learning_rate``, the discriminator groups of an
+    adversarial ``model`` (``seqvi.core.HasDiscriminator``) step at that rate
+    instead; ConfigError for any other model."""
     scales = ()
     if config.get("discriminator_learning_rate"):
-        groups = getattr(getattr(objective, "model", None), "discriminator_groups", ())
-        if not groups:
+        if not isinstance(model, HasDiscriminator):
             raise ConfigError("config.discriminator_learning_rate applies to adversarial models only")
+        groups = model.discriminator_groups
         scales = tuple((g, config.discriminator_learning_rate / config.learning_rate) for g in groups)
     optimizer = make_optimizer(
         config.learning_rate, config.num_steps, clip_norm=config.clip_norm, warmup_steps=config.warmup_steps,
@@ -311,6 +169,9 @@ def prepare(config: ml_collections.ConfigDict, workdir=None, *, training: bool =
         config.task = "dialogue" if registry.get(config.model.name).task == "dialogue" else "sequences"
     validate_config(config)
     task = get_task(config.task)
+    if datasets.get(config.dataset).task != task.name:
+        raise ConfigError(f"dataset {config.dataset!r} is a {datasets.get(config.dataset).task} data set, "
+                          f"but the config's task is {task.name!r}")
     try:
         entry = registry.get(config.model.name)
     except ValueError as e:
@@ -323,16 +184,16 @@ def prepare(config: ml_collections.ConfigDict, workdir=None, *, training: bool =
     try:
         model = build_model(config, task.model_dim(splits, extras))
         objective = model.objective(objective_options(config))
-        if hasattr(model, "check_length"):  # a model that needs sequences longer than its memory
+        if isinstance(model, ChecksLength):  # a model that needs sequences longer than its memory
             model.check_length(min(len(x) for split in splits.values() for x in split))
     except (TypeError, ValueError) as e:
         raise ConfigError(f"config.model / config.bound: {e}") from None
     params = task.init_params(config, model, splits)
-    if training and hasattr(task, "fit_params"):
+    if training:
         params = task.fit_params(config, model, params, splits, extras)
     if training and config.get("init_from"):
         params = start_from(config.init_from, params, extras)
-    trainer = build_trainer(config, objective, workdir, tensorboard=training)
+    trainer = build_trainer(config, objective, workdir, tensorboard=training, model=model)
     return Run(config, task, splits, extras, model, objective, params, trainer,
                task.train_batches(config, splits, extras), workdir)
 
@@ -445,5 +306,5 @@ def load_trained(workdir, which: str = "best") -> tuple[Run, Any, str]:
         run.trainer.close()
 
 
-__all__ = ["base_config", "dataset_config", "dialogue_config", "speech_config", "navigation_config", "first_person_config", "prepare", "train_and_evaluate", "load_trained",
-           "load_config", "save_config", "build_model", "build_trainer", "validate_config", "Run", "file_record"]
+__all__ = ["base_config", "dataset_config", "prepare", "train_and_evaluate", "load_trained", "load_config",
+           "save_config", "build_model", "build_trainer", "validate_config", "Run"]

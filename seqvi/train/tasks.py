@@ -2,20 +2,15 @@
 (``seqvi.train.experiment``): its splits, the size the model is built for,
 training and evaluation batches, and what the evaluation binary reports.
 
-* ``SequenceTask``: [T, D] float arrays, batched as {'xs', 'lengths'}:
-  polyphonic music (any .mat / .pickle / .json file, or the embedded JSB
-  chorales), the VHRNN synthetic suite, physics videos, raw speech (frames of
-  a folder of WAV files: the FSDD, or a TIMIT-style folder).
-* ``DialogueTask``: (context, response) pairs, batched as padded token ids:
-  the embedded chatterbot conversations, or any folder of ParlAI files with
-  train/valid/test splits (kept; the Cornell re-split when asked).
+* ``SequenceTask``: [T, D] float arrays, batched as {'xs', 'lengths'}.
+* ``DialogueTask``: (context, response) pairs, batched as padded token ids.
 
-A task never looks at the kind of model: the model's objective
+The data come from the registered data set ``config.dataset``
+(``seqvi.datasets``). A task never looks at the kind of model: the model's objective
 (``model.objective(options)``) says how it trains and what it reports.
 """
 
 import functools
-import hashlib
 import logging as pylogging
 import pathlib
 from collections.abc import Callable, Iterator
@@ -25,8 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from seqvi import metrics
-from seqvi.data import dialogue, first_person, navigation, physics, polyphonic, speech, synthetic
+from seqvi import datasets, metrics
+from seqvi.core import ConfigError, FitsToData
+from seqvi.data import dialogue, polyphonic
 from seqvi.data.batching import BatchSchedule, chop, eval_batches
 from seqvi.models import decoding, mmi
 from seqvi.train.evaluation import evaluate
@@ -34,71 +30,18 @@ from seqvi.train.evaluation import evaluate
 LONGEST_WHOLE_SEQUENCE = 1024  # longer training sequences need --config.max_train_length
 
 
-class ConfigError(ValueError):
-    """A user error in the config or its data: printed as one line by the binaries."""
-
-
-def file_record(path) -> dict:
-    """{'path', 'bytes', 'sha256'} of a data file (the run records what it trained on)."""
-    path = pathlib.Path(path)
-    return {"path": str(path.resolve()), "bytes": path.stat().st_size,
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-
-
 # ---- sequences --------------------------------------------------------------------------------
 class SequenceTask:
-    """[T, D] float32 sequences (see the module docstring). ``config.dataset``:
-    a polyphonic set name (the data at ``config.data_path``; empty: the embedded
-    JSB chorales), 'synthetic' (``config.synthetic``), 'physics_<environment>'
-    (``config.physics``), 'navigation' (GTM-SM's image navigation, ``config.navigation``),
-    'first_person' (GTM-SM's 3-D videos, ``config.first_person``), or 'fsdd' / 'speech' (the folder ``config.data_path``
-    read by ``seqvi.data.speech.load_speech`` with ``config.speech``)."""
+    """[T, D] float32 sequences of a registered data set of task 'sequences'."""
 
     name = "sequences"
 
     def load_splits(self, config) -> dict[str, list[np.ndarray]]:
-        dataset = config.dataset
-        if dataset == "synthetic":
-            return synthetic.load_synthetic(synthetic.SyntheticSpec(**config.synthetic))
-        if dataset.startswith("physics_"):
-            return _load_physics(config.physics)
-        if dataset == "navigation":
-            return load_navigation(config.navigation)
-        if dataset == "first_person":
-            return load_first_person(config.first_person)
-        if dataset in SPEECH:
-            return load_speech(config).splits
-        path = self.data_file(config)
-        try:
-            splits = polyphonic.load_polyphonic(path)
-        except polyphonic.DataFormatError as e:
-            raise ConfigError(str(e)) from e
-        if not splits.get("train"):
-            raise ConfigError(f"{path}: the training split is empty")
-        return splits
-
-    def data_file(self, config) -> pathlib.Path:
-        """The polyphonic file of the config: ``data_path``, or the embedded JSB chorales."""
-        if config.data_path:
-            path = pathlib.Path(config.data_path)
-            if not path.is_file():
-                raise ConfigError(f"--config.data_path={config.data_path}: no such file")
-            return path
-        if config.dataset != "jsb":
-            raise ConfigError(f"dataset {config.dataset!r} is not embedded in seqvi: give its file with "
-                              "--config.data_path=PATH (.mat, .pickle or .json)")
-        return pathlib.Path(polyphonic.embedded_jsb_path())
+        """The registered data set's splits (``seqvi.datasets``)."""
+        return datasets.get(config.dataset).load_splits(config)
 
     def data_record(self, config, splits) -> dict:
-        record = {"task": self.name, "dataset": config.dataset,
-                  "sequences": {k: len(v) for k, v in splits.items()}}
-        if config.dataset in SPEECH:
-            record["folder"] = str(pathlib.Path(config.data_path).resolve())
-        elif config.dataset in ("navigation", "first_person"):  # generated: the spec they were generated from
-            record["generator"] = config[config.dataset].to_dict()
-        elif not (config.dataset == "synthetic" or config.dataset.startswith("physics_")):
-            record["file"] = file_record(self.data_file(config))
-        return record
+        return datasets.get(config.dataset).record(config, splits)
 
     def extras(self, config, splits, workdir=None) -> dict:
         """What the run needs beside the model and data (nothing for sequences)."""
@@ -115,6 +58,10 @@ class SequenceTask:
 
     def init_params(self, config, model, splits):
         return model.init(jax.random.key(config.seed), polyphonic.training_mean(splits["train"]))
+
+    def fit_params(self, config, model, params, splits, extras: dict):
+        """``params`` unchanged: no sequence model has constants fitted to data."""
+        return params
 
     def train_batches(self, config, splits, extras: dict) -> Callable[[int], dict]:
         """``batch_at(step)``: training pieces of at most ``max_train_length`` steps
@@ -137,13 +84,13 @@ class SequenceTask:
         """ELBO(1), IWAE(K), FIVO(K) or the model's own figures on ``split``, printed."""
         rows = []
         objectives = run.objective.evaluation_objectives(options.num_particles)
-        offered = {getattr(o, "eval_name", None) for o in objectives}
+        offered = {o.eval_name for o in objectives}
         for name in options.bounds:
             if name not in offered and None not in offered:
                 print(f"{run.config.model.name}: {name.upper()} does not apply to this model "
                       f"(it offers {', '.join(sorted(offered))}); skipped", flush=True)
         for objective in objectives:
-            if getattr(objective, "eval_name", None) not in (None, *options.bounds):
+            if objective.eval_name not in (None, *options.bounds):
                 continue
             batches = self.eval_batches(run.config, run.splits[split], options.batch_size, run.extras)
             result = evaluate(objective, params, batches, jax.random.key(options.seed))
@@ -180,162 +127,19 @@ def _describe(label: str, result: dict) -> str:
     return f"{label}: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float))
 
 
-SPEECH = {"fsdd": "fsdd", "speech": "split_folders"}  # dataset -> seqvi.data.speech layout
-
-
-def load_speech(config) -> speech.SpeechData:
-    """The speech folder ``config.data_path`` as ``speech.SpeechData`` ('fsdd': the
-    FSDD's recordings folder; 'speech': a TIMIT-style folder with train/ and
-    test/), with ``config.speech`` (frame_size, valid_takes, split_seed).
-    A missing folder or an unreadable recording is a ConfigError."""
-    if not config.data_path:
-        raise ConfigError(f"dataset {config.dataset!r} needs its folder of WAV files: --config.data_path=DIR "
-                          "(for the FSDD, its recordings/ folder)")
-    options = config.get("speech", {})
-    try:
-        return speech.load_speech(config.data_path, SPEECH[config.dataset], frame_size=options.get("frame_size", 0),
-                                  valid_takes=options.get("valid_takes", 5), seed=options.get("split_seed", 0))
-    except (FileNotFoundError, ValueError) as e:
-        inner = pathlib.Path(config.data_path) / "recordings"
-        hint = f" (the FSDD's WAV files are in its recordings/ folder: {inner})" if inner.is_dir() else ""
-        raise ConfigError(f"--config.data_path={config.data_path}: {e}{hint}") from e
-
-
-def navigation_spec(options, test: bool = False) -> navigation.NavigationSpec:
-    """The walks ``options`` (``config.navigation``) describe: ``test_steps`` long for
-    the test split, ``num_steps`` otherwise."""
-    steps = options.test_steps if test else options.num_steps
-    return navigation.NavigationSpec(int(steps), float(options.repeat_rate), bool(options.get("avoid_walls", False)))
-
-
-def navigation_test_walks(options) -> navigation.Navigation:
-    """The test split of ``load_navigation`` as walks, with their positions: ``num_test``
-    walks of ``test_steps`` steps in environments cut from the test images (seed
-    ``seed + 1``)."""
-    return navigation.generate(navigation_spec(options, test=True), int(options.num_test),
-                               seed=int(options.seed) + 1, images=navigation.TEST_IMAGES)
-
-
-def load_navigation(options) -> dict[str, list[np.ndarray]]:
-    """{'train', 'valid', 'test'}: lists of [T, 64 + 5] float32 rows (view, one-hot
-    action; ``seqvi.data.navigation``). Train and valid environments are cut from
-    the training images (seeds ``seed`` and ``seed + 2``), test ones from the other
-    images (seed ``seed + 1``) with ``test_steps`` steps (the thesis: 256
-    memorised + 256 predicted); ``avoid_walls`` (optional) for every split."""
-    spec, test_spec = navigation_spec(options), navigation_spec(options, test=True)
-    out = {}
-    for split, offset, images, s in (("train", 0, navigation.TRAIN_IMAGES, spec),
-                                     ("test", 1, navigation.TEST_IMAGES, test_spec),
-                                     ("valid", 2, navigation.TRAIN_IMAGES, spec)):
-        data = navigation.generate(s, int(options[f"num_{split}"]), seed=int(options.seed) + offset, images=images)
-        out[split] = list(navigation.rows(data))
-    return out
-
-
-def first_person_sources(options) -> dict:
-    """The TFDS sources {'train', 'valid', 'test'} of the first-person videos that
-    ``options`` (``config.first_person``) describe, rendered once into
-    ``options.data_dir`` (empty: ~/tensorflow_datasets) by
-    ``seqvi.data.tfds_first_person``. ConfigError if miniworld cannot render."""
-    from seqvi.data import tfds_first_person
-
-    fields = ("kind", "num_steps", "test_steps", "size", "repeat_rate", "num_train", "num_valid", "num_test", "seed",
-              "avoid_walls")
-    data_dir = pathlib.Path(options.data_dir or "~/tensorflow_datasets").expanduser()
-    try:
-        return tfds_first_person.build(data_dir, **{k: options[k] for k in fields if k in options})
-    except first_person.MiniworldUnavailable as e:
-        raise ConfigError(str(e)) from e
-
-
-def load_first_person(options) -> dict[str, list[np.ndarray]]:
-    """{'train', 'valid', 'test'}: lists of [T, size * size * 3 + 3] float32 rows (RGB
-    view in [0, 1], one-hot action; with ``options.displacements``, then the true
-    displacements in the agent's frame: ``seqvi.data.first_person.rows``), read from
-    ``first_person_sources``."""
-    from seqvi.data import tfds_first_person
-
-    return {split: list(first_person.rows(tfds_first_person.videos(source), options.get("displacements", False)))
-            for split, source in first_person_sources(options).items()}
-
-
-def _load_physics(options) -> dict[str, list[np.ndarray]]:
-    """{'train', 'valid', 'test'}: lists of [T, H * W (+ k)] float32 rows (frames
-    flattened; with ``with_inputs``, the pendulum's torques appended). Seeds:
-    train ``seed``, test ``seed + 1``, valid ``seed + 2``."""
-    spec = physics.PhysicsSpec.default(options.environment)
-    out = {}
-    for split, offset in (("train", 0), ("test", 1), ("valid", 2)):
-        data = physics.generate(spec, int(options[f"num_{split}"]), seed=int(options.seed) + offset)
-        rows = data.frames.reshape(data.frames.shape[:2] + (-1,))
-        if options.get("with_inputs", False):
-            rows = np.concatenate([rows, data.inputs], -1)
-        out[split] = list(rows.astype(np.float32))
-    return out
-
-
 # ---- dialogue ---------------------------------------------------------------------------------
 class DialogueTask:
-    """(context, response) pairs. ``config.dataset``: 'chatterbot' (embedded,
-    re-split 0.8/0.1/0.1 by conversation with ``split_seed``), 'cornell' (the
-    ParlAI Cornell valid.txt and test.txt in the folder ``data_path``, re-split
-    the same way), or 'parlai' (a folder ``data_path`` with train.txt, valid.txt
-    and test.txt, kept as they are unless ``config.resplit``). The vocabulary of
-    the training pairs is saved in the workdir (vocab.txt)."""
+    """(context, response) pairs of a registered data set of task 'dialogue'.
+    The vocabulary of the training pairs is saved in the workdir (vocab.txt)."""
 
     name = "dialogue"
 
-    def _folder(self, config) -> pathlib.Path:
-        if not config.data_path:
-            raise ConfigError(f"dataset {config.dataset!r} needs its folder: --config.data_path=DIR")
-        folder = pathlib.Path(config.data_path)
-        if not folder.is_dir():
-            raise ConfigError(f"--config.data_path={config.data_path}: no such folder")
-        return folder
-
-    def conversations(self, config) -> dict[str, list]:
-        """The config's conversations by split; a malformed file is a ConfigError naming it."""
-        try:
-            return self._read_conversations(config)
-        except ValueError as e:
-            if isinstance(e, ConfigError):
-                raise
-            advice = "" if config.get("lenient", False) else " (--config.lenient=True skips malformed lines)"
-            raise ConfigError(f"{e}{advice}") from e
-
-    def _read_conversations(self, config) -> dict[str, list]:
-        strict = not config.get("lenient", False)
-        if config.dataset == "chatterbot":
-            return dialogue.resplit(dialogue.chatterbot(), seed=config.split_seed)
-        folder = self._folder(config)
-        if config.dataset == "cornell":
-            return dialogue.cornell_resplit(folder, seed=config.split_seed)
-        if config.dataset != "parlai":
-            raise ConfigError(f"dataset must be 'chatterbot', 'cornell' or 'parlai', got {config.dataset!r}")
-        files = {split: folder / f"{split}.txt" for split in ("train", "valid", "test")}
-        missing = [str(p) for p in files.values() if not p.is_file()]
-        if missing:
-            raise ConfigError(f"a ParlAI folder needs train.txt, valid.txt and test.txt; missing: {', '.join(missing)}")
-        splits = {split: dialogue.read_parlai(path, strict=strict) for split, path in files.items()}
-        if config.get("resplit", False):
-            return dialogue.resplit(splits["train"] + splits["valid"] + splits["test"], seed=config.split_seed)
-        return splits
-
     def load_splits(self, config) -> dict[str, list[tuple[str, str]]]:
-        splits = {split: dialogue.pairs(c) for split, c in self.conversations(config).items()}
-        if config.get("swap_pairs", False):  # the backward model p(context | response) of MMI-bidi
-            splits = {split: [(r, c) for c, r in p] for split, p in splits.items()}
-        if not splits.get("train"):
-            raise ConfigError(f"dataset {config.dataset!r} at {config.data_path or 'the embedded data'}: "
-                              "the training split has no pairs")
-        return splits
+        """The registered data set's pairs (``seqvi.datasets``)."""
+        return datasets.get(config.dataset).load_splits(config)
 
     def data_record(self, config, splits) -> dict:
-        record = {"task": self.name, "dataset": config.dataset, "pairs": {k: len(v) for k, v in splits.items()}}
-        if config.dataset != "chatterbot":
-            record["folder"] = str(pathlib.Path(config.data_path).resolve())
-            record["files"] = [file_record(p) for p in sorted(pathlib.Path(config.data_path).glob("*.txt"))]
-        return record
+        return datasets.get(config.dataset).record(config, splits)
 
     def extras(self, config, splits, workdir=None) -> dict:
         """{'vocab'}: the workdir's vocab.txt when it has one (a resumed or
@@ -369,7 +173,7 @@ class DialogueTask:
         vocab = extras["vocab"]
         if config.get("init_word_vectors"):
             params = initial_word_vectors(params, config.init_word_vectors, vocab)
-        if not hasattr(model, "fit_to_data"):
+        if not isinstance(model, FitsToData):
             return params
         if config.get("embeddings"):
             try:
@@ -486,10 +290,12 @@ def initial_word_vectors(params: dict, path, vocab: dialogue.Vocabulary) -> dict
     return dict(params, embed={"params": dict(params["embed"]["params"], embedding=table)})
 
 
-def text_scores(pairs, generated, train_pairs, embeddings: str | None, seed: int) -> dict[str, float]:
-    """BLEU-1/4 (smoothed sentence BLEU), embedding average/greedy/extrema (averaged
-    over every response) and their sum 'rel' (LocalGAN's Rel.), Distinct-1/2 and
-    Ent-4 (natural log) over all responses. Embeddings:
+def text_scores(pairs, generated, train_pairs, embeddings: str | None, seed: int,
+                bleu_smoothing: int = 1) -> dict[str, float]:
+    """BLEU-1/4 (sentence BLEU with NLTK's smoothing method ``bleu_smoothing``),
+    embedding average/greedy/extrema (averaged over every response) and their sum
+    'rel' (LocalGAN's Rel.), Distinct-1/2 and Ent-4 (natural log) over all
+    responses, and the smoothing method used. Embeddings:
     the GloVe/word2vec text file ``embeddings``, else word2vec trained on ``train_pairs``."""
     references = [[dialogue.tokenize(r)] for _, r in pairs]
     if embeddings:
@@ -499,8 +305,8 @@ def text_scores(pairs, generated, train_pairs, embeddings: str | None, seed: int
     scores = {name: [] for name in ("bleu1", "bleu4", "a_glove", "greedy", "extrema")}
     for refs, hyps in zip(references, generated):
         for hyp in hyps:
-            scores["bleu1"].append(metrics.bleu(refs, hyp, 1) if hyp else 0.0)
-            scores["bleu4"].append(metrics.bleu(refs, hyp, 4) if hyp else 0.0)
+            scores["bleu1"].append(metrics.bleu(refs, hyp, 1, bleu_smoothing) if hyp else 0.0)
+            scores["bleu4"].append(metrics.bleu(refs, hyp, 4, bleu_smoothing) if hyp else 0.0)
             scores["a_glove"].append(metrics.embedding_average(emb, hyp, refs[0]))
             scores["greedy"].append(metrics.embedding_greedy(emb, hyp, refs[0]))
             scores["extrema"].append(metrics.embedding_extrema(emb, hyp, refs[0]))
@@ -509,6 +315,7 @@ def text_scores(pairs, generated, train_pairs, embeddings: str | None, seed: int
     result.update(distinct1=metrics.distinct(everything, 1), distinct2=metrics.distinct(everything, 2),
                   ent4=metrics.ngram_entropy(everything, 4))
     result["rel"] = result["greedy"] + result["a_glove"] + result["extrema"]  # LocalGAN's Rel. (section 5.1)
+    result["bleu_smoothing"] = bleu_smoothing
     return result
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import ROOT
 from seqvi import bounds, dist, smc
-from seqvi.core import ObjectiveOptions, SequenceModel, StepModel
+from seqvi.core import ChecksLength, FitsToData, HasDiscriminator, ObjectiveOptions, SequenceModel, StepModel
 from seqvi.models import registry
 from seqvi.models.dmm import DMM
 from seqvi.models.objectives import TrainedByBounds
@@ -233,6 +233,23 @@ def test_sampling(setup):
 def test_bad_configurations(build, match):
     with pytest.raises(ValueError, match=match):
         build()
+
+
+# The optional capabilities the pipeline asks for (seqvi.core), by registered model.
+CAPABILITIES = {"gtmsm": {ChecksLength}, "localgan": {FitsToData, HasDiscriminator}, "gan_ael": {HasDiscriminator},
+                "adver_regs": {HasDiscriminator}}
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_capabilities_are_declared(name):
+    """A model has exactly the capabilities it declares; an objective names its
+    evaluation bound (or None) and its label."""
+    entry = ENTRIES[name]
+    model = entry.tiny(30 if entry.task == "dialogue" else D)
+    has = {c for c in (ChecksLength, FitsToData, HasDiscriminator) if isinstance(model, c)}
+    assert has == CAPABILITIES.get(name, set()), name
+    objective = model.objective()
+    assert objective.eval_name in (None, "elbo", "iwae", "fivo") and isinstance(objective.label, str)
 
 
 def test_model_kinds():

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from seqvi.train import experiment
-from seqvi.train.tasks import LONGEST_WHOLE_SEQUENCE, ConfigError, get_task
+from seqvi.core import ConfigError
+from seqvi.train.tasks import LONGEST_WHOLE_SEQUENCE, get_task
 
 PARLAI = {
     "train": ["1 hello there !\thi , how are you ?", "2 fine thanks .\tgood to hear ."],
@@ -26,7 +27,7 @@ def _parlai_folder(tmp_path):
 
 
 def _seq2seq_config(folder, **overrides):
-    c = experiment.dialogue_config("parlai", dict(name="seq2seq", embed_dim=4, hidden_dim=4))
+    c = experiment.dataset_config("parlai", dict(name="seq2seq", embed_dim=4, hidden_dim=4))
     c.bound, c.data_path, c.vocab_size = "nll", str(folder), 50
     c.update(overrides)
     return c
@@ -53,7 +54,7 @@ def test_a_parlai_folder_missing_a_split_is_refused(tmp_path):
 
 
 def _music_config(path, **overrides):
-    c = experiment.polyphonic_config("nottingham", dict(name="vrnn", latent_dim=2, rnn_dim=3, hidden_dim=4))
+    c = experiment.dataset_config("nottingham", dict(name="vrnn", latent_dim=2, rnn_dim=3, hidden_dim=4))
     c.data_path = str(path)
     c.update(overrides)
     return c
@@ -88,7 +89,7 @@ def test_long_sequences_are_not_trained_on_whole(tmp_path):
 
 
 def test_a_named_set_without_its_file_asks_for_data_path():
-    c = experiment.polyphonic_config("nottingham", dict(name="vrnn"))
+    c = experiment.dataset_config("nottingham", dict(name="vrnn"))
     with pytest.raises(ConfigError, match="--config.data_path"):
         get_task("sequences").load_splits(c)
 
@@ -109,7 +110,7 @@ def test_a_malformed_data_file_is_a_config_error_naming_it(tmp_path):
 def test_a_speech_folder_is_read_with_its_config_and_refused_with_reasons(tmp_path):
     from seqvi.data import speech
 
-    c = experiment.speech_config("fsdd", dict(name="rnn"))
+    c = experiment.dataset_config("fsdd", dict(name="rnn"))
     task = get_task("sequences")
     with pytest.raises(ConfigError, match="needs its folder of WAV files"):
         task.load_splits(c)
@@ -135,7 +136,7 @@ def test_the_fsdd_parent_folder_is_refused_with_the_recordings_folder_named(tmp_
 
     (tmp_path / "fsdd" / "recordings").mkdir(parents=True)
     speech.write_wav(tmp_path / "fsdd" / "recordings" / "0_ann_0.wav", np.zeros(300), 8000)
-    c = experiment.speech_config("fsdd", dict(name="rnn"))
+    c = experiment.dataset_config("fsdd", dict(name="rnn"))
     c.data_path = str(tmp_path / "fsdd")
     with pytest.raises(ConfigError, match="no .wav files .*its recordings/ folder: .*fsdd/recordings"):
         get_task("sequences").load_splits(c)
