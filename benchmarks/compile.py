@@ -48,11 +48,13 @@ def load_config(name: str, argument: str):
 
 def batch_shape(config) -> tuple[int, int, int]:
     """(B, T, D) of a training batch, without loading the data."""
+    from seqvi import datasets
     from seqvi.data import synthetic
 
-    if config.dataset == "synthetic":
+    data = datasets.get(config.dataset)
+    if isinstance(data, datasets.synthetic.Synthetic):
         return config.batch_size, config.synthetic.length, synthetic.DIM
-    if config.dataset.startswith("physics_"):
+    if isinstance(data, datasets.physics.Physics):
         from seqvi.models import KVAE
 
         kwargs = {k: v for k, v in config.model.items() if k != "name"}
@@ -69,7 +71,8 @@ def compile_seconds(name: str, argument: str) -> float:
     config = load_config(name, argument)
     b, t, d = batch_shape(config)
     model = experiment.build_model(config, d)
-    trainer = experiment.build_trainer(config, model.objective(experiment.objective_options(config)), None)
+    trainer = experiment.build_trainer(config, model.objective(experiment.objective_options(config)), None,
+                                       model=model)
     state = trainer.init_state(model.init(jax.random.key(0), jnp.full((d,), 0.1)))
     batch = {"xs": jnp.zeros((b, t, d)), "lengths": jnp.full((b,), t, jnp.int32)}
     start = time.perf_counter()

@@ -40,6 +40,8 @@ _BEAM = flags.DEFINE_integer("beam_size", 5, "Beam size with --method=beam.")
 _MAX_PAIRS = flags.DEFINE_integer("max_pairs", 0, "Score only the first N pairs (0: all; dialogue).")
 _EMBEDDINGS = flags.DEFINE_string("embeddings", None, "GloVe/word2vec text file (default: trained on train).")
 _SHOW = flags.DEFINE_integer("show", 5, "Sample responses to print (dialogue).")
+_BLEU_SMOOTHING = flags.DEFINE_enum("bleu_smoothing", "1", ["0", "1", "2", "3", "4", "5", "7"],
+                                    "NLTK's BLEU smoothing method (dialogue; the VMED authors use 7).")
 _TAG = flags.DEFINE_string("tag", "", "Name the results eval_<split>_<tag>.json (beside the plain evaluation).")
 _TRACEBACK = flags.DEFINE_bool("traceback", False, "Show the traceback of a user error.")
 
@@ -60,6 +62,7 @@ def main(argv):
     options_view = type("Options", (), {name: getattr(options, name) for name in (
         "num_particles", "bounds", "batch_size", "seed", "method", "num_samples", "temperature", "beam_size",
         "max_pairs", "embeddings", "show", "mmi_weight", "length_bonus")})
+    options_view.bleu_smoothing = int(_BLEU_SMOOTHING.value)
     try:
         if _BACKWARD.value:
             backward_run, backward_params, _ = experiment.load_trained(_BACKWARD.value)

@@ -21,7 +21,7 @@ from absl import app, flags, logging
 
 from seqvi import imputation, plot
 from seqvi.data.polyphonic import training_mean
-from seqvi.core import StepModel
+from seqvi.core import Reconstructs, StepModel
 from seqvi.train import experiment
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
@@ -41,7 +41,7 @@ def main(argv):
     run, params, which = experiment.load_trained(_WORKDIR.value, "best")
     config, splits, model = run.config, run.splits, run.model
     use_smc = isinstance(model, StepModel) and model.imputable
-    can_reconstruct = hasattr(model, "reconstruct")
+    can_reconstruct = isinstance(model, Reconstructs)
     if not (use_smc or can_reconstruct):
         raise SystemExit(f"{config.model.name}: neither SMC imputation nor reconstruction applies (see its docstring)")
     mean = jnp.asarray(training_mean(splits["train"]))

@@ -22,7 +22,7 @@ cells = [
         "from seqvi.data.dialogue import DialogueSchedule, encode_pairs\n"
         "from seqvi.models import localgan, num_params\n"
         "from seqvi.train import experiment\n"
-        "from seqvi.train.tasks import responses\n"
+        "from seqvi.generation import responses\n"
         "STEPS = int(os.environ.get('SEQVI_NOTEBOOK_STEPS', '600'))\n"
         "pre = experiment.dataset_config('chatterbot', dict(name='seq2seq', embed_dim=64, hidden_dim=128))\n"
         "pre.bound = 'nll'\n"
@@ -82,7 +82,7 @@ cells = [
     ),
     new_markdown_cell("**4. Answers and scores** on the test pairs (greedy decoding; Rel. = greedy + average + extrema)."),
     new_code_cell(
-        "from seqvi.train.tasks import text_scores\n"
+        "from seqvi.metrics import text_scores\n"
         "contexts = [c for c, _ in splits['test']]\n"
         "answers = {'Seq2Seq (MLE)': responses(run.model, pretrained, contexts, vocab, pre)}\n"
         "for name, (m, p) in trained.items():\n"

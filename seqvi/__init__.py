@@ -7,9 +7,10 @@ EM, EKF/UKF, particle filters), ``models`` (the model zoo and its registry),
 ``nn`` (Flax networks), ``dist`` (distribution helpers), ``data`` (readers,
 TFDS builders, batching), ``datasets`` (the registered data sets), ``train``
 (the pipeline, trainer, evaluation), ``imputation``, ``diagnostics`` (per-step
-traces), ``prediction`` (prediction from memory), ``metrics`` (text metrics),
-``plot``. A feature outside the core whose optional packages are missing raises
-``MissingExtraError`` naming the extra to install.
+traces), ``prediction`` (prediction from memory), ``generation`` (dialogue
+responses), ``metrics`` (text metrics), ``plot``. A feature outside the core
+whose optional packages are missing raises ``MissingExtraError`` naming the
+extra to install.
 """
 
 from seqvi import bounds, core, smc

@@ -259,6 +259,16 @@ class ChecksLength(Protocol):
 
 
 @runtime_checkable
+class Reconstructs(Protocol):
+    """A model that denoises a whole sequence through its recognition model
+    (STORN's VRAE and VOSP; Bayer & Osendorfer, section 5.2)."""
+
+    def reconstruct(self, params: Params, xs: Float[Array, "T D"], length: Int[Array, ""],
+                    mode: str = "mean") -> Float[Array, "T D"]:
+        """[T, D]: the mean (or mode) of p(x | z*), z* the mode of the recognition model."""
+
+
+@runtime_checkable
 class FitsToData(Protocol):
     """A dialogue model with constants set from the training pairs before training
     (LocalGAN's word vectors, standardisation and DBM)."""

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from seqvi.core import StepModel, StepOutput
+from seqvi.core import Reconstructs, StepModel, StepOutput
 from seqvi.smc import smc
 from seqvi.smc.resampling import get_resampler
 
@@ -158,7 +158,7 @@ def iterative_impute(
 ) -> jax.Array:
     """x^(0) = xs with missing steps at the training mean; x^(k+1) = xs where
     observed, else model.reconstruct(x^(k)). Returns x^(num_iterations) [T, D]."""
-    if not hasattr(model, "reconstruct"):
+    if not isinstance(model, Reconstructs):
         raise TypeError(f"{type(model).__name__} has no reconstruct(); use smc_impute for StepModels")
     if not isinstance(num_iterations, int) or num_iterations < 0:
         raise ValueError(f"num_iterations must be a non-negative int, got {num_iterations!r}")

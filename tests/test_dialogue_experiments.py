@@ -51,8 +51,9 @@ def test_vmed_trains_with_fivo_and_annealing_and_evaluates(tmp_path):
                "--config.max_context=5", "--config.max_response=5", "--config.vocab_size=40")
     assert "kl_weight" in out and "resample_rate" in out and "eval at step 2" in out
     out = _run("experiments/evaluate.py", f"--workdir={workdir}", "--method=sample", "--num_samples=2",
-               "--max_pairs=3", "--show=1", "--num_particles=3")
+               "--max_pairs=3", "--show=1", "--num_particles=3", "--bleu_smoothing=7")
     result = json.loads((workdir / "eval_test.json").read_text())
+    assert result["bleu_smoothing"] == 7 and 0.0 <= result["bleu4"] <= 1.2  # NLTK's method 7 may exceed 1
     assert result["loss_kind"] == "negative ELBO" and "negative ELBO per token" in out and "FIVO(3)" in out
     assert set(result["step_bounds"]) == {"elbo", "iwae", "fivo"} and result["step_bounds_particles"] == 3
     assert all(-50.0 < v < 0.0 for v in result["step_bounds"].values())

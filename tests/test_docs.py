@@ -6,6 +6,7 @@ file's path (``# seqvi/models/my_model.py``) are that file's contents: the
 "Adding a model" pair is written where it goes and trained through the binary.
 """
 
+import json
 import os
 import pathlib
 import pkgutil
@@ -105,3 +106,32 @@ def test_adding_a_model_takes_its_module_and_config(tmp_path):
         env=dict(os.environ, PYTHONPATH=str(copy)))
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     assert "model my_model" in out.stdout and "eval at step 2" in out.stdout
+
+
+@pytest.mark.slow
+def test_a_users_data_set_trains_and_evaluates_through_the_binaries(tmp_path):
+    """own-data.md's data set, in a module of the user's, trains through
+    experiments/train.py and is found again by experiments/evaluate.py (a new
+    process) through config.dataset_module."""
+    block = next(b for b in _blocks(DOCS / "how-to" / "own-data.md", "python") if "class Sines" in b)
+    (tmp_path / "my_sines.py").write_text(block)
+    (tmp_path / "my_config.py").write_text(
+        "import my_sines\nfrom seqvi.train.experiment import dataset_config\n\n\n"
+        "def get_config():\n"
+        "    return dataset_config('sines', dict(name='vrnn', latent_dim=2, rnn_dim=8, hidden_dim=8))\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    workdir = tmp_path / "run"
+    train = subprocess.run(
+        [sys.executable, "experiments/train.py", f"--config={tmp_path / 'my_config.py'}", f"--workdir={workdir}",
+         "--config.num_steps=2", "--config.log_every=1", "--config.eval_every=2", "--config.num_particles=2",
+         "--config.eval.num_particles=2", "--config.sines.num_train=8", "--config.sines.num_steps=12"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert train.returncode == 0, train.stdout[-2000:] + train.stderr[-3000:]
+    assert "eval at step 2" in train.stdout
+    record = json.loads((workdir / "data.json").read_text())
+    assert record["dataset"] == "sines" and record["generator"]["num_train"] == 8
+    evaluate = subprocess.run(
+        [sys.executable, "experiments/evaluate.py", f"--workdir={workdir}", "--num_particles=2", "--split=valid",
+         "--bounds=fivo"], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert evaluate.returncode == 0, evaluate.stdout[-2000:] + evaluate.stderr[-3000:]
+    assert "valid FIVO(2) per timestep" in evaluate.stdout

@@ -103,7 +103,8 @@ def test_core_imports_without_any_extra():
 import importlib, pkgutil
 import seqvi
 for name in ["seqvi.core", "seqvi.smc", "seqvi.bounds", "seqvi.ssm", "seqvi.models", "seqvi.nn", "seqvi.dist",
-             "seqvi.imputation", "seqvi.diagnostics", "seqvi.train", "seqvi.data", "seqvi.metrics"]:
+             "seqvi.imputation", "seqvi.diagnostics", "seqvi.train", "seqvi.data", "seqvi.datasets", "seqvi.generation",
+             "seqvi.metrics"]:
     module = importlib.import_module(name)
     for info in pkgutil.walk_packages(getattr(module, "__path__", []), name + "."):
         if name in ("seqvi.ssm", "seqvi.models", "seqvi.nn", "seqvi.smc"):

@@ -244,6 +244,10 @@ def _parlai_format(lines: list[str]) -> str | None:
     return None
 
 
+class NotText(ValueError):
+    """A dialogue file that is not UTF-8 text (skipping lines cannot help)."""
+
+
 def read_parlai_with_report(path, skip_empty: bool = True, strict: bool = True) -> ParlAIRead:
     """The conversations of a ParlAI text file and the malformed lines skipped.
 
@@ -261,7 +265,7 @@ def read_parlai_with_report(path, skip_empty: bool = True, strict: bool = True) 
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise NotText(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     kind = _parlai_format(lines)
     if kind is None:
         first = next((ln for ln in lines if ln.strip()), "")

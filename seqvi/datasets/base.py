@@ -8,6 +8,7 @@ them. The experiment pipeline (``seqvi.train``) asks the registry by
 """
 
 import hashlib
+import importlib
 import pathlib
 from typing import Any, ClassVar
 
@@ -33,7 +34,8 @@ class Dataset:
         where ``layout`` says what to give), 'file' or 'folder' (the user's,
         ``config.data_path``), or 'generated' (made from the config's seed).
       layout: what ``config.data_path`` holds: a file's accepted suffixes, or the
-        names of the files a folder needs (a glob pattern where the names vary).
+        names of the files a folder needs (a pattern such as ``train/**/*.wav``
+        or ``<digit>_<speaker>_<take>.wav`` where the names vary).
       fields: the named fields of its training batches.
     """
 
@@ -84,16 +86,26 @@ _REGISTRY: dict[str, Dataset] = {}
 
 
 def register(dataset: Dataset) -> Dataset:
-    """Adds ``dataset`` under ``dataset.name`` (ValueError if the name is taken or
-    the task or source is unknown); returns it."""
-    if dataset.name in _REGISTRY:
-        raise ValueError(f"data set {dataset.name!r} is already registered")
+    """Adds ``dataset`` under ``dataset.name`` and returns it. Registering a data
+    set of the same class again (a notebook cell run twice) replaces it.
+    ValueError for a missing name, a name another class holds, or an unknown task
+    or source."""
+    name = getattr(dataset, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{type(dataset).__name__} needs a name (the registry key, config.dataset)")
+    old = _REGISTRY.get(name)
+    if old is not None and _class_id(old) != _class_id(dataset):
+        raise ValueError(f"data set {name!r} is already registered (by {_class_id(old)})")
     if dataset.task not in ("sequences", "dialogue"):
-        raise ValueError(f"data set {dataset.name!r}: task must be 'sequences' or 'dialogue', got {dataset.task!r}")
-    if dataset.source not in SOURCES:
-        raise ValueError(f"data set {dataset.name!r}: source must be one of {SOURCES}, got {dataset.source!r}")
-    _REGISTRY[dataset.name] = dataset
+        raise ValueError(f"data set {name!r}: task must be 'sequences' or 'dialogue', got {dataset.task!r}")
+    if getattr(dataset, "source", None) not in SOURCES:
+        raise ValueError(f"data set {name!r}: source must be one of {SOURCES}, got {getattr(dataset, 'source', None)!r}")
+    _REGISTRY[name] = dataset
     return dataset
+
+
+def _class_id(dataset: Dataset) -> str:
+    return f"{type(dataset).__module__}.{type(dataset).__qualname__}"
 
 
 def unregister(name: str) -> None:
@@ -106,6 +118,20 @@ def get(name: str) -> Dataset:
     if name not in _REGISTRY:
         raise ConfigError(f"unknown dataset {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
+
+
+def of_config(config) -> Dataset:
+    """The data set of an experiment config: ``config.dataset``, after importing
+    ``config.dataset_module`` (a module of the user's that registers it) when the
+    config names one, so that every process (training, evaluation) finds it.
+    ConfigError for a module that cannot be imported or an unknown name."""
+    module = config.get("dataset_module", "")
+    if module:
+        try:
+            importlib.import_module(module)
+        except ImportError as e:
+            raise ConfigError(f"--config.dataset_module={module}: {e}") from None
+    return get(config.dataset)
 
 
 def entries(task: str | None = None) -> dict[str, Dataset]:

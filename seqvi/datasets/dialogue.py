@@ -18,7 +18,7 @@ class Dialogue(Dataset):
     length in runs of 8 and trimmed to a multiple of 7 steps."""
 
     task = "dialogue"
-    fields = ("context", "context_length", "response", "response_length")
+    fields = ("context", "context_length", "response_in", "response_out", "response_length")
     vocab_size: int = 8000
     num_steps: int = 3000
 
@@ -54,7 +54,8 @@ class Dialogue(Dataset):
         except ValueError as e:
             if isinstance(e, ConfigError):
                 raise
-            advice = "" if config.get("lenient", False) else " (--config.lenient=True skips malformed lines)"
+            lenient_helps = not (config.get("lenient", False) or isinstance(e, dialogue.NotText))
+            advice = " (--config.lenient=True skips malformed lines)" if lenient_helps else ""
             raise ConfigError(f"{e}{advice}") from e
 
     def load_splits(self, config) -> dict[str, list]:

@@ -8,7 +8,8 @@ from seqvi.datasets.base import Dataset, register
 
 def action_video_config(c, data) -> None:
     """What GTM-SM's data sets share: the ELBO, batch 16, whole sequences padded to
-    the training length ``data.num_steps``, evaluation batches of 10; Adam 1e-3."""
+    the training length ``data.num_steps``, evaluation batches of 10 (the GTM-SM
+    configs set Adam's rate to 1e-3)."""
     c.bound = "elbo"
     c.batch_size = 16
     c.max_train_length = 0

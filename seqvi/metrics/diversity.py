@@ -11,7 +11,6 @@ import math
 from collections.abc import Sequence
 
 
-
 def ngrams(tokens: Sequence[str], n: int) -> collections.Counter:
     """Counts of the n-grams (tuples of n consecutive tokens) of ``tokens``."""
     return collections.Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))

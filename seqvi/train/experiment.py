@@ -43,6 +43,9 @@ def base_config(task: str, dataset: str, model: dict) -> ml_collections.ConfigDi
     c.task = task
     c.dataset = dataset
     c.data_path = ""  # a file or folder of the user's; empty: the embedded default
+    c.dataset_module = ""  # a module of the user's that registers config.dataset (seqvi.datasets.of_config)
+    if task == "sequences":
+        c.max_train_length = 0  # > 0: train on pieces of at most this many steps; 0: whole sequences
     c.model = ml_collections.ConfigDict(model)
     c.bound = "fivo"  # what the model trains with: elbo | iwae | fivo, or its own (model.objective says)
     c.num_particles = 4
@@ -76,6 +79,9 @@ def dataset_config(dataset: str, model: dict, **options) -> ml_collections.Confi
     model of another task."""
     data = datasets.get(dataset)
     c = base_config(data.task, dataset, data.model_fields(model))
+    module = type(data).__module__
+    if not module.startswith("seqvi.") and module != "__main__":  # a user's data set: every process imports it
+        c.dataset_module = module
     data.configure(c, **options)
     return c
 
@@ -169,9 +175,10 @@ def prepare(config: ml_collections.ConfigDict, workdir=None, *, training: bool =
         config.task = "dialogue" if registry.get(config.model.name).task == "dialogue" else "sequences"
     validate_config(config)
     task = get_task(config.task)
-    if datasets.get(config.dataset).task != task.name:
-        raise ConfigError(f"dataset {config.dataset!r} is a {datasets.get(config.dataset).task} data set, "
-                          f"but the config's task is {task.name!r}")
+    data = datasets.of_config(config)
+    if data.task != task.name:
+        raise ConfigError(f"dataset {config.dataset!r} is a {data.task} data set, but the config's task is "
+                          f"{task.name!r}")
     try:
         entry = registry.get(config.model.name)
     except ValueError as e:

@@ -10,7 +10,6 @@ The data come from the registered data set ``config.dataset``
 (``model.objective(options)``) says how it trains and what it reports.
 """
 
-import functools
 import logging as pylogging
 import pathlib
 from collections.abc import Callable, Iterator
@@ -20,11 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from seqvi import datasets, metrics
+from seqvi import datasets, generation, metrics
 from seqvi.core import ConfigError, FitsToData
 from seqvi.data import dialogue, polyphonic
 from seqvi.data.batching import BatchSchedule, chop, eval_batches
-from seqvi.models import decoding, mmi
 from seqvi.train.evaluation import evaluate
 
 LONGEST_WHOLE_SEQUENCE = 1024  # longer training sequences need --config.max_train_length
@@ -38,10 +36,10 @@ class SequenceTask:
 
     def load_splits(self, config) -> dict[str, list[np.ndarray]]:
         """The registered data set's splits (``seqvi.datasets``)."""
-        return datasets.get(config.dataset).load_splits(config)
+        return datasets.of_config(config).load_splits(config)
 
     def data_record(self, config, splits) -> dict:
-        return datasets.get(config.dataset).record(config, splits)
+        return datasets.of_config(config).record(config, splits)
 
     def extras(self, config, splits, workdir=None) -> dict:
         """What the run needs beside the model and data (nothing for sequences)."""
@@ -136,10 +134,10 @@ class DialogueTask:
 
     def load_splits(self, config) -> dict[str, list[tuple[str, str]]]:
         """The registered data set's pairs (``seqvi.datasets``)."""
-        return datasets.get(config.dataset).load_splits(config)
+        return datasets.of_config(config).load_splits(config)
 
     def data_record(self, config, splits) -> dict:
-        return datasets.get(config.dataset).record(config, splits)
+        return datasets.of_config(config).record(config, splits)
 
     def extras(self, config, splits, workdir=None) -> dict:
         """{'vocab'}: the workdir's vocab.txt when it has one (a resumed or
@@ -195,7 +193,7 @@ class DialogueTask:
     def generation_scores(self, config, params, model, pairs, extras: dict) -> dict[str, float]:
         """Distinct-1/2 and Ent-4 of greedy responses to the contexts of ``pairs``
         (the diversity curve of an adversarial run, LocalGAN Figure 2)."""
-        generated = responses(model, params, [c for c, _ in pairs], extras["vocab"], config)
+        generated = generation.responses(model, params, [c for c, _ in pairs], extras["vocab"], config)
         everything = [hyps[0] for hyps in generated]
         return {"distinct1": metrics.distinct(everything, 1), "distinct2": metrics.distinct(everything, 2),
                 "ent4": metrics.ngram_entropy(everything, 4)}
@@ -247,14 +245,15 @@ class DialogueTask:
             backward = getattr(options, "backward", None)
             if not backward:
                 raise ConfigError("--method=mmi needs --backward=WORKDIR (a Seq2Seq trained with swap_pairs)")
-            generated = mmi_responses(run.model, params, *backward, contexts, vocab, config,
+            generated = generation.mmi_responses(run.model, params, *backward, contexts, vocab, config,
                                       beam_size=options.beam_size, weight=options.mmi_weight,
                                       length_bonus=options.length_bonus)
         else:
-            generated = responses(run.model, params, contexts, vocab, config, method=options.method,
+            generated = generation.responses(run.model, params, contexts, vocab, config, method=options.method,
                                   key=jax.random.key(config.seed + 2), num_samples=num,
                                   temperature=options.temperature, beam_size=options.beam_size)
-        result.update(text_scores(pairs, generated, run.splits["train"], options.embeddings, config.seed))
+        result.update(metrics.text_scores(pairs, generated, run.splits["train"], options.embeddings, config.seed,
+                                  options.bleu_smoothing))
         result.update(responses_per_context=num, method=options.method,
                       embeddings=options.embeddings or "word2vec trained on the training pairs")
         for name in ("bleu1", "bleu4", "a_glove", "greedy", "extrema", "rel", "distinct1", "distinct2", "ent4"):
@@ -288,117 +287,6 @@ def initial_word_vectors(params: dict, path, vocab: dialogue.Vocabulary) -> dict
     table = table.at[jnp.asarray(rows, jnp.int32)].set(emb.table(vocab.tokens)[rows]) if rows else table
     print(f"embeddings: {len(rows)} of {len(vocab)} words from {path}", flush=True)
     return dict(params, embed={"params": dict(params["embed"]["params"], embedding=table)})
-
-
-def text_scores(pairs, generated, train_pairs, embeddings: str | None, seed: int,
-                bleu_smoothing: int = 1) -> dict[str, float]:
-    """BLEU-1/4 (sentence BLEU with NLTK's smoothing method ``bleu_smoothing``),
-    embedding average/greedy/extrema (averaged over every response) and their sum
-    'rel' (LocalGAN's Rel.), Distinct-1/2 and Ent-4 (natural log) over all
-    responses, and the smoothing method used. Embeddings:
-    the GloVe/word2vec text file ``embeddings``, else word2vec trained on ``train_pairs``."""
-    references = [[dialogue.tokenize(r)] for _, r in pairs]
-    if embeddings:
-        emb = metrics.load_embeddings(embeddings)
-    else:
-        emb = metrics.train_embeddings([dialogue.tokenize(u) for p in train_pairs for u in p], seed=seed)
-    scores = {name: [] for name in ("bleu1", "bleu4", "a_glove", "greedy", "extrema")}
-    for refs, hyps in zip(references, generated):
-        for hyp in hyps:
-            scores["bleu1"].append(metrics.bleu(refs, hyp, 1, bleu_smoothing) if hyp else 0.0)
-            scores["bleu4"].append(metrics.bleu(refs, hyp, 4, bleu_smoothing) if hyp else 0.0)
-            scores["a_glove"].append(metrics.embedding_average(emb, hyp, refs[0]))
-            scores["greedy"].append(metrics.embedding_greedy(emb, hyp, refs[0]))
-            scores["extrema"].append(metrics.embedding_extrema(emb, hyp, refs[0]))
-    everything = [hyp for hyps in generated for hyp in hyps]
-    result = {name: float(np.mean(v)) for name, v in scores.items()}
-    result.update(distinct1=metrics.distinct(everything, 1), distinct2=metrics.distinct(everything, 2),
-                  ent4=metrics.ngram_entropy(everything, 4))
-    result["rel"] = result["greedy"] + result["a_glove"] + result["extrema"]  # LocalGAN's Rel. (section 5.1)
-    result["bleu_smoothing"] = bleu_smoothing
-    return result
-
-
-def _encoded_contexts(contexts, vocab, config) -> dialogue.Batch:
-    """The contexts as padded ids (``config.max_context`` tokens), each with a dummy response."""
-    return dialogue.encode_pairs([(c, ".") for c in contexts], vocab, config.max_context, 1)
-
-
-def _decoder(model, params, context, context_length):
-    """(the encoded context, the decoder's step (carry, token) -> (carry, log-probabilities))."""
-    encoded = model.encode(params, context, context_length)
-    return encoded, lambda carry, token: model.decode_step(params, carry, token, encoded)
-
-
-def responses(model, params, contexts, vocab, config, *, method: str = "greedy", key=None, num_samples: int = 1,
-              temperature: float = 1.0, beam_size: int = 5, forbidden_ids=None) -> list[list[list[str]]]:
-    """For each context, ``num_samples`` responses (token lists): 'greedy', 'sample'
-    (with ``temperature``) or 'beam' (the best of ``beam_size``). ``forbidden_ids``:
-    token ids never generated (default: <unk> and <pad>; ``()`` allows every id).
-    The compiled decoder is kept per (model, method, sizes), so calls with new
-    parameters (a training run's diversity evaluations) do not recompile it."""
-    if method not in ("greedy", "sample", "beam"):
-        raise ValueError(f"method must be 'greedy', 'sample' or 'beam', got {method!r}")
-    ids = _encoded_contexts(contexts, vocab, config)
-    forbidden = (vocab.unk_id, vocab.pad_id) if forbidden_ids is None else tuple(int(i) for i in forbidden_ids)
-    special = (vocab.go_id, vocab.eos_id, vocab.pad_id, forbidden)
-    sampled = method == "sample"  # only the settings the method reads key the compiled decoder
-    decode = _response_decoder(model, method, config.max_response + 1, special, num_samples if sampled else 1,
-                               float(temperature) if sampled else 1.0, beam_size if method == "beam" else 0)
-    key = jax.random.key(0) if key is None else key
-    out = decode(params, ids.context, ids.context_length, jax.random.split(key, len(contexts)))
-    return [[vocab.decode(row) for row in np.asarray(per_context)] for per_context in out]
-
-
-@functools.lru_cache(maxsize=16)
-def _response_decoder(model, method: str, length: int, special: tuple, num_samples: int, temperature: float,
-                      beam_size: int):
-    """jit(vmap) of one context's decoding, (params, context [N, L], context_length [N],
-    keys [N]) -> ids [N, num_samples or 1, length]; ``special`` = (go, eos, pad, forbidden ids)."""
-    go_id, eos_id, pad_id, forbidden = special
-    special_ids = dict(go_id=go_id, eos_id=eos_id, pad_id=pad_id, forbidden_ids=forbidden)
-
-    def decode(params, context, context_length, k):
-        encoded, step = _decoder(model, params, context, context_length)
-        k_latent, k_words = jax.random.split(k)  # latent draws (VMED), word draws
-        if method == "greedy":
-            return decoding.greedy(step, model.start(params, encoded, k_latent), length, **special_ids)[None]
-        if method == "beam":
-            return decoding.beam_search(step, model.start(params, encoded, k_latent), beam_size, length,
-                                        **special_ids)[0][:1]
-        keys = jax.random.split(k_words, num_samples)
-        latent = jax.random.split(k_latent, num_samples)
-        return jax.vmap(lambda kl, kw: decoding.sample(step, model.start(params, encoded, kl), kw, length,
-                                                       temperature, **special_ids))(latent, keys)
-
-    return jax.jit(jax.vmap(decode, in_axes=(None, 0, 0, 0)))
-
-
-def mmi_responses(model, params, backward_model, backward_params, contexts, vocab, config, *, beam_size: int = 10,
-                  weight: float = 0.5, length_bonus: float = 0.0) -> list[list[list[str]]]:
-    """For each context, the best of the forward model's ``beam_size``-best list
-    reranked by MMI-bidi (``seqvi.models.mmi``) with the backward model p(S | T)."""
-    ids = _encoded_contexts(contexts, vocab, config)
-    special = dict(go_id=vocab.go_id, eos_id=vocab.eos_id, pad_id=vocab.pad_id)
-
-    def decode(context, context_length):
-        encoded, step = _decoder(model, params, context, context_length)
-        tokens, forward = decoding.beam_search(step, model.start(params, encoded, jax.random.key(0)), beam_size,
-                                               config.max_response + 1, forbidden_ids=(vocab.unk_id, vocab.pad_id),
-                                               **special)
-        backward = mmi.backward_log_likelihood(backward_model, backward_params, tokens, context, context_length,
-                                               **special)
-        lengths = mmi.candidate_lengths(tokens, vocab.eos_id, vocab.pad_id)
-        forward = jnp.where(jnp.isfinite(forward), forward, -1e9)  # an impossible beam stays last
-        return tokens[mmi.rerank(mmi.mmi_scores(forward, backward, lengths, weight, length_bonus))[0]]
-
-    decode_chunk = jax.jit(jax.vmap(decode))
-    chunk, out = 64, []  # contexts per call: the backward scores hold [chunk, beam, steps, V] log-probabilities
-    for start in range(0, len(contexts), chunk):
-        rows = np.take(np.arange(len(contexts)), np.arange(start, start + chunk), mode="clip")
-        out.append(np.asarray(decode_chunk(ids.context[rows], ids.context_length[rows])))
-    out = np.concatenate(out)[: len(contexts)]
-    return [[vocab.decode(row)] for row in out]
 
 
 TASKS = {"sequences": SequenceTask(), "dialogue": DialogueTask()}

@@ -3,12 +3,14 @@ and a missing, empty or malformed file or folder is a one-line ConfigError that
 names it."""
 
 import pathlib
+import sys
 
 import pytest
 
 from seqvi import datasets
 from seqvi.core import ConfigError
 from seqvi.train import experiment
+from seqvi.train.tasks import get_task
 
 MODEL = {"sequences": dict(name="vrnn", latent_dim=2, rnn_dim=3, hidden_dim=4),
          "dialogue": dict(name="seq2seq", embed_dim=4, hidden_dim=4)}
@@ -26,8 +28,59 @@ def test_every_data_set_builds_its_config(name):
     data = datasets.get(name)
     config = _config(name)
     assert config.dataset == name and config.task == data.task
-    assert data.source in datasets.SOURCES and {"xs", "lengths"} <= set(data.fields) or data.task == "dialogue"
+    assert data.source in datasets.SOURCES
     assert (data.source in ("file", "folder")) == bool(data.layout) or data.source == "embedded"
+
+
+@pytest.mark.parametrize("name", ["jsb", "synthetic", "chatterbot"])
+def test_fields_name_the_training_batch(name):
+    data = datasets.get(name)
+    config = _config(name)
+    task = get_task(data.task)
+    splits = task.load_splits(config)
+    batch = task.train_batches(config, splits, task.extras(config, splits))(0)
+    assert set(batch) == set(data.fields)
+
+
+MODULE = """
+import numpy as np
+from seqvi import datasets
+
+
+class Ramps(datasets.Dataset):
+    name = "ramps_for_a_test"
+    source = "generated"
+
+    def load_splits(self, config):
+        return {s: [np.linspace(0, 1, 6, dtype=np.float32)[:, None]] * 3 for s in ("train", "valid", "test")}
+
+
+datasets.register(Ramps())
+"""
+
+
+def test_a_users_data_set_is_found_in_every_process(tmp_path, monkeypatch):
+    """dataset_config records the module that registers a user's data set, and
+    of_config imports it (as a new evaluation process does)."""
+    (tmp_path / "ramps_module.py").write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import ramps_module
+
+    try:
+        config = experiment.dataset_config("ramps_for_a_test", MODEL["sequences"])
+        assert config.dataset_module == "ramps_module"
+        datasets.unregister("ramps_for_a_test")  # as in a fresh process: neither registered nor imported
+        monkeypatch.delitem(sys.modules, "ramps_module")
+        assert len(datasets.of_config(config).load_splits(config)["train"]) == 3
+        datasets.register(ramps_module.Ramps())  # the same class again: replaced
+        other = type("Ramps", (datasets.Dataset,), {"name": "ramps_for_a_test", "source": "generated"})
+        with pytest.raises(ValueError, match="already registered"):
+            datasets.register(other())
+        config.dataset_module = "no_such_module_here"
+        with pytest.raises(ConfigError, match="--config.dataset_module=no_such_module_here"):
+            datasets.of_config(config)
+    finally:
+        datasets.unregister("ramps_for_a_test")
 
 
 def test_an_unknown_data_set_names_the_registered_ones():

@@ -169,7 +169,7 @@ def test_decoder_id_errors():
 def test_responses_forbid_unk_and_pad_by_default(data):
     import ml_collections
 
-    from seqvi.train.tasks import responses
+    from seqvi.generation import responses
 
     vocab, _ = data
     m = Seq2Seq(vocab_size=len(vocab), embed_dim=8, hidden_dim=8)
@@ -190,18 +190,18 @@ def test_responses_reuse_the_compiled_decoder_for_new_parameters(data):
     each time: the decoder is looked up, not rebuilt, and decodes the new parameters."""
     import ml_collections
 
-    from seqvi.train import tasks
+    from seqvi import generation
 
     vocab, _ = data
     m = Seq2Seq(vocab_size=len(vocab), embed_dim=8, hidden_dim=8)
     config = ml_collections.ConfigDict(dict(max_context=6, max_response=3))
     params = m.init(jax.random.key(0))
-    tasks.responses(m, params, ["hello there"], vocab, config)
-    before = tasks._response_decoder.cache_info()
+    generation.responses(m, params, ["hello there"], vocab, config)
+    before = generation._response_decoder.cache_info()
     favoured = [w for w in range(len(vocab)) if w not in (UNK_ID, PAD_ID, EOS_ID, GO_ID)][0]
     params["output"]["params"]["bias"] = params["output"]["params"]["bias"].at[favoured].set(1e3)
-    out = tasks.responses(m, params, ["hello there"], vocab, config)
-    after = tasks._response_decoder.cache_info()
+    out = generation.responses(m, params, ["hello there"], vocab, config)
+    after = generation._response_decoder.cache_info()
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
     assert out[0][0] == [vocab.tokens[favoured]] * 4
 

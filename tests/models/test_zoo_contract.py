@@ -20,7 +20,8 @@ import pytest
 
 from conftest import ROOT
 from seqvi import bounds, dist, smc
-from seqvi.core import ChecksLength, FitsToData, HasDiscriminator, ObjectiveOptions, SequenceModel, StepModel
+from seqvi.core import (ChecksLength, FitsToData, HasDiscriminator, ObjectiveOptions, Reconstructs, SequenceModel,
+                        StepModel)
 from seqvi.models import registry
 from seqvi.models.dmm import DMM
 from seqvi.models.objectives import TrainedByBounds
@@ -237,7 +238,7 @@ def test_bad_configurations(build, match):
 
 # The optional capabilities the pipeline asks for (seqvi.core), by registered model.
 CAPABILITIES = {"gtmsm": {ChecksLength}, "localgan": {FitsToData, HasDiscriminator}, "gan_ael": {HasDiscriminator},
-                "adver_regs": {HasDiscriminator}}
+                "adver_regs": {HasDiscriminator}, "vrae": {Reconstructs}, "vosp": {Reconstructs}}
 
 
 @pytest.mark.parametrize("name", sorted(ENTRIES))
@@ -246,7 +247,7 @@ def test_capabilities_are_declared(name):
     evaluation bound (or None) and its label."""
     entry = ENTRIES[name]
     model = entry.tiny(30 if entry.task == "dialogue" else D)
-    has = {c for c in (ChecksLength, FitsToData, HasDiscriminator) if isinstance(model, c)}
+    has = {c for c in (ChecksLength, FitsToData, HasDiscriminator, Reconstructs) if isinstance(model, c)}
     assert has == CAPABILITIES.get(name, set()), name
     objective = model.objective()
     assert objective.eval_name in (None, "elbo", "iwae", "fivo") and isinstance(objective.label, str)

@@ -96,8 +96,8 @@ def test_loading_a_trained_run_writes_nothing(finished):
 def test_walks_no_longer_than_gtmsm_memory_are_refused_before_anything_is_written(tmp_path):
     """GTM-SM memorises tau steps: walks of at most tau steps leave nothing to
     predict, a one-line ConfigError at set-up rather than a traceback mid-step."""
-    c = experiment.dataset_config("navigation", dict(name="gtmsm", latent_dim=2, hidden=(4,), memory_length=16, num_neighbours=4,
-                                          wall_hidden=4))
+    c = experiment.dataset_config("navigation", dict(name="gtmsm", latent_dim=2, hidden=(4,), memory_length=16,
+                                                     num_neighbours=4, wall_hidden=4))
     c.navigation.update(num_steps=12, test_steps=20, num_train=4, num_valid=2, num_test=2)
     with pytest.raises(ConfigError, match="memorises the first 16 steps"):
         experiment.train_and_evaluate(c, tmp_path / "run")
