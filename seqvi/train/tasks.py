@@ -28,18 +28,23 @@ from seqvi.train.evaluation import evaluate
 LONGEST_WHOLE_SEQUENCE = 1024  # longer training sequences need --config.max_train_length
 
 
-# ---- sequences --------------------------------------------------------------------------------
-class SequenceTask:
-    """[T, D] float32 sequences of a registered data set of task 'sequences'."""
+class _RegisteredData:
+    """What every task reads from the config's registered data set (``seqvi.datasets``)."""
 
-    name = "sequences"
-
-    def load_splits(self, config) -> dict[str, list[np.ndarray]]:
-        """The registered data set's splits (``seqvi.datasets``)."""
+    def load_splits(self, config) -> dict[str, list]:
+        """The data set's splits: [T, D] sequences or (context, response) pairs."""
         return datasets.of_config(config).load_splits(config)
 
     def data_record(self, config, splits) -> dict:
+        """What the run records about its data (data.json)."""
         return datasets.of_config(config).record(config, splits)
+
+
+# ---- sequences --------------------------------------------------------------------------------
+class SequenceTask(_RegisteredData):
+    """[T, D] float32 sequences of a registered data set of task 'sequences'."""
+
+    name = "sequences"
 
     def extras(self, config, splits, workdir=None) -> dict:
         """What the run needs beside the model and data (nothing for sequences)."""
@@ -126,18 +131,11 @@ def _describe(label: str, result: dict) -> str:
 
 
 # ---- dialogue ---------------------------------------------------------------------------------
-class DialogueTask:
+class DialogueTask(_RegisteredData):
     """(context, response) pairs of a registered data set of task 'dialogue'.
     The vocabulary of the training pairs is saved in the workdir (vocab.txt)."""
 
     name = "dialogue"
-
-    def load_splits(self, config) -> dict[str, list[tuple[str, str]]]:
-        """The registered data set's pairs (``seqvi.datasets``)."""
-        return datasets.of_config(config).load_splits(config)
-
-    def data_record(self, config, splits) -> dict:
-        return datasets.of_config(config).record(config, splits)
 
     def extras(self, config, splits, workdir=None) -> dict:
         """{'vocab'}: the workdir's vocab.txt when it has one (a resumed or
