@@ -39,7 +39,7 @@ ZOO := tests/models/test_zoo_contract.py
 OLDEST_TESTS := tests/test_imports.py tests/test_extras.py tests/test_readme.py \
   $(ZOO)::test_registry_is_complete $(ZOO)::test_every_registered_model_is_exported tests/test_golden.py
 
-.PHONY: install install-oldest demo test test-all test-primary test-oldest docs wheel results bench bench-check system-packages FORCE
+.PHONY: install install-oldest demo test test-fast test-all test-primary test-oldest docs wheel results bench bench-check system-packages FORCE
 
 # EGL and Mesa's software rasteriser: miniworld renders GTM-SM's first-person
 # videos headless with them. Installed with apt-get when missing and run as root;
@@ -89,6 +89,12 @@ test: test-primary test-oldest
 test-primary: install  # two workers: compile time dominates
 	@echo "== the whole suite on $$($(PY) --version), jax $$($(PY) -c 'import jax; print(jax.__version__)')"
 	time $(PY) -m pytest -q -n 2 --dist loadfile --durations=20 $(CI_SKIPS) tests
+
+# The edit-test loop: every test but the end-to-end ones (marked slow: binaries, notebooks, the wheel)
+# and the two that walk every registered model and config (the contract and the golden values).
+FAST_SKIPS := -m "not slow" --ignore=tests/benchmarks --ignore=tests/test_golden.py --ignore=$(ZOO)
+test-fast: install
+	time $(PY) -m pytest -q -n 2 --dist loadfile --durations=10 $(FAST_SKIPS) tests
 
 # What make test (CI) leaves to make test-all, to stay inside CI's 30 minutes on 2 cores: the
 # benchmark scripts' quick runs and the notebooks' execution from the wheel (about 7 minutes).

@@ -49,7 +49,7 @@ class ConcatInputVRNN(VRNN):
     """The VRNN as it was: the proposal and the LSTM take one concatenated input."""
 
     def _proposal_params(self, params, state, ctx_t, phi_x, prior_mean=None):
-        feats = [self.hidden(state), phi_x] + ([ctx_t] if self.proposal_type == "smoothing" else [])
+        feats = [self.hidden(state), phi_x] + ([ctx_t] if self.posterior_type == "smoothing" else [])
         mean, scale = self.apply_net(params, "proposal", jnp.concatenate(feats, -1))
         if self.residual_q:
             mean = (self._prior_params(params, state)[0] if prior_mean is None else prior_mean) + mean

@@ -67,10 +67,10 @@ def first_person_videos(config) -> first_person.FirstPerson:
 def model_name(model) -> str:
     if not isinstance(model, GTMSM):
         return f"action-conditioned {type(model).__name__} (no memory)"
-    if model.prior_kind == "state":
+    if model.prior_type == "state":
         return "GTM-SM without memory (state prior)"
     landmark = ", landmark inference" if model.state_inference == "landmark" else ""
-    return f"GTM-SM ({model.prior_kind} prior, K = {model.num_neighbours}{landmark})"
+    return f"GTM-SM ({model.prior_type} prior, K = {model.num_neighbours}{landmark})"
 
 
 def figure_7_2(walks, result, out: pathlib.Path, index: int = 0, tau: int = 256) -> None:
@@ -213,7 +213,7 @@ def main() -> None:
         if len(kinds) > 1:
             parser.error(f"the workdirs mix data sets ({sorted(kinds)}): report one environment at a time")
         if args.num_neighbours:
-            if not (isinstance(run.model, GTMSM) and run.model.prior_kind == "memory"):
+            if not (isinstance(run.model, GTMSM) and run.model.prior_type == "memory"):
                 parser.error(f"--num_neighbours applies to GTM-SM's mixture prior only ({wd} has "
                              f"{model_name(run.model)}; the network prior's input width is fixed by K)")
             run.model = dataclasses.replace(run.model, num_neighbours=args.num_neighbours)
@@ -269,7 +269,7 @@ def main() -> None:
             if h <= len(r["error_all"]):
                 print(f"  horizon {h:3d}: error revisited {r['error_revisited'][h - 1]:.4f}, unvisited "
                       f"{r['error_unvisited'][h - 1]:.4f}; log-lik revisited {r['loglik_revisited'][h - 1]:.2f}")
-        figures = isinstance(run.model, GTMSM) and run.model.prior_kind != "state"
+        figures = isinstance(run.model, GTMSM) and run.model.prior_type != "state"
         if figures and three_d:
             kind = run.config.first_person.kind
             figure_7_3(walks, r, out / f"gtmsm_{kind}_figure_7_3.png", tau=tau)

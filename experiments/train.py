@@ -58,4 +58,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    if renamed := experiment.renamed_option_flags(sys.argv):
+        print(f"error: {renamed}", file=sys.stderr)
+        sys.exit(2)
     app.run(main)

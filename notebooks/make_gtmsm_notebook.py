@@ -39,7 +39,7 @@ cells = [
         "trained = {}\n"
         "for kind in ('memory', 'state'):\n"
         "    c = experiment.dataset_config('navigation', dict(name='gtmsm', latent_dim=16, hidden=(128,), memory_length=64,\n"
-        "                                          num_neighbours=64, prior_kind=kind))\n"
+        "                                          num_neighbours=64, prior_type=kind))\n"
         "    c.navigation.update(num_steps=96, test_steps=160, num_train=400, num_valid=10, num_test=20)\n"
         "    c.num_steps, c.kl_anneal_steps, c.learning_rate = STEPS, max(STEPS // 4, 1), 1e-3\n"
         "    run = experiment.prepare(c)\n"

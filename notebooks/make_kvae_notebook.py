@@ -37,7 +37,7 @@ cells = [
         "and the dynamics network frozen for the first quarter of the steps (section 6.8)."
     ),
     new_code_cell(
-        "model = KVAE(image_size=32, a_dim=2, z_dim=4, num_matrices=3, network='mlp', hidden_dim=128)\n"
+        "model = KVAE(image_size=32, a_dim=2, latent_dim=4, num_matrices=3, network='mlp', hidden_dim=128)\n"
         "params = model.init(jax.random.key(0), rows(train).mean((0, 1)))\n"
         "print(f'{num_params(params)} parameters')\n"
         "optimizer = make_optimizer(1e-3, STEPS, frozen=('alpha',), frozen_steps=STEPS // 4)\n"

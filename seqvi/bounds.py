@@ -83,6 +83,7 @@ def elbo(
     if isinstance(model, SequenceModel):
         _no_carry(model, carry)
         smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
+        xs, inputs = smc.zero_padding((xs, inputs), length)
         terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
         r = _sequence_diagnostics(terms, terms.log_px + terms.log_pz - terms.log_qz)
         r = r._replace(kl=terms.kl)
@@ -115,6 +116,7 @@ def iwae(
     if isinstance(model, SequenceModel):
         _no_carry(model, carry)
         smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
+        xs, inputs = smc.zero_padding((xs, inputs), length)
         terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
         r = _sequence_diagnostics(terms, terms.log_px + kl_weight * (terms.log_pz - terms.log_qz))
         return BoundResult(r.log_z, r.log_z_increments, r)
@@ -312,7 +314,9 @@ def batch_loss(
     """The trainer's loss: -(sum_b bound_b) / (sum_b length_b), the negative
     bound per time step as a ratio of sums over the batch; with ``chunk_length``
     > 0, over chunks with truncated gradients (``chunked_batch_bounds``, whose
-    first carry has ``num_particles`` particles: the bound's own count).
+    first carry has ``num_particles`` particles: the bound's own count). A batch
+    with no steps to score (every length 0) gives loss 0, metrics 0 and zero
+    gradients, not 0 / 0.
 
     Returns ``loss(params, batch, key, step=None, **kwargs) -> (loss, metrics)``
     where kwargs (for example kl_weight) are passed to ``bound_fn``; ``step`` is
@@ -328,7 +332,7 @@ def batch_loss(
         else:
             r = batch_bounds(bound_fn, model, params, batch, key, **kwargs)
             bound, kl, resampled = r.bound, r.diagnostics.kl.sum(), r.diagnostics.resampled.sum()
-        num_steps = batch["lengths"].sum()
+        num_steps = jnp.maximum(batch["lengths"].sum(), 1)  # a batch with no steps: loss and metrics 0
         total = bound.sum()
         metrics = {
             "bound_per_step": total / num_steps,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load_config
 
 
 def _run(*args):
@@ -112,15 +112,10 @@ def test_each_model_names_the_bounds_it_trains_with():
     ("localgan.py:cornell", "localgan"), ("localgan.py:chatterbot,gan_ael", "gan_ael"),
     ("localgan.py:cornell,adver_regs", "adver_regs")])
 def test_dialogue_configs_build_their_models(config, name):
-    import importlib.util
-
     from seqvi.train import experiment
 
     file, _, argument = config.partition(":")
-    spec = importlib.util.spec_from_file_location("cfg", ROOT / "experiments" / "configs" / file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    c = module.get_config(argument)
+    c = load_config(file, argument)
     assert c.model.name == name and c.dataset == argument.partition(",")[0]
     model = experiment.build_model(c, 6)
     assert model.vocab_size == 6
@@ -129,7 +124,7 @@ def test_dialogue_configs_build_their_models(config, name):
         c.num_steps = 10
         assert c.kl_anneal_steps == 5
     with pytest.raises(ValueError, match="variant"):
-        module.get_config(argument.partition(",")[0] + ",nonsense")
+        load_config(file, argument.partition(",")[0] + ",nonsense")
 
 
 def test_generator_embeddings_start_from_a_word_vector_file():

@@ -9,7 +9,7 @@ import pytest
 
 from seqvi.data import embedded_jsb_path, load_polyphonic
 
-from conftest import ROOT
+from conftest import ROOT, load_config
 
 TINY = [
     "--config.model.latent_dim=2",
@@ -92,18 +92,13 @@ def test_synthetic_configs_build_their_model(name):
 
 
 def _check_config_builds(name, dataset, data_dim):
-    import importlib.util
-
     import jax
 
     from seqvi.models import registry
     from seqvi.models.parts import num_params
     from seqvi.train import experiment
 
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / "configs" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config(dataset)
+    config = load_config(f"{name}.py", dataset)
     assert config.model.name == name and config.bound in ("elbo", "iwae", "fivo")
     model = experiment.build_model(config, data_dim)
     assert type(model) is registry.get(name).cls
@@ -152,17 +147,12 @@ def test_vrae_trains_evaluates_and_samples(tmp_path, tiny_data):
 
 @pytest.mark.parametrize("environment", ["box", "gravity", "polygon", "pong", "pendulum"])
 def test_kvae_configs_build_their_model(environment):
-    import importlib.util
-
     import jax
 
     from seqvi.models.parts import num_params
     from seqvi.train import experiment
 
-    spec = importlib.util.spec_from_file_location("kvae", ROOT / "experiments" / "configs" / "kvae.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config(environment)
+    config = load_config("kvae.py", environment)
     assert config.bound == "elbo" and config.physics.environment == environment
     side = 16 if environment == "pendulum" else 32
     model = experiment.build_model(config, side * side + (environment == "pendulum"))
@@ -172,19 +162,14 @@ def test_kvae_configs_build_their_model(environment):
 
 @pytest.mark.parametrize("variant", ["memory", "state", "landmark"])
 def test_gtmsm_configs_build_their_model(variant):
-    import importlib.util
-
     from seqvi.train import experiment
 
-    spec = importlib.util.spec_from_file_location("gtmsm", ROOT / "experiments" / "configs" / "gtmsm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    model = experiment.build_model(module.get_config(variant), 8 * 8 + 5)
-    assert model.prior_kind == ("state" if variant == "state" else "memory")
+    model = experiment.build_model(load_config("gtmsm.py", variant), 8 * 8 + 5)
+    assert model.prior_type == ("state" if variant == "state" else "memory")
     assert model.state_inference == ("landmark" if variant == "landmark" else "transition")
     assert ("landmark_gate" in model.nets) == (variant == "landmark")
     with pytest.raises(ValueError, match="the variant must be"):
-        module.get_config("obstacles")
+        load_config("gtmsm.py", "obstacles")
 
 
 @pytest.mark.slow
@@ -369,7 +354,7 @@ def test_kvae_baseline_smooths_navigation_walks(tmp_path):
                "--config.navigation.num_train=8", "--config.navigation.num_valid=2", "--config.navigation.num_test=3",
                "--config.navigation.num_steps=12", "--config.navigation.test_steps=20", "--config.prediction_start=10",
                "--config.num_steps=2", "--config.eval_every=2", "--config.batch_size=4", "--config.frozen_steps=1",
-               "--config.model.hidden_dim=6", "--config.model.alpha_rnn_dim=3", "--config.model.z_dim=3",
+               "--config.model.hidden_dim=6", "--config.model.alpha_rnn_dim=3", "--config.model.latent_dim=3",
                "--config.model.a_dim=2")
     assert "model kvae" in out and "eval at step 2" in out
     generator = json.loads((workdir / "data.json").read_text())["generator"]

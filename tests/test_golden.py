@@ -24,7 +24,6 @@ since (recorded when they were added): vrnn_gmm, rnn_gmm and speech.py
     SEQVI_RECORD_GOLDEN=1 python -m pytest tests/test_golden.py
 """
 
-import importlib.util
 import json
 import os
 
@@ -33,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import ROOT, SHARED_DATA
+from conftest import ROOT, SHARED_DATA, load_config
 
 GOLDEN = ROOT / "tests" / "golden_values.json"
 RECORD = os.environ.get("SEQVI_RECORD_GOLDEN") == "1"
@@ -64,20 +63,6 @@ CONFIGS = [
     ("vmed.py", "cornell", {"data_path": str(SHARED_DATA / "cornell_parlai_partial")}),
     ("speech.py", "srnn_smooth_resq", {"data_path": str(SHARED_DATA / "speech" / "fsdd" / "recordings")}),
 ]
-
-
-def _load_config(name: str, argument: str, overrides: dict):
-    spec = importlib.util.spec_from_file_location(f"golden_{name[:-3]}", ROOT / "experiments" / "configs" / name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config(argument)
-    for field, value in overrides.items():
-        node = config
-        *path, last = field.split(".")
-        for part in path:
-            node = node[part]
-        node[last] = value
-    return config
 
 
 def first_losses(config, num_steps: int = 3) -> list[float]:
@@ -115,7 +100,7 @@ def _check_or_record(key: str, values: dict) -> None:
 
 @pytest.mark.parametrize("name, argument, overrides", CONFIGS, ids=[f"{c}:{a}" for c, a, _ in CONFIGS])
 def test_first_training_losses(name, argument, overrides):
-    config = _load_config(name, argument, overrides)
+    config = load_config(name, argument, overrides)
     _check_or_record(f"losses/{name}:{argument}", {"losses": first_losses(config)})
 
 
@@ -135,7 +120,7 @@ def _step_models():
 
     return {
         "vrnn": VRNN(D, latent_dim=3, rnn_dim=6, hidden_dim=4),
-        "vrnn_smooth_resq_gaussian": VRNN(D, 3, 6, 4, emission_type="gaussian", proposal_type="smoothing",
+        "vrnn_smooth_resq_gaussian": VRNN(D, 3, 6, 4, emission_type="gaussian", posterior_type="smoothing",
                                           residual_q=True),
         "srnn_smooth_resq": SRNN(D, latent_dim=3, rnn_dim=6, hidden_dim=4),
         "srnn_filter": SRNN(D, latent_dim=3, rnn_dim=6, hidden_dim=4, posterior_type="filtering", residual_q=False),
@@ -190,7 +175,7 @@ def test_bounds_of_fixed_parameters(name):
 def test_kvae_elbo_of_fixed_parameters():
     from seqvi.models.kvae import KVAE
 
-    model = KVAE(image_size=8, a_dim=2, z_dim=3, num_matrices=2, hidden_dim=8, alpha_rnn_dim=6)
+    model = KVAE(image_size=8, a_dim=2, latent_dim=3, num_matrices=2, hidden_dim=8, alpha_rnn_dim=6)
     key = jax.random.key(0)
     frames = (jax.random.uniform(key, (2, T, 64)) < 0.3).astype(jnp.float32)
     params = model.init(jax.random.key(1), frames.mean((0, 1)))

@@ -55,9 +55,9 @@ def get_config(variant: str = "memory"):
         raise ValueError(f"the variant must be one of {variants}, got {variant!r}")
     if variant == "kvae":
         c = dataset_config("navigation", dict(
-            name="kvae", image_size=8, a_dim=8, z_dim=16, input_dim=5, num_matrices=5, network="mlp", hidden_dim=256,
+            name="kvae", image_size=8, a_dim=8, latent_dim=16, input_dim=5, num_matrices=5, network="mlp", hidden_dim=256,
             alpha_rnn_dim=50, transition_noise=0.08, emission_noise=0.03, initial_scale=20.0, recon_weight=0.3,
-            lgssm_estimator="sampled", likelihood="gaussian", pixel_scale=0.1))
+            lgssm_estimator="sampled", emission_type="gaussian", pixel_scale=0.1))
         c.prediction_start = 256
         c.frozen = ("alpha",)  # the thesis's KVAE schedule (section 6.8): the dynamics network waits
         c.frozen_steps = 500  # four epochs of 2000 walks in batches of 16
@@ -69,8 +69,8 @@ def get_config(variant: str = "memory"):
         landmark = variant == "landmark"
         c = dataset_config("navigation", dict(
             name="gtmsm", latent_dim=16, state_dim=2, hidden=(256,), memory_length=256, num_neighbours=256,
-            transition_noise=1e-3, prior_kind="memory" if landmark else variant, wall_hidden=32,
-            likelihood="gaussian", pixel_scale=0.1, state_inference="landmark" if landmark else "transition",
+            transition_noise=1e-3, prior_type="memory" if landmark else variant, wall_hidden=32,
+            emission_type="gaussian", pixel_scale=0.1, state_inference="landmark" if landmark else "transition",
             landmark_neighbours=4, landmark_hidden=32, displacement_init=0.1, mixture_delta=1e-4,
             wall_whitening=False))
     c.learning_rate = 1e-3

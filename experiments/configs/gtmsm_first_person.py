@@ -22,7 +22,7 @@ connected VAE (one hidden layer of 256) rather than a convolutional one, a
 Gaussian pixel likelihood (scale 0.1), 1000 training videos (500 for the walking
 agent) rather than 100000, Adam from 1e-3 with a cosine decay and the KL annealed
 over the first 1000 steps. The walking agent has the velocity recursion of section
-7.4.2.2 (transition_kind 'walking': d_t = c_s * tanh(sigmoid(c_f) * d_{t-1} + M a_t))
+7.4.2.2 (transition_type 'walking': d_t = c_s * tanh(sigmoid(c_f) * d_{t-1} + M a_t))
 and regresses d_t on the true displacements in its own frame with weight
 lambda = 1000 (a choice: the thesis gives none; the ELBO is about 3600 nats per
 frame and the initial squared error about 0.05); the rows carry the true
@@ -47,11 +47,11 @@ def get_config(variant: str = "rotating"):
     else:
         model = dict(
             name="gtmsm", num_actions=3, latent_dim=64, state_dim=3, hidden=(256,), memory_length=tau,
-            num_neighbours=tau, transition_noise=1e-2, transition_kind="rotation",
-            prior_kind="state" if variant.endswith("_state") else "network", prior_hidden=128,
-            likelihood="gaussian", pixel_scale=0.1)
+            num_neighbours=tau, transition_noise=1e-2, transition_type="rotation",
+            prior_type="state" if variant.endswith("_state") else "network", prior_hidden=128,
+            emission_type="gaussian", pixel_scale=0.1)
         if kind == "walking":
-            model.update(transition_kind="walking", displacement_weight=1000.0)
+            model.update(transition_type="walking", displacement_weight=1000.0)
     c = dataset_config("first_person", model, kind=kind)
     c.prediction_start = tau  # where the report starts predicting (a baseline has no memory_length)
     if kind == "walking":

@@ -21,7 +21,7 @@ def get_config(environment: str = "box"):
     pendulum = environment == "pendulum"
     c = dataset_config(
         f"physics_{environment}",
-        dict(name="kvae", image_size=16 if pendulum else 32, a_dim=2, z_dim=4, input_dim=1 if pendulum else 0,
+        dict(name="kvae", image_size=16 if pendulum else 32, a_dim=2, latent_dim=4, input_dim=1 if pendulum else 0,
              num_matrices=3, network="mlp", hidden_dim=128, alpha_rnn_dim=50, transition_noise=0.08,
              emission_noise=0.03, initial_scale=20.0, recon_weight=0.3, lgssm_estimator="sampled"),
     )

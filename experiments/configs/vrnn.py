@@ -25,7 +25,7 @@ def get_config(dataset: str = "jsb"):
             hidden_dim=32,
             cell_type="lstm",  # or 'gru' (the VHRNN paper's Figure 9)
             emission_type="bernoulli",
-            proposal_type="filtering",
+            posterior_type="filtering",
             residual_q=False,
         ),
     )

@@ -9,7 +9,7 @@ def get_config(dataset: str = "jsb"):
     c = dataset_config(
         dataset,
         dict(name="vrnn_i", latent_dim=16, rnn_dim=32, hidden_dim=32, emission_type="bernoulli",
-             proposal_type="filtering", residual_q=False),
+             posterior_type="filtering", residual_q=False),
     )
     c.bound = "elbo"
     return c

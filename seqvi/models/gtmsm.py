@@ -95,7 +95,7 @@ from seqvi.nn import BernoulliHead, DiagGaussianHead, MLP, dnd
 PRIORS = ("memory", "network", "state")
 TRANSITIONS = ("walls", "rotation", "walking")
 STATE_INFERENCES = ("transition", "landmark")
-LIKELIHOODS = ("gaussian", "bernoulli")
+EMISSIONS = ("gaussian", "bernoulli")
 
 
 def rotate(angle: Float[Array, ""], displacement: Float[Array, " 3"]) -> Float[Array, " 3"]:
@@ -133,9 +133,9 @@ class GTMSM(parts.Networks):
     """Attributes: data_dim (pixels + num_actions per row); num_actions; latent_dim
     (z, 16 in the thesis); state_dim (s, 2); hidden (the VAE's MLP widths);
     memory_length (tau); num_neighbours (K, 5); transition_noise (r, 1e-3);
-    prior_kind ('memory', 'network' or the memory-less ablation 'state'); wall_hidden
-    (sigma_d's width); likelihood ('gaussian' with ``pixel_scale``, or 'bernoulli');
-    transition_kind ('walls', eq. 7.3; 'rotation', eq. 7.4 with state_dim 3;
+    prior_type ('memory', 'network' or the memory-less ablation 'state'); wall_hidden
+    (sigma_d's width); emission_type ('gaussian' with ``pixel_scale``, or 'bernoulli');
+    transition_type ('walls', eq. 7.3; 'rotation', eq. 7.4 with state_dim 3;
     'walking', section 7.4.2.2's velocity recursion, state_dim 3);
     displacement_init (M's initial scale); displacement_weight (lambda of the
     walking agent's displacement regression; > 0: rows end with d*_t);
@@ -155,11 +155,11 @@ class GTMSM(parts.Networks):
     memory_length: int = 256
     num_neighbours: int = 5
     transition_noise: float = 1e-3
-    prior_kind: str = "memory"
+    prior_type: str = "memory"
     wall_hidden: int = 32
-    likelihood: str = "gaussian"
+    emission_type: str = "gaussian"
     pixel_scale: float = 0.1
-    transition_kind: str = "walls"
+    transition_type: str = "walls"
     prior_hidden: int = 128
     state_inference: str = "transition"
     landmark_neighbours: int = 4
@@ -175,16 +175,16 @@ class GTMSM(parts.Networks):
         parts.check_config("GTMSM", {n: getattr(self, n) for n in (
             "data_dim", "num_actions", "latent_dim", "state_dim", "memory_length", "num_neighbours", "wall_hidden",
             "prior_hidden", "landmark_neighbours", "landmark_hidden")},
-            {"prior_kind": (self.prior_kind, PRIORS), "likelihood": (self.likelihood, LIKELIHOODS),
-             "transition_kind": (self.transition_kind, TRANSITIONS),
+            {"prior_type": (self.prior_type, PRIORS), "emission_type": (self.emission_type, EMISSIONS),
+             "transition_type": (self.transition_type, TRANSITIONS),
              "state_inference": (self.state_inference, STATE_INFERENCES)})
-        if self.transition_kind in ("rotation", "walking") and self.state_dim != 3:
-            raise ValueError(f"GTMSM's {self.transition_kind!r} transition needs state_dim 3 (position and heading), "
+        if self.transition_type in ("rotation", "walking") and self.state_dim != 3:
+            raise ValueError(f"GTMSM's {self.transition_type!r} transition needs state_dim 3 (position and heading), "
                              f"got {self.state_dim}")
-        if self.displacement_weight < 0 or (self.displacement_weight > 0 and self.transition_kind != "walking"):
+        if self.displacement_weight < 0 or (self.displacement_weight > 0 and self.transition_type != "walking"):
             raise ValueError(f"GTMSM.displacement_weight ({self.displacement_weight}) must be >= 0, and > 0 only "
-                             f"with the 'walking' transition (got {self.transition_kind!r})")
-        if self.transition_kind == "walking" and self.state_inference == "landmark":
+                             f"with the 'walking' transition (got {self.transition_type!r})")
+        if self.transition_type == "walking" and self.state_inference == "landmark":
             raise ValueError("GTMSM's landmark inference (section 7.10) is built for the 'walls' and 'rotation' "
                              "transitions, not 'walking'")
         if not self.pixel_scale > 0:
@@ -197,8 +197,8 @@ class GTMSM(parts.Networks):
             if getattr(self, name) > self.memory_length:
                 raise ValueError(f"GTMSM.{name} ({getattr(self, name)}) exceeds the memory's "
                                  f"{self.memory_length} entries")
-        if self.wall_whitening and self.transition_kind != "walls":
-            raise ValueError(f"GTMSM.wall_whitening is for the 'walls' transition, got {self.transition_kind!r}")
+        if self.wall_whitening and self.transition_type != "walls":
+            raise ValueError(f"GTMSM.wall_whitening is for the 'walls' transition, got {self.transition_type!r}")
         if not self.mixture_delta > 0:
             raise ValueError(f"GTMSM.mixture_delta must be > 0, got {self.mixture_delta}")
         if not self.transition_noise > 0:
@@ -222,11 +222,11 @@ class GTMSM(parts.Networks):
     def nets(self) -> dict[str, nn.Module]:
         nets = {"encoder": DiagGaussianHead(self.latent_dim, self.hidden),
                 "decoder": BernoulliHead(self.frame_dim, self.hidden)}
-        if self.transition_kind == "walls":
+        if self.transition_type == "walls":
             nets["walls"] = MLP((self.wall_hidden, 1), activate_final=False)
-        if self.prior_kind == "state":
+        if self.prior_type == "state":
             nets["state_prior"] = DiagGaussianHead(self.latent_dim, self.hidden, min_scale=0.05)
-        if self.prior_kind == "network":
+        if self.prior_type == "network":
             nets["memory_reader"] = MLP((self.prior_hidden,))
             nets["network_prior"] = DiagGaussianHead(self.latent_dim, (self.prior_hidden,), min_scale=0.05)
         if self.state_inference == "landmark":
@@ -261,7 +261,7 @@ class GTMSM(parts.Networks):
                 jnp.zeros_like, params["landmark_scale"]["params"]["dense_1"])
         params["transition"] = {
             "M": self.displacement_init * jax.random.normal(k_m, (self.num_actions, self.state_dim))}
-        if self.transition_kind == "walking":  # c_s = 1; sigmoid(c_f) = 0.5
+        if self.transition_type == "walking":  # c_s = 1; sigmoid(c_f) = 0.5
             params["transition"].update(c_s=jnp.ones(self.state_dim), c_f=jnp.zeros(self.state_dim))
         if data_mean is not None:
             from seqvi.nn.heads import logit
@@ -287,7 +287,7 @@ class GTMSM(parts.Networks):
         (before 'walls' gates it)."""
         tr = params["transition"]
         pushed = actions @ tr["M"]
-        if self.transition_kind != "walking":
+        if self.transition_type != "walking":
             return pushed
 
         def body(d_prev, m_a):
@@ -302,12 +302,12 @@ class GTMSM(parts.Networks):
         'rotation': s_{t-1} + R(s^(3)_{t-1}) M a_t (eq. 7.4 without noise);
         'walking': s_{t-1} + R(s^(3)_{t-1}) d_t, d_t the step's ``displacement``
         (from ``displacements``; required)."""
-        if self.transition_kind == "walking":
+        if self.transition_type == "walking":
             if displacement is None:
                 raise ValueError("the 'walking' transition needs the step's displacement d_t (model.displacements)")
             return s_prev + rotate(s_prev[2], displacement)
         displacement = action @ params["transition"]["M"]
-        if self.transition_kind == "rotation":
+        if self.transition_type == "rotation":
             return s_prev + rotate(s_prev[2], displacement)
         projected = s_prev + displacement
         if self.wall_whitening:
@@ -318,7 +318,7 @@ class GTMSM(parts.Networks):
     @property
     def heading_state(self) -> bool:
         """Whether s^(3) is a heading (the 3-D agents' 'rotation' and 'walking')."""
-        return self.transition_kind in ("rotation", "walking")
+        return self.transition_type in ("rotation", "walking")
 
     def memory_key(self, s: Float[Array, "*T S"]) -> Float[Array, "*T K"]:
         """The DND's key of a state: s for image navigation, [s1, s2, cos s3, sin s3]
@@ -412,25 +412,25 @@ class GTMSM(parts.Networks):
     def prior(self, params, memory: dnd.DND, s_t: Float[Array, " S"]) -> tuple:
         """('memory': (weights [K], means [K, Z], scales [K, Z]); 'network' and 'state':
         (mean, scale))."""
-        if self.prior_kind == "state":
+        if self.prior_type == "state":
             return self.apply_net(params, "state_prior", s_t)
         query = self.memory_key(s_t)
         read = dnd.lookup(memory, query, self.num_neighbours)
         mean, scale = read.values
-        if self.prior_kind == "network":
+        if self.prior_type == "network":
             entries = jnp.concatenate([read.keys - query, mean, scale], -1).reshape(-1)
             return self.apply_net(params, "network_prior", self.apply_net(params, "memory_reader", entries), query)
         return self.mixture_weights(read.squared_distances), mean, scale
 
     def frame_log_prob(self, logits: Float[Array, "*T P"], frames: Float[Array, "*T P"]) -> Float[Array, "*T"]:
         """log p(x_t | z_t) from the decoder's output ``logits`` (pixel means sigmoid(logits))."""
-        if self.likelihood == "bernoulli":
+        if self.emission_type == "bernoulli":
             return dist.bernoulli(logits).log_prob(frames)
         return dist.diag_gaussian(jax.nn.sigmoid(logits), jnp.full(logits.shape, self.pixel_scale)).log_prob(frames)
 
     @property
     def gaussian_prior(self) -> bool:
-        return self.prior_kind in ("network", "state")
+        return self.prior_type in ("network", "state")
 
     def prior_log_prob(self, prior, z: Float[Array, " Z"]) -> Float[Array, ""]:
         if self.gaussian_prior:

@@ -49,7 +49,7 @@ from seqvi.models.objectives import OwnELBOObjective, check_bound
 
 NETWORKS = ("mlp", "conv")
 ESTIMATORS = ("sampled", "exact")
-LIKELIHOODS = ("bernoulli", "gaussian")
+EMISSIONS = ("bernoulli", "gaussian")
 
 
 class DynamicsParameterNetwork(nn.Module):
@@ -81,29 +81,29 @@ class Dynamics(NamedTuple):
     network_inputs: jax.Array  # [T, m]
 
 
-@register("kvae", test_size=dict(image_size=4, a_dim=2, z_dim=2, num_matrices=2, hidden_dim=6, alpha_rnn_dim=4),
+@register("kvae", test_size=dict(image_size=4, a_dim=2, latent_dim=2, num_matrices=2, hidden_dim=6, alpha_rnn_dim=4),
           dim_arg=None)
 @dataclasses.dataclass(frozen=True)
-class KVAE:
-    """A KVAE for square binary (or, with likelihood 'gaussian', grey) frames of ``image_size``
+class KVAE(parts.Networks):
+    """A KVAE for square binary (or, with emission_type 'gaussian', grey) frames of ``image_size``
     pixels a side, flattened.
 
     Attributes:
       image_size: H = W; observations are [H * W].
-      a_dim: m, size of a_t.  z_dim: n, size of z_t.  input_dim: k, size of u_t (0: none).
+      a_dim: m, size of a_t.  latent_dim: n, size of z_t.  input_dim: k, size of u_t (0: none).
       num_matrices: K.  network: 'mlp' or 'conv' (3 stride-2 convolutions of 32
         filters; sub-pixel decoder).  hidden_dim: MLP widths (two layers).
       alpha_rnn_dim: units of the dynamics parameter network's LSTM.
       transition_noise, emission_noise, initial_scale: Q = q I, R = r I, p(z_1) = N(0, s_0 I).
       recon_weight: w in the training loss (the bound itself uses w = 1).
       lgssm_estimator: 'sampled' (z ~ p(z | a, u), as in the thesis) or 'exact' (log p(a | u)).
-      likelihood: 'bernoulli' (binary frames, the thesis's) or 'gaussian', N(sigmoid(logits),
+      emission_type: 'bernoulli' (binary frames, the thesis's) or 'gaussian', N(sigmoid(logits),
         pixel_scale^2 I), for grey pixels in [0, 1] (GTM-SM's image navigation).
     """
 
     image_size: int = 32
     a_dim: int = 2
-    z_dim: int = 4
+    latent_dim: int = 4
     input_dim: int = 0
     num_matrices: int = 3
     network: str = "mlp"
@@ -114,16 +114,16 @@ class KVAE:
     initial_scale: float = 20.0
     recon_weight: float = 0.3
     lgssm_estimator: str = "sampled"
-    likelihood: str = "bernoulli"
+    emission_type: str = "bernoulli"
     pixel_scale: float = 0.1
 
     def __post_init__(self):
-        sizes = ("image_size", "a_dim", "z_dim", "num_matrices", "hidden_dim", "alpha_rnn_dim")
+        sizes = ("image_size", "a_dim", "latent_dim", "num_matrices", "hidden_dim", "alpha_rnn_dim")
         parts.check_config(
             "KVAE",
             {n: getattr(self, n) for n in sizes},
             {"network": (self.network, NETWORKS), "lgssm_estimator": (self.lgssm_estimator, ESTIMATORS),
-             "likelihood": (self.likelihood, LIKELIHOODS)},
+             "emission_type": (self.emission_type, EMISSIONS)},
         )
         if not isinstance(self.input_dim, int) or self.input_dim < 0:
             raise ValueError(f"KVAE.input_dim must be a non-negative int, got {self.input_dim!r}")
@@ -176,7 +176,7 @@ class KVAE:
         example = {"encoder": (jnp.zeros(self.data_dim),), "decoder": (jnp.zeros(self.a_dim),),
                    "alpha": (carry, jnp.zeros(self.a_dim))}
         params = parts.init_nets(nets, example, k_nets)
-        kk, n, m = self.num_matrices, self.z_dim, self.a_dim
+        kk, n, m = self.num_matrices, self.latent_dim, self.a_dim
         params["lgssm"] = {"A": jnp.tile(jnp.eye(n), (kk, 1, 1)), "C": 0.05 * jax.random.normal(k_c, (kk, m, n))}
         if self.input_dim:
             params["lgssm"]["B"] = jnp.zeros((kk, n, self.input_dim))
@@ -188,16 +188,16 @@ class KVAE:
     # ---- the VAE ------------------------------------------------------------------
     def encode(self, params, frames: jax.Array) -> tuple[jax.Array, jax.Array]:
         """(mean, scale) of q(a_t | x_t) for frames [T, H * W]: each [T, m]."""
-        return jax.vmap(lambda x: self.nets["encoder"].apply(params["encoder"], x))(frames)
+        return jax.vmap(lambda x: self.apply_net(params, "encoder", x))(frames)
 
     def decode(self, params, a: jax.Array) -> jax.Array:
         """Logits of p(x_t | a_t) for a [T, m]: [T, H * W] (the pixel means are their sigmoid)."""
-        return jax.vmap(lambda v: self.nets["decoder"].apply(params["decoder"], v))(a)
+        return jax.vmap(lambda v: self.apply_net(params, "decoder", v))(a)
 
     def frame_log_prob(self, params, a: jax.Array, frames: jax.Array) -> jax.Array:
-        """log p(x_t | a_t) [T] of frames [T, H * W] under ``likelihood``."""
+        """log p(x_t | a_t) [T] of frames [T, H * W] under ``emission_type``."""
         logits = self.decode(params, a)
-        if self.likelihood == "bernoulli":
+        if self.emission_type == "bernoulli":
             return dist.bernoulli(logits).log_prob(frames)
         return dist.diag_gaussian(jax.nn.sigmoid(logits), jnp.full(logits.shape, self.pixel_scale)).log_prob(frames)
 
@@ -206,11 +206,11 @@ class KVAE:
         """(A, B, C) = sum_k alpha^k (A^(k), B^(k), C^(k)) for alpha [K] (B is
         [n, 0] without inputs)."""
         g = params["lgssm"]
-        b = g.get("B", jnp.zeros((self.num_matrices, self.z_dim, 0), alpha.dtype))
+        b = g.get("B", jnp.zeros((self.num_matrices, self.latent_dim, 0), alpha.dtype))
         return tuple(jnp.tensordot(alpha, x, axes=1) for x in (g["A"], b, g["C"]))
 
     def _noise(self, dtype=jnp.float32):
-        q = self.transition_noise * jnp.eye(self.z_dim, dtype=dtype)
+        q = self.transition_noise * jnp.eye(self.latent_dim, dtype=dtype)
         r = self.emission_noise * jnp.eye(self.a_dim, dtype=dtype)
         return q, r
 
@@ -221,8 +221,8 @@ class KVAE:
         q, r = self._noise(a.dtype)
         u = jnp.zeros((num_steps, self.input_dim), a.dtype) if inputs is None else inputs
         net = self.nets["alpha"]
-        carry0 = (LSTMCell(self.alpha_rnn_dim).zero_carry(a.dtype), jnp.zeros(self.z_dim, a.dtype),
-                  self.initial_scale * jnp.eye(self.z_dim, dtype=a.dtype))
+        carry0 = (LSTMCell(self.alpha_rnn_dim).zero_carry(a.dtype), jnp.zeros(self.latent_dim, a.dtype),
+                  self.initial_scale * jnp.eye(self.latent_dim, dtype=a.dtype))
 
         def body(carry, inp):
             lstm_carry, m_prev, p_prev = carry
@@ -247,8 +247,8 @@ class KVAE:
         """The time-varying LGSSM over a_{1:T} that ``dyn`` selects."""
         q, r = self._noise(dtype)
         return lgssm.Params(
-            initial_mean=jnp.zeros(self.z_dim, dtype),
-            initial_cov=self.initial_scale * jnp.eye(self.z_dim, dtype=dtype),
+            initial_mean=jnp.zeros(self.latent_dim, dtype),
+            initial_cov=self.initial_scale * jnp.eye(self.latent_dim, dtype=dtype),
             transition_matrix=dyn.transition_matrix,
             transition_cov=q,
             emission_matrix=dyn.emission_matrix,
@@ -362,7 +362,7 @@ class KVAE:
         net = self.nets["alpha"]
         u = jnp.zeros((num_steps, self.input_dim)) if inputs is None else inputs
         k0, key = jax.random.split(key)
-        z0 = jnp.sqrt(self.initial_scale) * jax.random.normal(k0, (self.z_dim,))
+        z0 = jnp.sqrt(self.initial_scale) * jax.random.normal(k0, (self.latent_dim,))
         sd_a, sd_z = jnp.sqrt(self.emission_noise), jnp.sqrt(self.transition_noise)  # R = r I, Q = q I
 
         def body(carry, inp):
@@ -373,7 +373,7 @@ class KVAE:
             lstm_carry, _ = net.apply(params["alpha"], lstm_carry, a_t)
             alpha = net.apply(params["alpha"], lstm_carry, method="alpha")
             a_mat, b_mat, _ = self.mix(params, alpha)
-            z_next = a_mat @ z_t + b_mat @ u_next + sd_z * jax.random.normal(k_z, (self.z_dim,))
+            z_next = a_mat @ z_t + b_mat @ u_next + sd_z * jax.random.normal(k_z, (self.latent_dim,))
             return (lstm_carry, alpha, z_next), a_t
 
         u_next = jnp.concatenate([u[1:], u[-1:]])
@@ -384,6 +384,6 @@ class KVAE:
         probs = jax.nn.sigmoid(self.decode(params, a))
         if emission_mode == "mean":
             return probs, a
-        if self.likelihood == "gaussian":
+        if self.emission_type == "gaussian":
             return probs + self.pixel_scale * jax.random.normal(k_x, probs.shape, probs.dtype), a
         return jax.random.bernoulli(k_x, probs).astype(probs.dtype), a

@@ -20,10 +20,29 @@ from seqvi.nn.heads import logit
 
 EMISSIONS = ("bernoulli", "gaussian", "gmm")
 
+# One name per concept across every model: option names that were renamed, old -> new.
+RENAMED_OPTIONS = {"proposal_type": "posterior_type", "rnn_type": "cell_type", "likelihood": "emission_type",
+                   "prior_kind": "prior_type", "transition_kind": "transition_type", "z_dim": "latent_dim"}
+
+
+def refuse_renamed_options(owner: str, names) -> None:
+    """TypeError naming the new name when ``names`` (constructor arguments or
+    config keys of ``owner``) hold an old option name of ``RENAMED_OPTIONS``."""
+    old = sorted(set(names) & set(RENAMED_OPTIONS))
+    if old:
+        renamed = ", ".join(f"{n} is now {RENAMED_OPTIONS[n]}" for n in old)
+        raise TypeError(f"{owner}: option renamed ({renamed}); use the new name")
+
 
 class Networks:
-    """Mixin of models whose parameters are {net name: Flax params} (``self.nets``
-    names the Flax modules): the one way a model applies one of its networks."""
+    """Base of models whose parameters are {net name: Flax params} (``self.nets``
+    names the Flax modules): the one way a model applies one of its networks.
+    Constructing one with an old option name (``RENAMED_OPTIONS``) is a TypeError
+    naming the new one."""
+
+    def __new__(cls, *args, **kwargs):
+        refuse_renamed_options(cls.__name__, kwargs)
+        return super().__new__(cls)
 
     def apply_net(self, params: dict, name: str, *args):
         """``self.nets[name].apply(params[name], *args)``."""

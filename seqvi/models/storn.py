@@ -91,7 +91,7 @@ def sample_prior(prior_type: str, key: jax.Array, num_steps: int, latent_dim: in
 @dataclasses.dataclass(frozen=True)
 class _StornConfig:
     """The sizes and choices VRAE and VOSP share, checked on construction.
-    ``rnn_type`` 'lstm' or 'fd_rnn' (fast dropout); ``keep_rate`` the FD-RNNs' keep
+    ``cell_type`` 'lstm' or 'fd_rnn' (fast dropout); ``keep_rate`` the FD-RNNs' keep
     rate (0.9: the paper's "drop out rates of 0.1", appendix); ``learned_keep_rate``
     lets the recognition FD-RNNs learn theirs (see ``_rnn``)."""
 
@@ -102,7 +102,7 @@ class _StornConfig:
     emission_type: str = "bernoulli"
     emission_components: int = 20
     prior_type: str = "standard_normal"
-    rnn_type: str = "lstm"
+    cell_type: str = "lstm"
     keep_rate: float = 0.9
     learned_keep_rate: bool = False
 
@@ -111,13 +111,13 @@ class _StornConfig:
             type(self).__name__,
             {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim", "emission_components")},
             {"emission_type": (self.emission_type, EMISSIONS), "prior_type": (self.prior_type, PRIORS),
-             "rnn_type": (self.rnn_type, RNN_TYPES)},
+             "cell_type": (self.cell_type, RNN_TYPES)},
         )
         if not 0.0 < self.keep_rate <= 1.0:
             raise ValueError(f"{type(self).__name__}.keep_rate must lie in (0, 1], got {self.keep_rate!r}")
-        if self.learned_keep_rate and (self.rnn_type != "fd_rnn" or self.keep_rate == 1.0):
-            raise ValueError(f"{type(self).__name__}.learned_keep_rate needs rnn_type='fd_rnn' and a keep_rate "
-                             f"below 1 to start from, got {self.rnn_type!r} and {self.keep_rate!r}")
+        if self.learned_keep_rate and (self.cell_type != "fd_rnn" or self.keep_rate == 1.0):
+            raise ValueError(f"{type(self).__name__}.learned_keep_rate needs cell_type='fd_rnn' and a keep_rate "
+                             f"below 1 to start from, got {self.cell_type!r} and {self.keep_rate!r}")
 
     def _rnn(self, recognition: bool = False):
         """An LSTM of ``rnn_dim`` units, or the paper's fast-dropout RNN (tanh units
@@ -127,7 +127,7 @@ class _StornConfig:
         unit, from ``keep_rate``; the paper's appendix, Details on Learning); VRAE's
         generating RNNs keep theirs fixed. VOSP's recognition state h_{t-1} also
         feeds its emission, so there the learned rates shape the generative model too."""
-        if self.rnn_type == "fd_rnn":
+        if self.cell_type == "fd_rnn":
             return FastDropoutRNNCell(self.rnn_dim, keep_input=self.keep_rate, keep_hidden=self.keep_rate,
                                       learn_keep=recognition and self.learned_keep_rate)
         return LSTMCell(self.rnn_dim)
@@ -146,7 +146,7 @@ def _emission_value(px, mode: str) -> jax.Array:
 class VRAE(TrainedByBounds, parts.Networks, _StornConfig, SequenceModel):
     """Variational recurrent auto-encoder with bidirectional recognition and
     generating RNNs of ``rnn_dim`` units each way (LSTMs, or with
-    ``rnn_type='fd_rnn'`` the paper's fast-dropout RNNs)."""
+    ``cell_type='fd_rnn'`` the paper's fast-dropout RNNs)."""
 
     @property
     def nets(self) -> dict:
@@ -232,7 +232,7 @@ class VRAE(TrainedByBounds, parts.Networks, _StornConfig, SequenceModel):
 @dataclasses.dataclass(frozen=True)
 class VOSP(TrainedByBounds, parts.Networks, _StornConfig, StepModel):
     """Variational one-step predictor (section 3.2, Figure 2): one recognition RNN
-    (an LSTM, or with ``rnn_type='fd_rnn'`` the paper's fast-dropout RNN) whose
+    (an LSTM, or with ``cell_type='fd_rnn'`` the paper's fast-dropout RNN) whose
     state h_t summarises x_{1:t}, and a generating MLP:
 
       h_t = RNN(h_{t-1}, x_t - m)                        (h_0 = 0)

@@ -55,7 +55,7 @@ class VRNN(parts.TakesInputs, TrainedByBounds, parts.Networks, StepModel):
       hidden_dim: width of phi_x, phi_z and of the heads' hidden layer.
       emission_type: 'bernoulli' (binary data), 'gaussian' or 'gmm' (real data).
       emission_components: K of the 'gmm' emission (20 as in Chung et al. 2015).
-      proposal_type: 'filtering' q(z_t|h_t,x_t) or 'smoothing' q(z_t|h_t,x_{t:T}).
+      posterior_type: 'filtering' q(z_t|h_t,x_t) or 'smoothing' q(z_t|h_t,x_{t:T}).
       residual_q: Res_q, the proposal mean as a residual on the prior mean.
       input_dim: k, the size of the inputs u_t (0: none); rows are then [x_t, u_t].
     """
@@ -67,7 +67,7 @@ class VRNN(parts.TakesInputs, TrainedByBounds, parts.Networks, StepModel):
     cell_type: str = "lstm"
     emission_type: str = "bernoulli"
     emission_components: int = 20
-    proposal_type: str = "filtering"
+    posterior_type: str = "filtering"
     residual_q: bool = False
     input_dim: int = 0
 
@@ -75,7 +75,7 @@ class VRNN(parts.TakesInputs, TrainedByBounds, parts.Networks, StepModel):
         parts.check_config(
             type(self).__name__,
             {n: getattr(self, n) for n in ("data_dim", "latent_dim", "rnn_dim", "hidden_dim", "emission_components")},
-            {"emission_type": (self.emission_type, EMISSIONS), "proposal_type": (self.proposal_type, PROPOSALS),
+            {"emission_type": (self.emission_type, EMISSIONS), "posterior_type": (self.posterior_type, PROPOSALS),
              "cell_type": (self.cell_type, tuple(CELLS))},
         )
         self.check_input_dim()
@@ -100,7 +100,7 @@ class VRNN(parts.TakesInputs, TrainedByBounds, parts.Networks, StepModel):
             "proposal": DiagGaussianHead(self.latent_dim, hidden=(h,)),
             "emission": parts.emission_head(self.emission_type, self.data_dim, (h,), self.emission_components),
         }
-        if self.proposal_type == "smoothing":
+        if self.posterior_type == "smoothing":
             nets["backward_rnn"] = CELLS[self.cell_type](self.rnn_dim)
         return nets
 
@@ -117,7 +117,7 @@ class VRNN(parts.TakesInputs, TrainedByBounds, parts.Networks, StepModel):
             "phi_z": (jnp.zeros(self.latent_dim),),
             "rnn": (carry, jnp.zeros(h), jnp.zeros(h)),
             "prior": (jnp.zeros(r),) + u,
-            "proposal": (jnp.zeros(r), jnp.zeros(h)) + ((jnp.zeros(r),) if self.proposal_type == "smoothing" else ())
+            "proposal": (jnp.zeros(r), jnp.zeros(h)) + ((jnp.zeros(r),) if self.posterior_type == "smoothing" else ())
             + u,
             "emission": (jnp.zeros(r), jnp.zeros(h)),
             "backward_rnn": (carry, jnp.zeros(d)),
@@ -139,7 +139,7 @@ class VRNN(parts.TakesInputs, TrainedByBounds, parts.Networks, StepModel):
         """Smoothing: backward RNN states b_t over the centred x_{t:length}. With
         inputs: (those states or None, u_{1:T} [T, k])."""
         backward = None
-        if self.proposal_type == "smoothing":
+        if self.posterior_type == "smoothing":
             backward = masked_scan(self.nets["backward_rnn"], params["backward_rnn"], centre(params, xs), length,
                                    reverse=True)[1]
         if not self.input_dim:
@@ -164,7 +164,7 @@ class VRNN(parts.TakesInputs, TrainedByBounds, parts.Networks, StepModel):
 
     def _proposal_params(self, params, state, ctx_t, phi_x, prior_mean=None):
         feats = [self.hidden(state), phi_x]
-        if self.proposal_type == "smoothing":
+        if self.posterior_type == "smoothing":
             feats.append(self._backward(ctx_t))
         mean, scale = self.apply_net(params, "proposal", *feats, *self._inputs(ctx_t))
         if self.residual_q:

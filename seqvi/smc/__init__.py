@@ -2,7 +2,7 @@
 
 from seqvi.smc import resampling
 from seqvi.smc.resampling import RESAMPLERS, effective_sample_size, get_resampler
-from seqvi.smc.smc import SMCCarry, SMCResult, continue_sequence, initial_carry, run
+from seqvi.smc.smc import SMCCarry, SMCResult, continue_sequence, initial_carry, run, zero_padding
 
 __all__ = [
     "resampling",
@@ -14,4 +14,5 @@ __all__ = [
     "initial_carry",
     "run",
     "continue_sequence",
+    "zero_padding",
 ]

@@ -149,6 +149,20 @@ def check_sequence(
             raise ValueError(finite_msg.format(t=int(jnp.argmax(bad))))
 
 
+def zero_padding(tree: Any, length: Int[Array, ""]) -> Any:
+    """``tree`` (arrays with a leading time axis T, or None) with every step
+    t >= ``length`` set to 0: whatever the padding held (other numbers, NaN, inf)
+    reaches neither a model nor a gradient, and a padded sequence is scored as if
+    it were zero-padded (``jnp.where`` selects, so no NaN leaks into the gradient)."""
+
+    def zero(a):
+        a = jnp.asarray(a)
+        valid = (jnp.arange(a.shape[0]) < length).reshape((a.shape[0],) + (1,) * (a.ndim - 1))
+        return jnp.where(valid, a, jnp.zeros_like(a))
+
+    return jax.tree.map(zero, tree)
+
+
 def run(
     model: StepModel,
     params: Any,
@@ -171,8 +185,9 @@ def run(
     Args:
       model: a StepModel. params: its parameters.
       xs: [T, D] observations (T >= 1), finite on the valid steps; padding past
-        ``length`` may hold anything (NaN or inf there is replaced by 0, so it
-        reaches neither the model nor a gradient).
+        ``length`` may hold anything (it is replaced by 0, as are the inputs' steps
+        past ``length``: ``zero_padding``), so it reaches neither the model nor a
+        gradient.
       length: scalar int in [0, T], the number of valid steps; 0 gives log Z-hat = 0.
       key: PRNG key.
       num_particles: N (static).
@@ -205,9 +220,7 @@ def run(
     ``SMCResult.all_weights_zero`` flags those steps.
     """
     check_sequence(model, xs, length, num_particles, ess_threshold, inputs)
-    if jnp.issubdtype(xs.dtype, jnp.inexact):
-        valid = jnp.arange(xs.shape[0])[:, None] < length
-        xs = jnp.where(valid | jnp.isfinite(xs), xs, jnp.zeros_like(xs))
+    xs, inputs = zero_padding((xs, inputs), length)
     n = num_particles
     if axis_name is None:
         total, first = n, 0

@@ -14,6 +14,7 @@ loaded and the checkpoint restored.
 import dataclasses
 import json
 import pathlib
+import re
 from typing import Any
 
 import jax
@@ -23,7 +24,8 @@ from seqvi import datasets
 from seqvi._extras import require
 from seqvi.core import ChecksLength, ConfigError, HasDiscriminator, Objective, ObjectiveOptions
 from seqvi.models import registry
-from seqvi.models.parts import num_params
+from seqvi.models.parts import RENAMED_OPTIONS, num_params
+from seqvi.smc import RESAMPLERS
 from seqvi.train.evaluation import evaluate
 from seqvi.train.schedules import make_optimizer
 from seqvi.train.tasks import get_task
@@ -92,7 +94,11 @@ _NON_NEGATIVE = ("kl_anneal_steps", "warmup_steps", "eval_every", "free_bits", "
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
-    """ConfigError naming the field for a value no run can use."""
+    """ConfigError naming the field for a value no run can use, or a model option
+    under its old name (``seqvi.models.parts.RENAMED_OPTIONS``)."""
+    old = sorted(set(config.model) & set(RENAMED_OPTIONS))
+    if old:
+        raise ConfigError("; ".join(f"config.model.{n} is now config.model.{RENAMED_OPTIONS[n]}" for n in old))
     for name in _POSITIVE:
         value = config.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -104,8 +110,25 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         raise ConfigError(f"config.learning_rate must be > 0, got {config.learning_rate!r}")
     if not 0.0 <= config.ess_threshold <= 1.0:
         raise ConfigError(f"config.ess_threshold must lie in [0, 1], got {config.ess_threshold!r}")
+    if config.get("resampling", "systematic") not in RESAMPLERS:
+        raise ConfigError(f"config.resampling must be one of {sorted(RESAMPLERS)}, got {config.resampling!r}")
+    for name in ("num_particles", "batch_size"):  # evaluation's, used only after training has run
+        value = config.get("eval", {}).get(name, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"config.eval.{name} must be a positive int, got {value!r}")
     if config.get("max_train_length", 0) < 0:
         raise ConfigError(f"config.max_train_length must be >= 0 (0: whole sequences), got {config.max_train_length}")
+
+
+def renamed_option_flags(argv: list[str]) -> str | None:
+    """The message for command-line overrides ``--config.model.OLD=...`` of a
+    renamed model option (``seqvi.models.parts.RENAMED_OPTIONS``), else None.
+    A binary checks its argv with it before parsing: the override of a key the
+    config lacks would otherwise fail inside the flag parser without the new name."""
+    old = [m.group(1) for a in argv if (m := re.match(r"--config\.model\.(\w+)=", a)) and m.group(1) in RENAMED_OPTIONS]
+    if not old:
+        return None
+    return "; ".join(f"--config.model.{n} is now --config.model.{RENAMED_OPTIONS[n]}" for n in old)
 
 
 def objective_options(config: ml_collections.ConfigDict) -> ObjectiveOptions:
@@ -186,6 +209,8 @@ def prepare(config: ml_collections.ConfigDict, workdir=None, *, training: bool =
     if entry.task != task.name:
         raise ConfigError(f"model {entry.name!r} is a {entry.task} model but the config's task is {task.name!r}")
     splits = task.load_splits(config)
+    if config.get("eval", {}).get("split", "valid") not in splits:
+        raise ConfigError(f"config.eval.split must be one of {sorted(splits)}, got {config.eval.split!r}")
     workdir = None if workdir is None else pathlib.Path(workdir)
     extras = task.extras(config, splits, workdir)
     try:

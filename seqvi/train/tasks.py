@@ -46,6 +46,18 @@ class SequenceTask(_RegisteredData):
 
     name = "sequences"
 
+    def load_splits(self, config) -> dict[str, list]:
+        """The data set's [T, D] sequences; ConfigError naming the data and the
+        sequence if one has no steps (a batch of such would have nothing to score)."""
+        splits = super().load_splits(config)
+        for split, sequences in splits.items():
+            for i, sequence in enumerate(sequences):
+                if len(sequence) == 0:
+                    where = config.get("data_path") or "its generated or embedded data"
+                    raise ConfigError(f"dataset {config.dataset!r} ({where}): sequence {i} of the {split} split "
+                                      "has no steps; remove it")
+        return splits
+
     def extras(self, config, splits, workdir=None) -> dict:
         """What the run needs beside the model and data (nothing for sequences)."""
         return {}

@@ -59,7 +59,7 @@ def test_rotation_transition_on_a_hand_made_case():
     """eq. 7.4: a forward step (1, 0, 0) in the agent's frame, heading pi/2, moves
     along the second axis; a turn (0, 0, 0.1) changes only the heading; the
     first two components turn with the heading, the third does not."""
-    model = GTMSM(3 * 64 + 3, num_actions=3, state_dim=3, transition_kind="rotation", **{
+    model = GTMSM(3 * 64 + 3, num_actions=3, state_dim=3, transition_type="rotation", **{
         k: v for k, v in TINY.items() if k not in ("num_actions",)})
     params = model.init(jax.random.key(0))
     assert "walls" not in params
@@ -83,7 +83,7 @@ def test_walking_velocity_recursion_and_its_displacement_regression():
     s_t = s_{t-1} + R(s^(3)_{t-1}) d_t, against a loop by hand; the regression on
     the true displacements at the rows' end (step 1 and padding not scored) is
     added to the loss with its weight, and its gradient reaches M, c_s and c_f."""
-    model = GTMSM(3 * 4 + 3 + 3, num_actions=3, state_dim=3, transition_kind="walking", displacement_weight=2.0,
+    model = GTMSM(3 * 4 + 3 + 3, num_actions=3, state_dim=3, transition_type="walking", displacement_weight=2.0,
                   **{k: v for k, v in TINY.items() if k != "num_actions"})
     assert model.frame_dim == 12 and model.target_dim == 3
     params = model.init(jax.random.key(0))
@@ -124,14 +124,14 @@ def test_walking_velocity_recursion_and_its_displacement_regression():
 
 
 def test_rotation_keys_are_periodic_in_the_heading():
-    model = GTMSM(3 * 64 + 3, num_actions=3, state_dim=3, transition_kind="rotation", latent_dim=3, hidden=(8,),
+    model = GTMSM(3 * 64 + 3, num_actions=3, state_dim=3, transition_type="rotation", latent_dim=3, hidden=(8,),
                   memory_length=5, num_neighbours=2)
     s = jnp.array([0.5, -1.0, np.pi / 6])
     np.testing.assert_allclose(model.memory_key(s), [0.5, -1.0, np.cos(np.pi / 6), np.sin(np.pi / 6)], atol=1e-6)
     np.testing.assert_allclose(model.memory_key(s + jnp.array([0.0, 0.0, 2 * np.pi])), model.memory_key(s),
                                atol=1e-5)
     with pytest.raises(ValueError, match="state_dim 3"):
-        GTMSM(67, num_actions=3, transition_kind="rotation")
+        GTMSM(67, num_actions=3, transition_type="rotation")
 
 
 def test_move_whitening_counts_moves():
@@ -153,7 +153,7 @@ def test_move_whitening_counts_moves():
     g = jax.grad(lambda mm: model.move_whitening({"transition": {"M": mm}}).sum())(moves)
     np.testing.assert_array_equal(g, 0.0)  # no gradient reaches M through W
     with pytest.raises(ValueError, match="wall_whitening"):
-        GTMSM(69, state_dim=3, transition_kind="rotation", wall_whitening=True)
+        GTMSM(69, state_dim=3, transition_type="rotation", wall_whitening=True)
 
 
 def test_whitened_wall_input_closes_after_the_same_number_of_moves():
@@ -180,7 +180,7 @@ def test_network_prior_reads_the_k_nearest_entries_relative_to_the_query():
     """The 'network' prior (section 7.7.2) depends on the memory only through the K
     entries read: changing an entry that is not among them leaves it unchanged,
     changing one that is changes it."""
-    model = GTMSM(69, **dict(TINY, prior_kind="network", prior_hidden=6))
+    model = GTMSM(69, **dict(TINY, prior_type="network", prior_hidden=6))
     params = model.init(jax.random.key(0))
     keys = jnp.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0], [6.0, 5.0], [9.0, 9.0]])
     values = (jax.random.normal(jax.random.key(1), (5, 3)), jnp.ones((5, 3)))
@@ -316,12 +316,12 @@ def test_landmark_inference_adds_the_states_kl_to_the_bound():
     assert float(kl_at_init.max()) < 0.1  # the gates start near closed and h at 0: q(s_t | .) near the transition
 
 
-@pytest.mark.parametrize("prior_kind", ["memory", "state"])
-def test_landmark_elbo_terms_against_a_direct_computation(prior_kind):
+@pytest.mark.parametrize("prior_type", ["memory", "state"])
+def test_landmark_elbo_terms_against_a_direct_computation(prior_type):
     """With landmark inference the bound over the predicted frames is
     sum_t log p(x_t | z_t) - [log q(z_t | x_t) - log p(z_t | s_t, m)] - KL_t(s), with
     s_t the inferred states (for either prior, the z-term at the sample)."""
-    model = GTMSM(69, **dict(TINY, prior_kind=prior_kind, state_inference="landmark", landmark_hidden=4))
+    model = GTMSM(69, **dict(TINY, prior_type=prior_type, state_inference="landmark", landmark_hidden=4))
     walks = nav.generate(nav.NavigationSpec(num_steps=9), 1, seed=2)
     xs = jnp.asarray(nav.rows(walks)[0])
     params = model.init(jax.random.key(3), xs.mean(0))
@@ -350,20 +350,20 @@ def test_landmark_elbo_terms_against_a_direct_computation(prior_kind):
     assert float(kl_sum) == pytest.approx(kls, rel=1e-4)
 
 
-@pytest.mark.parametrize("prior_kind,transition_kind,state_inference,whitening", [
+@pytest.mark.parametrize("prior_type,transition_type,state_inference,whitening", [
     ("memory", "walls", "transition", False), ("state", "walls", "transition", False),
     ("network", "rotation", "transition", False), ("memory", "walls", "landmark", False),
     ("network", "walking", "transition", False), ("memory", "walls", "transition", True)])
-def test_gradients_reach_every_part(prior_kind, transition_kind, state_inference, whitening):
-    model = GTMSM(69, **dict(TINY, prior_kind=prior_kind, transition_kind=transition_kind, prior_hidden=6,
-                             state_dim=2 if transition_kind == "walls" else 3, state_inference=state_inference,
+def test_gradients_reach_every_part(prior_type, transition_type, state_inference, whitening):
+    model = GTMSM(69, **dict(TINY, prior_type=prior_type, transition_type=transition_type, prior_hidden=6,
+                             state_dim=2 if transition_type == "walls" else 3, state_inference=state_inference,
                              landmark_hidden=4, wall_whitening=whitening))
     walks = nav.generate(nav.NavigationSpec(num_steps=10), 2, seed=5)
     batch = {"xs": jnp.asarray(nav.rows(walks)), "lengths": jnp.array([10, 8])}
     params = model.init(jax.random.key(6), batch["xs"][0].mean(0))
     grads = jax.grad(lambda p: model.loss(p, batch, jax.random.key(7))[0])(params)
-    groups = ({"transition", "encoder", "decoder"} | ({"walls"} if transition_kind == "walls" else set())
-              | {"state": {"state_prior"}, "network": {"memory_reader", "network_prior"}, "memory": set()}[prior_kind]
+    groups = ({"transition", "encoder", "decoder"} | ({"walls"} if transition_type == "walls" else set())
+              | {"state": {"state_prior"}, "network": {"memory_reader", "network_prior"}, "memory": set()}[prior_type]
               | ({"landmark_gate", "landmark_scale"} if state_inference == "landmark" else set()))
     assert set(grads) == groups
     for group in groups:
@@ -378,8 +378,8 @@ def test_refusals():
         GTMSM(69, memory_length=3, num_neighbours=4)
     with pytest.raises(ValueError, match="nothing is left to predict"):
         GTMSM(69, memory_length=8).predict(GTMSM(69, memory_length=8).init(jax.random.key(0)), jnp.zeros((8, 69)))
-    with pytest.raises(ValueError, match="prior_kind"):
-        GTMSM(69, prior_kind="other")
+    with pytest.raises(ValueError, match="prior_type"):
+        GTMSM(69, prior_type="other")
     with pytest.raises(ValueError, match="state_inference"):
         GTMSM(69, state_inference="other")
     with pytest.raises(ValueError, match="landmark_neighbours"):
@@ -394,6 +394,6 @@ def test_refusals():
     with pytest.raises(ValueError, match="displacement_weight"):
         GTMSM(69, displacement_weight=1.0)
     with pytest.raises(ValueError, match="landmark"):
-        GTMSM(69, state_dim=3, transition_kind="walking", state_inference="landmark")
+        GTMSM(69, state_dim=3, transition_type="walking", state_inference="landmark")
     with pytest.raises(ValueError, match="state_dim 3"):
-        GTMSM(69, transition_kind="walking")
+        GTMSM(69, transition_type="walking")

@@ -16,7 +16,7 @@ from seqvi.ssm import lgssm
 from seqvi.train.schedules import make_optimizer
 
 S, T = 8, 6  # 8x8 frames, 6 steps
-TINY = dict(image_size=S, a_dim=2, z_dim=3, num_matrices=3, hidden_dim=16, alpha_rnn_dim=5)
+TINY = dict(image_size=S, a_dim=2, latent_dim=3, num_matrices=3, hidden_dim=16, alpha_rnn_dim=5)
 
 
 def _frames(key, num=1):
@@ -32,8 +32,8 @@ def _independent_log_p_a(model, params, a, inputs=None):
     g = params["lgssm"]
     mats = {k: jnp.einsum("tk,kij->tij", alpha, g[k]) for k in g}
     prior = lgssm.Params(
-        initial_mean=jnp.zeros(model.z_dim), initial_cov=model.initial_scale * jnp.eye(model.z_dim),
-        transition_matrix=mats["A"], transition_cov=model.transition_noise * jnp.eye(model.z_dim),
+        initial_mean=jnp.zeros(model.latent_dim), initial_cov=model.initial_scale * jnp.eye(model.latent_dim),
+        transition_matrix=mats["A"], transition_cov=model.transition_noise * jnp.eye(model.latent_dim),
         emission_matrix=mats["C"], emission_cov=model.emission_noise * jnp.eye(model.a_dim),
         input_matrix=mats["B"] if model.input_dim else None,
     )
@@ -158,10 +158,10 @@ def test_imputation_and_generation(trained_setup):
 
 
 def test_gaussian_pixels(trained_setup):
-    """likelihood='gaussian': the reconstruction term is sum_t log N(x_t; sigmoid(logits),
+    """emission_type='gaussian': the reconstruction term is sum_t log N(x_t; sigmoid(logits),
     pixel_scale^2 I) over the observed frames; samples scatter around the means."""
     _, params, frames = trained_setup
-    model = KVAE(**TINY, likelihood="gaussian", pixel_scale=0.2)
+    model = KVAE(**TINY, emission_type="gaussian", pixel_scale=0.2)
     grey = jax.random.uniform(jax.random.key(9), (T, S * S))
     mask = jnp.array([True, True, False, True, True, True])
     _, terms = model.elbo(params, grey, mask, jax.random.key(7))
@@ -220,7 +220,7 @@ def test_depth_to_space():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(network="rnn"), "network"), (dict(a_dim=0), "a_dim"), (dict(input_dim=-1), "input_dim"),
     (dict(recon_weight=0.0), "recon_weight"), (dict(network="conv", image_size=20), "multiple of 8"),
-    (dict(lgssm_estimator="mc"), "lgssm_estimator"), (dict(likelihood="poisson"), "likelihood"),
+    (dict(lgssm_estimator="mc"), "lgssm_estimator"), (dict(emission_type="poisson"), "emission_type"),
     (dict(pixel_scale=0.0), "pixel_scale"),
 ])
 def test_bad_configuration(kwargs, message):

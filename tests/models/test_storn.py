@@ -100,12 +100,12 @@ def test_reconstruct_modes():
 
 @pytest.mark.parametrize("cls", [storn.VRAE, storn.VOSP])
 def test_fast_dropout_rnns_train(cls):
-    """rnn_type='fd_rnn': the paper's fast-dropout RNNs in place of the LSTMs; the
+    """cell_type='fd_rnn': the paper's fast-dropout RNNs in place of the LSTMs; the
     ELBO is finite and every network gets a gradient."""
     from seqvi import bounds
 
     xs = (jax.random.uniform(jax.random.key(0), (6, 4)) < 0.5).astype(jnp.float32)
-    model = cls(4, latent_dim=2, rnn_dim=5, hidden_dim=8, rnn_type="fd_rnn", keep_rate=0.8)
+    model = cls(4, latent_dim=2, rnn_dim=5, hidden_dim=8, cell_type="fd_rnn", keep_rate=0.8)
     params = model.init(jax.random.key(1), xs.mean(0))
     assert any("kernel_rec" in str(path) for path, _ in jax.tree_util.tree_leaves_with_path(params))
     grads = jax.grad(lambda p: bounds.elbo(model, p, xs, 5, jax.random.key(2)).bound)(params)
@@ -113,7 +113,7 @@ def test_fast_dropout_rnns_train(cls):
         if name != "constants":
             assert any(bool((g != 0).any()) for g in jax.tree.leaves(tree)), name
     with pytest.raises(ValueError, match="keep_rate"):
-        cls(4, rnn_type="fd_rnn", keep_rate=0.0)
+        cls(4, cell_type="fd_rnn", keep_rate=0.0)
     with pytest.raises(ValueError, match="learned_keep_rate needs"):
         cls(4, learned_keep_rate=True)  # an LSTM has no dropout rates to learn
 
@@ -126,7 +126,7 @@ def test_learned_keep_rates_are_the_recognition_models_only(cls):
     from seqvi import bounds
 
     xs = (jax.random.uniform(jax.random.key(0), (6, 4)) < 0.5).astype(jnp.float32)
-    model = cls(4, latent_dim=2, rnn_dim=5, hidden_dim=8, rnn_type="fd_rnn", keep_rate=0.9, learned_keep_rate=True)
+    model = cls(4, latent_dim=2, rnn_dim=5, hidden_dim=8, cell_type="fd_rnn", keep_rate=0.9, learned_keep_rate=True)
     params = model.init(jax.random.key(1), xs.mean(0))
     with_rates = {str(path[0].key) for path, _ in jax.tree_util.tree_leaves_with_path(params) if "keep" in str(path)}
     assert with_rates == {n for n in model.nets if n.startswith("recognition")}
@@ -135,5 +135,5 @@ def test_learned_keep_rates_are_the_recognition_models_only(cls):
         for rate in ("keep_input_logit", "keep_hidden_logit"):
             g = grads[name]["params"][rate]
             assert bool(jnp.isfinite(g).all()) and bool((g != 0).any()), (name, rate)
-    with pytest.raises(ValueError, match="rnn_type"):
-        cls(4, rnn_type="gru")
+    with pytest.raises(ValueError, match="cell_type"):
+        cls(4, cell_type="gru")

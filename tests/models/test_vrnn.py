@@ -22,11 +22,11 @@ def _data(gaussian=False):
     "kwargs",
     [
         {},
-        {"proposal_type": "smoothing"},
+        {"posterior_type": "smoothing"},
         {"residual_q": True},
-        {"proposal_type": "smoothing", "residual_q": True, "emission_type": "gaussian"},
+        {"posterior_type": "smoothing", "residual_q": True, "emission_type": "gaussian"},
         {"cell_type": "gru"},
-        {"cell_type": "gru", "proposal_type": "smoothing"},
+        {"cell_type": "gru", "posterior_type": "smoothing"},
     ],
 )
 def test_shapes_dtypes_and_gradients(kwargs):
@@ -36,7 +36,7 @@ def test_shapes_dtypes_and_gradients(kwargs):
     state = model.initial_state(params)
     ctx = model.context(params, xs, 7)
     ctx_t = None if ctx is None else ctx[0]
-    if kwargs.get("proposal_type") == "smoothing":
+    if kwargs.get("posterior_type") == "smoothing":
         assert ctx.shape == (7, 6)
     assert model.prior(params, state, ctx_t).event_shape == (3,)
     q = model.proposal(params, state, ctx_t, xs[0])
@@ -75,7 +75,7 @@ def test_residual_q_adds_the_prior_mean():
 
 
 def test_smoothing_context_ignores_padding():
-    model = VRNN(data_dim=D, latent_dim=2, rnn_dim=4, hidden_dim=4, proposal_type="smoothing")
+    model = VRNN(data_dim=D, latent_dim=2, rnn_dim=4, hidden_dim=4, posterior_type="smoothing")
     params = model.init(jax.random.key(0))
     xs = _data()
     padded = jnp.concatenate([xs, jnp.ones((3, D))])
@@ -115,21 +115,21 @@ def test_parameter_count_and_bad_configs():
         VRNN(data_dim=3, latent_dim=0)
     with pytest.raises(ValueError, match="emission_type"):
         VRNN(data_dim=3, emission_type="poisson")
-    with pytest.raises(ValueError, match="proposal_type"):
-        VRNN(data_dim=3, proposal_type="magic")
+    with pytest.raises(ValueError, match="posterior_type"):
+        VRNN(data_dim=3, posterior_type="magic")
     with pytest.raises(ValueError, match="data_mean"):
         model.init(jax.random.key(0), jnp.zeros(7))
 
 
-@pytest.mark.parametrize("proposal_type", ["filtering", "smoothing"])
-def test_inputs_condition_the_prior_and_the_proposal(proposal_type):
+@pytest.mark.parametrize("posterior_type", ["filtering", "smoothing"])
+def test_inputs_condition_the_prior_and_the_proposal(posterior_type):
     """An action-conditioned VRNN (input_dim k): rows [x_t, u_t] split by
     ``bound_batch``; the prior and the proposal read u_t, so changing the inputs
     changes the bound; generation and continuation need inputs."""
     from seqvi.models import registry
 
     model = registry.get("vrnn").build(D + 2, latent_dim=2, rnn_dim=4, hidden_dim=4, input_dim=2,
-                                       proposal_type=proposal_type, emission_type="gaussian")
+                                       posterior_type=posterior_type, emission_type="gaussian")
     assert model.data_dim == D and model.row_dim == D + 2
     params = model.init(jax.random.key(0))
     xs, u = _data(gaussian=True), jnp.eye(2)[jnp.arange(7) % 2]

@@ -18,7 +18,7 @@ import numpy as np
 import optax
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, load_config
 from seqvi import bounds, dist, smc
 from seqvi.core import (ChecksLength, FitsToData, HasDiscriminator, ObjectiveOptions, Reconstructs, SequenceModel,
                         StepModel)
@@ -138,15 +138,28 @@ def test_step_functions_shapes_and_fused_step(setup):
 
 
 def test_padding_changes_nothing(setup):
-    """Values past ``length`` do not enter any bound."""
+    """Values past ``length`` enter no bound and no gradient: zeros, other numbers or
+    NaN in the padding give the same bound and the same gradient, under every bound
+    that applies (its increments past ``length`` are 0)."""
     model, params, xs = setup
-    noisy = xs.at[LENGTH:].set(1.0)
-    for name in ("elbo", "iwae"):
+    names = ["elbo", "iwae"] + (["fivo"] if isinstance(model, StepModel) else [])
+    paddings = {"ones": xs.at[LENGTH:].set(1.0), "nan": xs.at[LENGTH:].set(jnp.nan)}
+    for name in names:
         kw = {} if name == "elbo" else {"num_particles": 3}
-        a = getattr(bounds, name)(model, params, xs, LENGTH, jax.random.key(4), **kw)
-        b = getattr(bounds, name)(model, params, noisy, LENGTH, jax.random.key(4), **kw)
-        np.testing.assert_allclose(a.bound, b.bound, rtol=1e-5)
-        np.testing.assert_allclose(a.increments[LENGTH:], 0.0)
+
+        def bound(p, data):
+            out = getattr(bounds, name)(model, p, data, LENGTH, jax.random.key(4), **kw)
+            return out.bound, out.increments
+
+        grad = jax.jit(jax.value_and_grad(bound, has_aux=True))
+        (a, increments), grads = grad(params, xs)
+        np.testing.assert_allclose(increments[LENGTH:], 0.0)
+        for padding, data in paddings.items():
+            (b, _), other = grad(params, data)
+            np.testing.assert_allclose(b, a, rtol=1e-5, err_msg=f"{name}, {padding} padding")
+            for (path, g), h in zip(jax.tree_util.tree_leaves_with_path(grads), jax.tree.leaves(other)):
+                np.testing.assert_allclose(h, g, rtol=1e-4, atol=1e-6,
+                                           err_msg=f"{name}, {padding} padding: d/d{jax.tree_util.keystr(path)}")
 
 
 def _assert_trains_every_network(name, grads):
@@ -169,10 +182,15 @@ def test_each_bound_trains_every_network(setup):
     optimizer = optax.adam(1e-2)
     for name in names:
         objective = model.objective(ObjectiveOptions(bound=name, num_particles=2))
-        (loss, metrics), grads = jax.jit(jax.value_and_grad(objective.loss, has_aux=True))(
-            params, batch, jax.random.key(5), jnp.asarray(0))
+        loss_and_grad = jax.jit(jax.value_and_grad(objective.loss, has_aux=True))
+        (loss, metrics), grads = loss_and_grad(params, batch, jax.random.key(5), jnp.asarray(0))
         assert np.isfinite(float(loss)) and np.isfinite(float(metrics["kl_per_step"])), name
         _assert_trains_every_network(name, grads)
+        # A batch with no steps to score: loss 0, finite metrics, zero gradients (not 0 / 0).
+        (empty_loss, empty_metrics), empty_grads = loss_and_grad(
+            params, dict(batch, lengths=jnp.zeros(2, jnp.int32)), jax.random.key(5), jnp.asarray(0))
+        assert float(empty_loss) == 0.0 and all(np.isfinite(float(v)) for v in empty_metrics.values()), name
+        assert all(not np.any(np.asarray(g)) for g in jax.tree.leaves(empty_grads)), name
         updates, _ = optimizer.update(grads, optimizer.init(params), params)
         moved = optax.apply_updates(params, updates)
         changed = [not np.allclose(a, b) for a, b in zip(jax.tree.leaves(moved), jax.tree.leaves(params))]
@@ -234,6 +252,41 @@ def test_sampling(setup):
 def test_bad_configurations(build, match):
     with pytest.raises(ValueError, match=match):
         build()
+
+
+# One name per concept (seqvi.models.parts.RENAMED_OPTIONS): (registered model, old name, new name).
+RENAMED = [("vrnn", "proposal_type", "posterior_type"), ("vrnn_i", "proposal_type", "posterior_type"),
+           ("vrae", "rnn_type", "cell_type"), ("vosp", "rnn_type", "cell_type"),
+           ("kvae", "z_dim", "latent_dim"), ("kvae", "likelihood", "emission_type"),
+           ("gtmsm", "likelihood", "emission_type"), ("gtmsm", "prior_kind", "prior_type"),
+           ("gtmsm", "transition_kind", "transition_type")]
+
+
+@pytest.mark.parametrize("name, old, new", RENAMED, ids=[f"{n}.{o}" for n, o, _ in RENAMED])
+def test_an_old_option_name_is_refused_naming_the_new_one(name, old, new):
+    from seqvi.models.parts import RENAMED_OPTIONS
+
+    entry = ENTRIES[name]
+    assert RENAMED_OPTIONS[old] == new and new in {f.name for f in dataclasses.fields(entry.cls)}
+    value = getattr(entry.tiny(D), new)
+    with pytest.raises(TypeError, match=f"{entry.cls.__name__}: option renamed \\({old} is now {new}\\)"):
+        entry.build(D, **entry.test_size, **{old: value})
+
+
+def test_an_old_option_name_in_a_config_or_on_the_command_line_is_refused():
+    from seqvi.core import ConfigError
+    from seqvi.train import experiment
+
+    config = load_config("kvae.py", "box")
+    experiment.validate_config(config)
+    model = config.model.to_dict()
+    model["z_dim"] = model.pop("latent_dim")  # a config.json written before the rename
+    config.model = model
+    with pytest.raises(ConfigError, match=r"config.model.z_dim is now config.model.latent_dim"):
+        experiment.validate_config(config)
+    assert experiment.renamed_option_flags(["train.py", "--config.model.latent_dim=3"]) is None
+    assert experiment.renamed_option_flags(["train.py", "--config.model.rnn_type=lstm", "--config.model.z_dim=3"]) == (
+        "--config.model.rnn_type is now --config.model.cell_type; --config.model.z_dim is now --config.model.latent_dim")
 
 
 # The optional capabilities the pipeline asks for (seqvi.core), by registered model.
@@ -335,14 +388,9 @@ def test_generate_has_one_meaning(objective_setup):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "experiments" / "configs").glob("*.py")), ids=lambda p: p.stem)
 def test_every_config_names_a_registered_model(path):
-    import importlib.util
-
     from seqvi.train import experiment
 
-    spec = importlib.util.spec_from_file_location(f"config_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config()
+    config = load_config(path.name)
     experiment.validate_config(config)
     entry = registry.get(config.model.name)
     assert entry.task == config.task

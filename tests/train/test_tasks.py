@@ -88,6 +88,35 @@ def test_long_sequences_are_not_trained_on_whole(tmp_path):
         task.train_batches(config, task.load_splits(config), {})
 
 
+def test_a_sequence_without_steps_is_refused_naming_the_data_and_the_sequence(tmp_path):
+    """A batch of such sequences would have nothing to score: refused where the data
+    are read, by a file's reader (naming the file) and, for any registered data set,
+    by the task (naming the data set and the sequence)."""
+    from seqvi import datasets
+
+    path = tmp_path / "rolls.json"
+    path.write_text(json.dumps({"train": [[[60], [62]]], "valid": [[[60]], []], "test": [[[64]]]}))
+    with pytest.raises(ConfigError, match=r"rolls.json: valid sequence 1 has shape \(0, 88\)"):
+        get_task("sequences").load_splits(_music_config(path))
+
+    class WithAnEmptySequence(datasets.Dataset):
+        name = "with_an_empty_sequence_for_a_test"
+        source = "generated"
+
+        def load_splits(self, config):
+            one = np.ones((3, 2), np.float32)
+            return {"train": [one], "valid": [one, one[:0]], "test": [one]}
+
+    datasets.register(WithAnEmptySequence())
+    try:
+        config = experiment.dataset_config("with_an_empty_sequence_for_a_test", dict(name="vrnn", latent_dim=2))
+        with pytest.raises(ConfigError, match=r"'with_an_empty_sequence_for_a_test' \(its generated or embedded "
+                                              r"data\): sequence 1 of the valid split has no steps"):
+            get_task("sequences").load_splits(config)
+    finally:
+        datasets.unregister("with_an_empty_sequence_for_a_test")
+
+
 def test_a_named_set_without_its_file_asks_for_data_path():
     c = experiment.dataset_config("nottingham", dict(name="vrnn"))
     with pytest.raises(ConfigError, match="--config.data_path"):

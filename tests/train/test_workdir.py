@@ -13,19 +13,13 @@ from seqvi.train.trainer import CheckpointError
 
 
 def _config(**overrides):
-    import importlib.util
+    from conftest import load_config
 
-    from conftest import ROOT
-
-    spec = importlib.util.spec_from_file_location("vrnn_config", ROOT / "experiments" / "configs" / "vrnn.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    c = module.get_config("synthetic")
+    c = load_config("vrnn.py", "synthetic")
     c.synthetic.update(num_train=8, num_valid=4, num_test=4, length=6)
     c.model.update(latent_dim=2, rnn_dim=3, hidden_dim=4)
     c.update(num_steps=4, log_every=2, checkpoint_every=2, eval_every=0, num_particles=2, warmup_steps=0)
-    for k, v in overrides.items():
-        c[k] = v
+    c.update_from_flattened_dict(overrides)  # dotted names: {'eval.split': 'test'}
     return c
 
 
@@ -41,8 +35,13 @@ def finished(tmp_path_factory):
     ("num_steps", -5, "config.num_steps must be a positive int"),
     ("bound", "foo", "bound must be one of"),
     ("ess_threshold", 2.0, "config.ess_threshold must lie in"),
+    ("resampling", "bogus", r"config.resampling must be one of \['multinomial'"),
+    ("eval.split", "nosuch", r"config.eval.split must be one of \['add', .*'valid', 'zero_shot'\], got 'nosuch'"),
+    ("eval.num_particles", 0, "config.eval.num_particles must be a positive int, got 0"),
+    ("eval.batch_size", -3, "config.eval.batch_size must be a positive int, got -3"),
 ])
 def test_bad_fields_are_refused_before_anything_is_written(tmp_path, field, value, match):
+    """Evaluation's fields too: a run does not train and then die at its first evaluation."""
     with pytest.raises(ConfigError, match=match):
         experiment.train_and_evaluate(_config(**{field: value}), tmp_path / "run")
     assert not (tmp_path / "run" / "config.json").exists()
