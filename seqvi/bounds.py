@@ -81,10 +81,7 @@ def elbo(
     its diagnostics' ``carry`` starts the next chunk.
     """
     if isinstance(model, SequenceModel):
-        _no_carry(model, carry)
-        smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
-        xs, inputs = smc.zero_padding((xs, inputs), length)
-        terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
+        terms = _sequence_terms(model, params, xs, length, key, num_particles, inputs, carry)
         r = _sequence_diagnostics(terms, terms.log_px + terms.log_pz - terms.log_qz)
         r = r._replace(kl=terms.kl)
     else:
@@ -114,10 +111,7 @@ def iwae(
     """IWAE (Burda et al. 2016): log (1/N) sum_i prod_t w_t^i, in nats (SMC that
     never resamples). Arguments, result and errors as ``elbo``; N = ``num_particles``."""
     if isinstance(model, SequenceModel):
-        _no_carry(model, carry)
-        smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
-        xs, inputs = smc.zero_padding((xs, inputs), length)
-        terms = model.sequence_terms(params, xs, length, key, num_particles, inputs)
+        terms = _sequence_terms(model, params, xs, length, key, num_particles, inputs, carry)
         r = _sequence_diagnostics(terms, terms.log_px + kl_weight * (terms.log_pz - terms.log_qz))
         return BoundResult(r.log_z, r.log_z_increments, r)
     r = smc.run(model, params, xs, length, key, num_particles=num_particles, inputs=inputs, kl_weight=kl_weight,
@@ -183,10 +177,16 @@ def fivo(
     return run(params, xs, length, key, inputs)
 
 
-def _no_carry(model, carry) -> None:
+def _sequence_terms(model: SequenceModel, params, xs, length, key, num_particles: int, inputs, carry) -> SequenceTerms:
+    """``model.sequence_terms`` of the checked sequence with its padding zeroed (no
+    gradient reaches it); ValueError for a carry (chunks need a StepModel) or
+    shapes that do not fit (``seqvi.smc.check_sequence``)."""
     if carry is not None:
         raise ValueError(f"{type(model).__name__} scores whole sequences; chunks with a carry (truncated BPTT) "
                          "need a StepModel")
+    smc.check_sequence(model, xs, length, num_particles, 0.0, inputs)
+    xs, inputs = smc.zero_padding((xs, inputs), length)
+    return model.sequence_terms(params, xs, length, key, num_particles, inputs)
 
 
 def particle_mesh(devices=None, axis: str = "particles") -> Mesh:

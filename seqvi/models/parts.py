@@ -25,12 +25,18 @@ RENAMED_OPTIONS = {"proposal_type": "posterior_type", "rnn_type": "cell_type", "
                    "prior_kind": "prior_type", "transition_kind": "transition_type", "z_dim": "latent_dim"}
 
 
+def renamed_options_message(names, prefix: str = "") -> str | None:
+    """``"<prefix>OLD is now <prefix>NEW; ..."`` for the old option names (``RENAMED_OPTIONS``)
+    among ``names`` (constructor arguments, config keys or flags, spelt with ``prefix``),
+    sorted; None when there are none."""
+    old = sorted(set(names) & set(RENAMED_OPTIONS))
+    return "; ".join(f"{prefix}{n} is now {prefix}{RENAMED_OPTIONS[n]}" for n in old) or None
+
+
 def refuse_renamed_options(owner: str, names) -> None:
     """TypeError naming the new name when ``names`` (constructor arguments or
     config keys of ``owner``) hold an old option name of ``RENAMED_OPTIONS``."""
-    old = sorted(set(names) & set(RENAMED_OPTIONS))
-    if old:
-        renamed = ", ".join(f"{n} is now {RENAMED_OPTIONS[n]}" for n in old)
+    if renamed := renamed_options_message(names):
         raise TypeError(f"{owner}: option renamed ({renamed}); use the new name")
 
 

@@ -24,7 +24,7 @@ from seqvi import datasets
 from seqvi._extras import require
 from seqvi.core import ChecksLength, ConfigError, HasDiscriminator, Objective, ObjectiveOptions
 from seqvi.models import registry
-from seqvi.models.parts import RENAMED_OPTIONS, num_params
+from seqvi.models.parts import num_params, renamed_options_message
 from seqvi.smc import RESAMPLERS
 from seqvi.train.evaluation import evaluate
 from seqvi.train.schedules import make_optimizer
@@ -96,13 +96,10 @@ _NON_NEGATIVE = ("kl_anneal_steps", "warmup_steps", "eval_every", "free_bits", "
 def validate_config(config: ml_collections.ConfigDict) -> None:
     """ConfigError naming the field for a value no run can use, or a model option
     under its old name (``seqvi.models.parts.RENAMED_OPTIONS``)."""
-    old = sorted(set(config.model) & set(RENAMED_OPTIONS))
-    if old:
-        raise ConfigError("; ".join(f"config.model.{n} is now config.model.{RENAMED_OPTIONS[n]}" for n in old))
+    if renamed := renamed_options_message(config.model, prefix="config.model."):
+        raise ConfigError(renamed)
     for name in _POSITIVE:
-        value = config.get(name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"config.{name} must be a positive int, got {value!r}")
+        _check_positive_int(f"config.{name}", config.get(name))
     for name in _NON_NEGATIVE:
         if config.get(name, 0) is not None and config.get(name, 0) < 0:
             raise ConfigError(f"config.{name} must be >= 0, got {config.get(name)!r}")
@@ -113,11 +110,14 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     if config.get("resampling", "systematic") not in RESAMPLERS:
         raise ConfigError(f"config.resampling must be one of {sorted(RESAMPLERS)}, got {config.resampling!r}")
     for name in ("num_particles", "batch_size"):  # evaluation's, used only after training has run
-        value = config.get("eval", {}).get(name, 1)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"config.eval.{name} must be a positive int, got {value!r}")
+        _check_positive_int(f"config.eval.{name}", config.get("eval", {}).get(name, 1))
     if config.get("max_train_length", 0) < 0:
         raise ConfigError(f"config.max_train_length must be >= 0 (0: whole sequences), got {config.max_train_length}")
+
+
+def _check_positive_int(field: str, value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{field} must be a positive int, got {value!r}")
 
 
 def renamed_option_flags(argv: list[str]) -> str | None:
@@ -125,10 +125,8 @@ def renamed_option_flags(argv: list[str]) -> str | None:
     renamed model option (``seqvi.models.parts.RENAMED_OPTIONS``), else None.
     A binary checks its argv with it before parsing: the override of a key the
     config lacks would otherwise fail inside the flag parser without the new name."""
-    old = [m.group(1) for a in argv if (m := re.match(r"--config\.model\.(\w+)=", a)) and m.group(1) in RENAMED_OPTIONS]
-    if not old:
-        return None
-    return "; ".join(f"--config.model.{n} is now --config.model.{RENAMED_OPTIONS[n]}" for n in old)
+    flags = [m.group(1) for a in argv if (m := re.match(r"--config\.model\.(\w+)=", a))]
+    return renamed_options_message(flags, prefix="--config.model.")
 
 
 def objective_options(config: ml_collections.ConfigDict) -> ObjectiveOptions:
