@@ -21,12 +21,12 @@ from absl import app, flags, logging
 from seqvi import datasets, plot
 from seqvi.data import synthetic
 from seqvi.diagnostics import step_diagnostics
-from seqvi.train import experiment
+from seqvi.train import cli, experiment
 
 _WORKDIRS = flags.DEFINE_list("workdirs", None, "Training workdirs of synthetic-suite runs.", required=True)
 _LABELS = flags.DEFINE_list("labels", None, "A label per workdir (default: the model names).")
 _SETTINGS = flags.DEFINE_list("settings", list(synthetic.SETTINGS[2:]), "Settings to plot.")
-_SEQUENCE = flags.DEFINE_integer("sequence", 0, "Index of the plotted sequence in each setting.")
+_SEQUENCE = flags.DEFINE_integer("sequence", 0, "Index of the plotted sequence in each setting.", lower_bound=0)
 _OUT = flags.DEFINE_string("out_dir", "docs/figures", "Where the figures go.")
 _PREFIX = flags.DEFINE_string("prefix", "vhrnn_diagnostics_", "File-name prefix of the figures.")
 _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed of the posterior samples.")
@@ -83,4 +83,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

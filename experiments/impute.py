@@ -17,21 +17,21 @@ import pathlib
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
 from seqvi import imputation, plot
 from seqvi.data.polyphonic import training_mean
-from seqvi.core import Reconstructs, StepModel
-from seqvi.train import experiment
+from seqvi.core import ConfigError, Reconstructs, StepModel
+from seqvi.train import cli, experiment
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
 _SPLIT = flags.DEFINE_enum("split", "test", ["train", "valid", "test"], "Split to use.")
-_NUM = flags.DEFINE_integer("num_sequences", 10, "Sequences to score (the first one is plotted).")
-_START = flags.DEFINE_integer("gap_start", 16, "First missing step.")
-_LENGTH = flags.DEFINE_integer("gap_length", 8, "Number of missing steps.")
+_NUM = flags.DEFINE_integer("num_sequences", 10, "Sequences to score (the first one is plotted).", lower_bound=1)
+_START = flags.DEFINE_integer("gap_start", 16, "First missing step.", lower_bound=1)
+_LENGTH = flags.DEFINE_integer("gap_length", 8, "Number of missing steps.", lower_bound=1)
 _NOISE = flags.DEFINE_float("flip_prob", 0.05, "Denoising: probability of flipping each pitch.")
-_PARTICLES = flags.DEFINE_integer("num_particles", 64, "Particles for SMC imputation.")
-_ITERATIONS = flags.DEFINE_integer("iterations", 10, "Iterations of the iterative imputation.")
+_PARTICLES = flags.DEFINE_integer("num_particles", 64, "Particles for SMC imputation.", lower_bound=1)
+_ITERATIONS = flags.DEFINE_integer("iterations", 10, "Iterations of the iterative imputation.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed.")
 
 
@@ -43,12 +43,12 @@ def main(argv):
     use_smc = isinstance(model, StepModel) and model.imputable
     can_reconstruct = isinstance(model, Reconstructs)
     if not (use_smc or can_reconstruct):
-        raise SystemExit(f"{config.model.name}: neither SMC imputation nor reconstruction applies (see its docstring)")
+        raise ConfigError(f"{config.model.name}: neither SMC imputation nor reconstruction applies (see its docstring)")
     mean = jnp.asarray(training_mean(splits["train"]))
     end = _START.value + _LENGTH.value
     sequences = [s for s in splits[_SPLIT.value] if s.shape[0] > end][: _NUM.value]
     if not sequences:
-        raise SystemExit(f"no {_SPLIT.value} sequence is longer than gap_start + gap_length = {end}")
+        raise ConfigError(f"no {_SPLIT.value} sequence is longer than gap_start + gap_length = {end}")
 
     @jax.jit
     def impute(p, x, observed, key):
@@ -92,4 +92,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

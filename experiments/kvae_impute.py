@@ -26,16 +26,16 @@ from absl import app, flags, logging
 
 from seqvi import imputation, plot
 from seqvi.core import StepModel
-from seqvi.train import experiment
+from seqvi.train import cli, experiment
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "KVAE training workdir.", required=True)
 _BASELINES = flags.DEFINE_list("baselines", [], "Workdirs of StepModels trained on the same videos.")
-_NUM = flags.DEFINE_integer("num_sequences", 100, "Test sequences to score.")
+_NUM = flags.DEFINE_integer("num_sequences", 100, "Test sequences to score.", lower_bound=1)
 _DROP = flags.DEFINE_list("drop_probs", ["0.1", "0.3", "0.5", "0.7", "0.9"], "Random-mask drop probabilities.")
 _LENGTHS = flags.DEFINE_list("missing_lengths", ["2", "4", "8", "12", "16"], "Consecutive missing lengths.")
-_OBSERVED_FIRST = flags.DEFINE_integer("observed_first", 4, "Observed frames before a missing stretch.")
-_PARTICLES = flags.DEFINE_integer("num_particles", 64, "Particles for the baselines' SMC imputation.")
-_GENERATIONS = flags.DEFINE_integer("num_generations", 8, "Generated videos to draw.")
+_OBSERVED_FIRST = flags.DEFINE_integer("observed_first", 4, "Observed frames before a missing stretch.", lower_bound=1)
+_PARTICLES = flags.DEFINE_integer("num_particles", 64, "Particles for the baselines' SMC imputation.", lower_bound=1)
+_GENERATIONS = flags.DEFINE_integer("num_generations", 8, "Generated videos to draw.", lower_bound=0)
 _OUT = flags.DEFINE_string("out_dir", None, "Output folder (default: <workdir>/imputation).")
 _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed.")
 
@@ -159,4 +159,4 @@ def plot_errors(results: dict, path, environment: str) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -8,16 +8,16 @@ import pathlib
 
 import jax
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
 from seqvi import plot, smc
 from seqvi.core import StepModel
-from seqvi.train import experiment
+from seqvi.train import cli, experiment
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
-_NUM = flags.DEFINE_integer("num_samples", 2, "Free samples (and continuations).")
-_STEPS = flags.DEFINE_integer("num_steps", 64, "Length of each sample.")
-_PREFIX = flags.DEFINE_integer("prefix_steps", 16, "Steps of a test sequence to continue.")
+_NUM = flags.DEFINE_integer("num_samples", 2, "Free samples (and continuations).", lower_bound=1)
+_STEPS = flags.DEFINE_integer("num_steps", 64, "Length of each sample.", lower_bound=1)
+_PREFIX = flags.DEFINE_integer("prefix_steps", 16, "Steps of a test sequence to continue.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed.")
 
 
@@ -51,4 +51,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -26,7 +26,7 @@ from seqvi import datasets, plot
 from seqvi.data import speech
 from seqvi.diagnostics import step_diagnostics
 from seqvi.models.parts import num_params
-from seqvi.train import experiment
+from seqvi.train import cli, experiment
 
 _RUNS = flags.DEFINE_string("runs", "runs/speech", "Folder of the rows' training workdirs.")
 _FIGURES = flags.DEFINE_string("figures", "docs/figures", "Where the figures go.")
@@ -164,4 +164,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -17,20 +17,15 @@ alone where the cluster tells JAX these, as on Cloud TPU or SLURM). Every host
 builds the same seeded global batch; each device receives its slice.
 """
 
-import sys
-
 import jax
-from absl import app, flags, logging
+from absl import flags, logging
 from ml_collections import config_flags
 
-from seqvi import MissingExtraError
-from seqvi.train import experiment
-from seqvi.core import ConfigError
+from seqvi.train import cli, experiment
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/vrnn.py", "Training config.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and metrics.", required=True)
 _STOP_AT = flags.DEFINE_integer("stop_at", None, "Stop after this step (the run can be resumed later).")
-_TRACEBACK = flags.DEFINE_bool("traceback", False, "Show the traceback of a user error.")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (several hosts).")
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0 (implies --distributed).")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes (hosts).")
@@ -48,17 +43,8 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # orbax is chatty at INFO
     initialize_distributed()
-    try:
-        experiment.train_and_evaluate(_CONFIG.value, _WORKDIR.value, stop_at=_STOP_AT.value)
-    except (ConfigError, MissingExtraError) as e:  # a user error: one line
-        if _TRACEBACK.value:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    experiment.train_and_evaluate(_CONFIG.value, _WORKDIR.value, stop_at=_STOP_AT.value)
 
 
 if __name__ == "__main__":
-    if renamed := experiment.renamed_option_flags(sys.argv):
-        print(f"error: {renamed}", file=sys.stderr)
-        sys.exit(2)
-    app.run(main)
+    cli.run(main)

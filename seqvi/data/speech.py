@@ -1,7 +1,8 @@
 """Raw speech waveforms (thesis, section 5.4 and its experimental details: TIMIT
 and Blizzard; here any folder of WAV files, such as the Free Spoken Digit Dataset).
 
-* ``read_wav`` / ``write_wav``: mono 16-bit PCM WAV files (stdlib ``wave``), as
+* ``read_wav`` / ``write_wav``: mono 16-bit PCM WAV files (``scipy.io.wavfile``
+  reads, stdlib ``wave`` writes), as
   float32 samples in [-1, 1) (int16 / 32768); anything else is refused with an
   ``AudioFormatError`` naming the file and what it holds.
 * ``read_folder``: every ``*.wav`` of a folder (and, ``recursive``, of its
@@ -24,9 +25,11 @@ and Blizzard; here any folder of WAV files, such as the Free Spoken Digit Datase
 import dataclasses
 import pathlib
 import re
+import warnings
 import wave
 
 import numpy as np
+from scipy.io import wavfile
 
 FRAME_SECONDS = 0.0125  # the thesis's frame: 200 samples at 16 kHz
 FRAME_SIZE_8KHZ = 100  # samples per frame at 8 kHz: 12.5 ms, as the thesis's 200 at 16 kHz
@@ -39,7 +42,8 @@ class AudioFormatError(ValueError):
 
 
 def read_wav(path: str | pathlib.Path) -> tuple[np.ndarray, int]:
-    """(samples [N] float32 in [-1, 1), sample rate in Hz) of a mono 16-bit PCM WAV.
+    """(samples [N] float32 in [-1, 1), sample rate in Hz) of a mono 16-bit PCM WAV
+    (the plain and the WAVE_FORMAT_EXTENSIBLE header alike; ``scipy.io.wavfile``).
 
     Raises FileNotFoundError for a missing file and AudioFormatError for a file
     that is not a PCM WAV, has more than one channel or another sample width."""
@@ -47,16 +51,21 @@ def read_wav(path: str | pathlib.Path) -> tuple[np.ndarray, int]:
     if not path.is_file():
         raise FileNotFoundError(f"no WAV file at {path}")
     try:
-        with wave.open(str(path), "rb") as f:
-            channels, width, rate, count = f.getnchannels(), f.getsampwidth(), f.getframerate(), f.getnframes()
-            raw = f.readframes(count)
-    except (wave.Error, EOFError) as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", wavfile.WavFileWarning)  # chunks it skips (LIST, ...)
+            rate, data = wavfile.read(path)
+    except (ValueError, EOFError) as e:
         raise AudioFormatError(f"{path}: not a PCM WAV file ({e})") from e
-    if channels != 1:
-        raise AudioFormatError(f"{path}: {channels} channels; seqvi reads mono recordings (mix them down first)")
-    if width != 2:
-        raise AudioFormatError(f"{path}: {8 * width}-bit samples; seqvi reads 16-bit PCM")
-    return np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0, rate
+    if data.ndim != 1:
+        raise AudioFormatError(f"{path}: {data.shape[1]} channels; seqvi reads mono recordings (mix them down first)")
+    if data.dtype != np.int16:
+        width = _WIDTHS.get(data.dtype.str[1:], data.dtype.name)
+        raise AudioFormatError(f"{path}: {width} samples; seqvi reads 16-bit PCM")
+    return data.astype(np.float32) / 32768.0, int(rate)
+
+
+# What scipy's sample types hold in a WAV file (24-bit PCM comes as int32).
+_WIDTHS = {"u1": "8-bit", "i4": "24- or 32-bit", "f4": "32-bit float", "f8": "64-bit float"}
 
 
 def write_wav(path: str | pathlib.Path, samples: np.ndarray, sample_rate: int) -> None:
@@ -126,10 +135,14 @@ def fsdd_split(names: list[str], num_valid_takes: int = 5, seed: int = 0) -> dic
 
 def normalisation(train: list[np.ndarray]) -> tuple[float, float]:
     """(mean, standard deviation) of all samples of the training recordings pooled
-    (the thesis normalises by the training set's global statistics)."""
+    (the thesis normalises by the training set's global statistics). ValueError
+    without recordings, or for silent ones (standard deviation 0)."""
     if not train:
         raise ValueError("normalisation needs at least one training recording")
     pooled = np.concatenate([np.asarray(x, np.float64) for x in train])
+    if not pooled.std() > 0:
+        raise ValueError(f"the training recordings are silent (every sample is {pooled.mean():g}): their standard "
+                         "deviation is 0, so there is nothing to normalise by")
     return float(pooled.mean()), float(pooled.std())
 
 

@@ -77,9 +77,11 @@ class Dataset:
             raise ConfigError(f"dataset {self.name!r} needs its {kind}: --config.data_path="
                               f"{'DIR' if kind == 'folder' else 'PATH'} ({', '.join(self.layout)})")
         path = pathlib.Path(config.data_path)
-        if not (path.is_dir() if kind == "folder" else path.is_file()):
-            raise ConfigError(f"--config.data_path={config.data_path}: no such {kind}")
-        return path
+        if path.is_dir() if kind == "folder" else path.is_file():
+            return path
+        what = "a folder" if path.is_dir() else "a file" if path.exists() else f"no such {kind}"
+        needed = f"; {self.name!r} reads a {kind} ({', '.join(self.layout)})" if path.exists() else ""
+        raise ConfigError(f"--config.data_path={config.data_path}: {what}{needed}")
 
 
 _REGISTRY: dict[str, Dataset] = {}

@@ -54,6 +54,7 @@ class Speech(Dataset):
         if not config.get("data_path"):
             raise ConfigError(f"dataset {self.name!r} needs its folder of WAV files: --config.data_path=DIR "
                               "(for the FSDD, its recordings/ folder)")
+        self.data_path(config, "folder")  # a file or a missing path: one line saying which
         options = config.get("speech", {})
         try:
             return speech.load_speech(config.data_path, self.folder_layout, frame_size=options.get("frame_size", 0),

@@ -33,6 +33,15 @@ GROUPS = {
 ALL_GROUPS = tuple(GROUPS)
 
 
+def _refuse_tracing(fitter: str, alternative: str, *trees) -> None:
+    """TypeError when ``fitter`` (a Python loop with early stopping and callbacks)
+    is called under ``jax.jit``, ``vmap`` or ``grad`` (its arguments are tracers)."""
+    if any(isinstance(leaf, jax.core.Tracer) for tree in trees for leaf in jax.tree.leaves(tree)):
+        raise TypeError(f"lgssm_fit.{fitter} runs its iterations as a Python loop (early stopping, callbacks) and "
+                        f"cannot be traced by jax.jit, vmap or grad: call it outside them (each iteration is "
+                        f"compiled inside), or trace {alternative}, which is a pure function")
+
+
 def _as_batch(params, ys, inputs, mask):
     ys = jnp.asarray(ys)
     if ys.ndim == 2:
@@ -251,8 +260,10 @@ def em(
     Returns (params, log_likelihoods) where log_likelihoods [I] (I <= num_iters, the
     iterations run) holds at i log p(ys) under the parameters before iteration i
     (EM never decreases it, up to round-off).
-    ``callback(i, log_likelihood)`` is called after every iteration.
+    ``callback(i, log_likelihood)`` is called after every iteration. TypeError
+    under ``jax.jit`` or ``vmap`` (it is a Python loop; ``em_step`` traces).
     """
+    _refuse_tracing("em", "em_step", params, ys, inputs, mask)
     _check_learn(learn)
     ys, inputs, mask = _as_batch(params, ys, inputs, mask)
     learn = _informed(learn, ys, mask)
@@ -317,7 +328,10 @@ def fit_gradient(
     ys [B, T, m] or [T, m]; inputs [B, T, k] or [T, k]; mask [B, T] or [B, T, m]
     (or [T] or [T, m] for one sequence).
     Returns (params, log_likelihoods [num_steps] per step, before each update).
+    TypeError under ``jax.jit`` or ``vmap`` (it is a Python loop; trace
+    ``seqvi.ssm.lgssm.filter``'s log-likelihood and its gradient instead).
     """
+    _refuse_tracing("fit_gradient", "lgssm.filter(...).log_likelihood", params, ys, inputs, mask)
     _check_learn(learn)
     ys, inputs, mask = _as_batch(params, ys, inputs, mask)
     learn = _informed(learn, ys, mask)

@@ -84,13 +84,16 @@ def filter(  # noqa: A001
 ) -> lgssm.FilterResult:
     """Parallel Kalman filter; same result as ``lgssm.filter``, and the same
     validation (see ``seqvi.ssm.lgssm``). ys [T, m], inputs [T, k], mask [T] or [T, m]."""
-    f = _filter(params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
+    mask = lgssm.check_inputs(params, ys, inputs, mask)
+    f = _filter(params, ys, inputs, mask)
     lgssm.check_filtered(f)
+    lgssm.check_precision(params, ys, f, mask)
     return f
 
 
 @jax.jit
 def _filter(params, ys, inputs, mask) -> lgssm.FilterResult:
+    params = lgssm.symmetric_covariances(params)  # gradients in the symmetric form
     num_steps = ys.shape[0]
     n = params.initial_mean.shape[0]
     dtype = params.initial_mean.dtype
@@ -154,7 +157,9 @@ def smoother(
 ) -> lgssm.SmootherResult:
     """Parallel filter, then the parallel RTS smoother; same result as ``lgssm.smoother``.
     ys [T, m], inputs [T, k], mask [T] or [T, m]."""
-    s = _smoother(params, ys, inputs, lgssm.check_inputs(params, ys, inputs, mask))
+    mask = lgssm.check_inputs(params, ys, inputs, mask)
+    s = _smoother(params, ys, inputs, mask)
+    lgssm.check_precision(params, ys, s, mask)
     lgssm.check_filtered(s)
     lgssm.check_smoothed(s.smoothed_means, s.smoothed_covs)
     return s
@@ -162,6 +167,7 @@ def smoother(
 
 @jax.jit
 def _smoother(params, ys, inputs, mask) -> lgssm.SmootherResult:
+    params = lgssm.symmetric_covariances(params)  # gradients in the symmetric form
     f = _filter(params, ys, inputs, mask)
     gains, offsets, covs = _backward_elements(params, f)
     _, means, smoothed_covs = jax.lax.associative_scan(
@@ -188,6 +194,7 @@ def posterior_sample(
 
 @jax.jit
 def _posterior_sample(key, params, ys, inputs, mask) -> jax.Array:
+    params = lgssm.symmetric_covariances(params)  # gradients in the symmetric form
     f = _filter(params, ys, inputs, mask)
     gains, offsets, covs = _backward_elements(params, f)
     eps = jax.random.normal(key, f.filtered_means.shape, f.filtered_means.dtype)

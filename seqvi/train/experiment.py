@@ -11,10 +11,10 @@ model. Nothing is written to a workdir before the config is validated, the data
 loaded and the checkpoint restored.
 """
 
+import contextlib
 import dataclasses
 import json
 import pathlib
-import re
 from typing import Any
 
 import jax
@@ -27,9 +27,11 @@ from seqvi.models import registry
 from seqvi.models.parts import num_params, renamed_options_message
 from seqvi.smc import RESAMPLERS
 from seqvi.train.evaluation import evaluate
-from seqvi.train.schedules import make_optimizer
+from seqvi.train.schedules import DECAYS, make_optimizer
 from seqvi.train.tasks import get_task
-from seqvi.train.trainer import Trainer
+from seqvi.train.trainer import Trainer, describe_error
+from seqvi.train.workdir import DATA_RECORD, data_mismatch
+from seqvi.train.workdir import lock as workdir_lock
 
 ml_collections = require("ml_collections", "experiments")
 
@@ -107,6 +109,12 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         raise ConfigError(f"config.learning_rate must be > 0, got {config.learning_rate!r}")
     if not 0.0 <= config.ess_threshold <= 1.0:
         raise ConfigError(f"config.ess_threshold must lie in [0, 1], got {config.ess_threshold!r}")
+    if config.get("lr_decay", "constant") not in DECAYS:
+        raise ConfigError(f"config.lr_decay must be one of {list(DECAYS)}, got {config.lr_decay!r}")
+    if not 0.0 <= config.get("kl_anneal_start", 0.0) <= 1.0:
+        raise ConfigError(f"config.kl_anneal_start must lie in [0, 1], got {config.kl_anneal_start!r}")
+    if not isinstance(config.get("seed", 0), int) or isinstance(config.get("seed", 0), bool):
+        raise ConfigError(f"config.seed must be an int, got {config.seed!r}")
     if config.get("resampling", "systematic") not in RESAMPLERS:
         raise ConfigError(f"config.resampling must be one of {sorted(RESAMPLERS)}, got {config.resampling!r}")
     for name in ("num_particles", "batch_size"):  # evaluation's, used only after training has run
@@ -118,15 +126,6 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
 def _check_positive_int(field: str, value) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{field} must be a positive int, got {value!r}")
-
-
-def renamed_option_flags(argv: list[str]) -> str | None:
-    """The message for command-line overrides ``--config.model.OLD=...`` of a
-    renamed model option (``seqvi.models.parts.RENAMED_OPTIONS``), else None.
-    A binary checks its argv with it before parsing: the override of a key the
-    config lacks would otherwise fail inside the flag parser without the new name."""
-    flags = [m.group(1) for a in argv if (m := re.match(r"--config\.model\.(\w+)=", a))]
-    return renamed_options_message(flags, prefix="--config.model.")
 
 
 def objective_options(config: ml_collections.ConfigDict) -> ObjectiveOptions:
@@ -257,7 +256,9 @@ def save_config(config: ml_collections.ConfigDict, workdir) -> None:
 def load_config(workdir) -> ml_collections.ConfigDict:
     path = pathlib.Path(workdir) / "config.json"
     if not path.is_file():
-        raise ConfigError(f"{path} not found: is {workdir} a training workdir?")
+        what = "no such folder" if not path.parent.exists() else "a file" if not path.parent.is_dir() else (
+            "a folder without a training run (no config.json)")
+        raise ConfigError(f"{workdir}: {what}; give the --workdir of a training run")
     return ml_collections.ConfigDict(json.loads(path.read_text()))
 
 
@@ -278,7 +279,11 @@ _MODEL_FIELDS = ("task", "model")  # a checkpoint cannot be restored into anothe
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir, *, stop_at: int | None = None):
     """Train ``config`` in ``workdir`` (resuming from its latest checkpoint), with
     the periodic evaluation of the objective on ``config.eval.split`` keeping the
-    best parameters. Returns the final TrainState."""
+    best parameters. Returns the final TrainState.
+
+    The run holds the workdir's lock while it trains (``seqvi.train.workdir.lock``:
+    a second run there is refused naming the first), and resumes only on the data
+    its data.json records (ConfigError naming both otherwise)."""
     workdir = pathlib.Path(workdir)
     previous = workdir / "config.json"
     if previous.is_file():
@@ -289,13 +294,27 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir, *, stop_at: i
         if changed:
             raise ConfigError(f"{workdir} holds a run of another model ({'; '.join(changed)}): use a new --workdir")
     run = prepare(config, workdir)
+    try:
+        with contextlib.ExitStack() as owned:
+            if jax.process_index() == 0:  # the other hosts run the same command on the same workdir
+                owned.enter_context(workdir_lock(workdir))
+            return _train(config, workdir, run, stop_at)
+    finally:
+        run.trainer.close()
+
+
+def _train(config: ml_collections.ConfigDict, workdir: pathlib.Path, run: Run, stop_at: int | None):
+    """``train_and_evaluate`` once ``run`` is prepared and the workdir is this run's."""
+    record = run.task.data_record(config, run.splits)
+    if mismatch := data_mismatch(workdir, record):
+        raise ConfigError(f"{mismatch}: resume with the recorded data, or use a new --workdir")
     print(f"model {config.model.name} with {num_params(run.params)} parameters; {run.task.describe(run.splits, run.extras)}"
           f"; devices {jax.devices()}", flush=True)
     state = run.trainer.restore_or_init(run.params)
     if jax.process_index() == 0:
         save_config(config, workdir)
         run.task.save_extras(run.extras, workdir)
-        (workdir / "data.json").write_text(json.dumps(run.task.data_record(config, run.splits), indent=1) + "\n")
+        (workdir / DATA_RECORD).write_text(json.dumps(record, indent=1) + "\n")
     split = config.eval.split
     key = jax.random.key(config.seed + 1)
     dialogue_keys = run.task.name == "dialogue"
@@ -309,29 +328,40 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir, *, stop_at: i
             result.update(run.task.generation_scores(config, params, run.model, pairs, run.extras))
         return {f"{split}_{k}": v for k, v in result.items() if not k.startswith("num_")}
 
-    try:
-        return run.trainer.fit(
-            state, run.batch_at, config.num_steps, log_every=config.log_every,
-            eval_fn=eval_fn if config.eval_every else None, eval_every=config.eval_every,
-            best_metric=f"{split}_{run.objective.target}" if config.eval_every and config.get("keep_best", True)
-            else None, stop_at=stop_at)
-    finally:
-        run.trainer.close()
+    return run.trainer.fit(
+        state, run.batch_at, config.num_steps, log_every=config.log_every,
+        eval_fn=eval_fn if config.eval_every else None, eval_every=config.eval_every,
+        best_metric=f"{split}_{run.objective.target}" if config.eval_every and config.get("keep_best", True)
+        else None, stop_at=stop_at)
 
 
-def load_trained(workdir, which: str = "best") -> tuple[Run, Any, str]:
+def load_trained(workdir, which: str = "best", *, other_data: bool = False) -> tuple[Run, Any, str]:
     """(run, parameters, which ones) of a training workdir: the best by validation
-    if kept and ``which == 'best'``, else the latest checkpoint."""
+    if kept and ``which == 'best'``, else the newest readable checkpoint (an
+    unreadable one is named in a warning and skipped, nothing is moved;
+    CheckpointError when none can be read). The data read
+    must be those the run recorded (data.json: sizes and SHA-256): ConfigError
+    naming both otherwise, unless ``other_data``, which reads them anyway, prints
+    a warning and says so in the returned description."""
     config = load_config(workdir)
     run = prepare(config, workdir, training=False)
     try:
+        on = ""
+        if mismatch := data_mismatch(workdir, run.task.data_record(config, run.splits)):
+            if not other_data:
+                raise ConfigError(f"{mismatch} (--other_data reads them anyway)")
+            print(f"warning: {mismatch}; reading them, as --other_data asks", flush=True)
+            on = ", on other data than the run recorded"
         if which == "best":
             try:
-                return run, run.trainer.restore_best(run.params), "best by validation"
+                return run, run.trainer.restore_best(run.params), "best by validation" + on
             except FileNotFoundError:
                 pass
-        state = run.trainer.restore(run.trainer.init_state(run.params))
-        return run, state.params, f"checkpoint at step {int(state.step)}"
+            except Exception as e:  # noqa: BLE001 - any failure to read the files
+                print(f"warning: the best parameters in {workdir}/best cannot be read ({describe_error(e)}); "
+                      "using the newest readable checkpoint", flush=True)
+        state = run.trainer.restore_readable(run.trainer.init_state(run.params))
+        return run, state.params, f"checkpoint at step {int(state.step)}{on}"
     finally:
         run.trainer.close()
 

@@ -19,21 +19,22 @@ class MetricsWriter:
 
     def __init__(self, workdir: str | pathlib.Path, tensorboard: bool | None = None):
         self.path = pathlib.Path(workdir) / "metrics.jsonl"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tensorboardx = None  # the events file is made at the first write: nothing is written before
         self._tb = None
         if tensorboard is not False:
             try:
-                tensorboardx = require("tensorboardX", "experiments")
+                self._tensorboardx = require("tensorboardX", "experiments")
             except MissingExtraError:
                 if tensorboard:
                     raise
-            else:
-                self._tb = tensorboardx.SummaryWriter(str(pathlib.Path(workdir) / "tensorboard"))
 
     def write(self, step: int, metrics: dict) -> None:
         scalars = {k: float(np.asarray(v)) for k, v in metrics.items()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as f:
             f.write(json.dumps({"step": int(step), **scalars}) + "\n")
+        if self._tensorboardx is not None and self._tb is None:
+            self._tb = self._tensorboardx.SummaryWriter(str(self.path.parent / "tensorboard"))
         if self._tb is not None:
             for k, v in scalars.items():
                 self._tb.add_scalar(k, v, int(step))
@@ -51,11 +52,13 @@ def read_metrics(workdir: str | pathlib.Path) -> list[dict]:
 
 
 class Progress:
-    """Logs 'step s/N | x steps/s | metrics | ETA' lines."""
+    """Logs 'step s/N | x steps/s | metrics | ETA' lines. The rate counts the steps
+    since the start (or the last ``reset``) less those set apart by ``exclude``
+    (the steps that compiled a new batch shape), so the ETA is the remaining
+    steps' time at the running rate."""
 
     def __init__(self, total_steps: int, first_step: int = 0):
         self.total = total_steps
-        self.first_step = first_step
         self._t0, self._s0 = time.perf_counter(), first_step
 
     def line(self, step: int, metrics: dict) -> str:
@@ -70,6 +73,11 @@ class Progress:
 
     def reset(self, step: int) -> None:
         self._t0, self._s0 = time.perf_counter(), step
+
+    def exclude(self, seconds: float, steps: int = 1) -> None:
+        """Leave ``steps`` steps that took ``seconds`` (compilation) out of the rate."""
+        self._t0 += seconds
+        self._s0 += steps
 
 
 def _fmt_seconds(s: float) -> str:

@@ -8,12 +8,15 @@ import jax.numpy as jnp
 import optax
 
 
+DECAYS = ("constant", "cosine")
+
+
 def learning_rate_schedule(
     learning_rate: float, num_steps: int, warmup_steps: int = 0, decay: str = "constant"
 ) -> optax.Schedule:
     """Linear warm-up from 0 over ``warmup_steps``, then 'constant' or 'cosine'
     decay (to 1% of the peak at ``num_steps``)."""
-    if decay not in ("constant", "cosine"):
+    if decay not in DECAYS:
         raise ValueError(f"decay must be 'constant' or 'cosine', got {decay!r}")
     if decay == "constant":
         after = optax.constant_schedule(learning_rate)

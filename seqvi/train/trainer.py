@@ -15,6 +15,7 @@ steps, where a non-finite step is still named exactly.
 
 import json
 import pathlib
+import time
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -27,6 +28,12 @@ from jax.sharding import PartitionSpec as P
 
 from seqvi.core import Objective
 from seqvi.train.logging import MetricsWriter, Progress
+
+
+def describe_error(error: Exception) -> str:
+    """``Type: first line of the message`` (at most 200 characters) of ``error``."""
+    message = str(error).strip()
+    return f"{type(error).__name__}: {message.splitlines()[0][:200]}" if message else type(error).__name__
 
 
 class CheckpointError(RuntimeError):
@@ -209,29 +216,48 @@ class Trainer:
         newest intact one. CheckpointError if none of them can be read.
         """
         template = self.init_state(params)
+        state = self._newest_readable(template, set_aside=True)
+        if state is None:
+            return template
+        print(f"resumed from checkpoint at step {int(state.step)} in {self.workdir}", flush=True)
+        return state
+
+    def restore_readable(self, template: TrainState) -> TrainState:
+        """The newest checkpoint that can be read, moving nothing (evaluation reads a
+        workdir without changing it): one warning line names each unreadable one.
+        CheckpointError if there is none or none can be read."""
+        state = self._newest_readable(template, set_aside=False)
+        if state is None:
+            aside = sorted(p.name for p in (self.workdir / "checkpoints").glob("*.unreadable"))
+            raise CheckpointError(f"{self.workdir} holds no readable checkpoint"
+                                  + (f" (set aside as unreadable: {', '.join(aside)})" if aside else " yet"))
+        return state
+
+    def _newest_readable(self, template: TrainState, set_aside: bool) -> TrainState | None:
+        """The newest checkpoint that can be read (None if there is none), each
+        unreadable one named in a warning and, with ``set_aside``, moved aside.
+        CheckpointError if none of them can be read."""
         steps = [] if self._manager is None else sorted(self._manager.all_steps(), reverse=True)
         for step in steps:
             try:
-                state = self.restore(template, step)
+                return self.restore(template, step)
             except Exception as e:  # noqa: BLE001 - any failure to read the files of this step
-                self._set_aside(step, e)
-                continue
-            print(f"resumed from checkpoint at step {int(state.step)} in {self.workdir}", flush=True)
-            return state
+                self._unreadable(step, e, set_aside)
         if steps:
             raise CheckpointError(f"none of the checkpoints {steps} in {self.workdir}/checkpoints can be read; "
                                   "start the run in a new --workdir")
-        return template
+        return None
 
-    def _set_aside(self, step: int, error: Exception) -> None:
+    def _unreadable(self, step: int, error: Exception, set_aside: bool) -> None:
         folder = self.workdir / "checkpoints" / str(step)
         aside = folder.with_name(f"{step}.unreadable")
-        message = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        print(f"warning: the checkpoint at step {step} cannot be read ({type(error).__name__}: {message}); "
-              f"moved to {aside} and falling back to the previous one", flush=True)
-        if jax.process_index() == 0 and folder.exists():
-            folder.rename(aside)
-        self._manager.reload()
+        where = f"moved to {aside} and " if set_aside else ""
+        print(f"warning: the checkpoint at step {step} cannot be read ({describe_error(error)}); "
+              f"{where}falling back to the previous one", flush=True)
+        if set_aside:
+            if jax.process_index() == 0 and folder.exists():
+                folder.rename(aside)
+            self._manager.reload()
 
     # ---- the loop ---------------------------------------------------------------------
     def fit(
@@ -269,13 +295,21 @@ class Trainer:
                         f"no checkpoint written; last good checkpoint: step {self.latest_step()}"
                     )
 
+        shapes_seen = set()
         while step < end:
-            state, metrics = self.step(state, batch_at(step))
+            batch = batch_at(step)
+            shapes = (jax.tree.structure(batch), tuple(np.shape(x) for x in jax.tree.leaves(batch)))
+            compiles = shapes not in shapes_seen  # the step of a new batch shape compiles: kept out of the rate
+            if compiles:
+                shapes_seen.add(shapes)
+                jax.block_until_ready(state)
+                started = time.perf_counter()
+            state, metrics = self.step(state, batch)
             step += 1
             window.append((step, metrics))
-            if len(window) == 1 and progress.first_step == step - 1:
-                jax.block_until_ready(metrics)  # once: steps/s and ETA start after compilation
-                progress.reset(step)
+            if compiles:
+                jax.block_until_ready(metrics)
+                progress.exclude(time.perf_counter() - started)
             logging = step % log_every == 0 or step == end
             evaluating = eval_fn is not None and eval_every and (step % eval_every == 0 or step == num_steps)
             saving = step % self.checkpoint_every == 0 or step == end

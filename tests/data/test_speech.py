@@ -28,12 +28,27 @@ def _raw_wav(path, channels=1, width=2, rate=8000):
     return path
 
 
+def test_an_extensible_header_of_16_bit_pcm_is_read(tmp_path):
+    """WAVE_FORMAT_EXTENSIBLE (format tag 65534) with the PCM subformat: what many
+    recorders write for mono 16-bit audio."""
+    import struct
+
+    pcm = np.arange(-5, 5, dtype="<i2") * 1000
+    pcm_guid = bytes.fromhex("0100000000001000800000aa00389b71")
+    fmt = struct.pack("<HHIIHHHHI", 0xFFFE, 1, 8000, 16000, 2, 16, 22, 16, 4) + pcm_guid
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", pcm.nbytes) + pcm.tobytes()
+    (tmp_path / "extensible.wav").write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    samples, rate = speech.read_wav(tmp_path / "extensible.wav")
+    assert rate == 8000
+    np.testing.assert_array_equal(samples, pcm / 32768.0)
+
+
 def test_bad_files_are_refused_with_reasons(tmp_path):
     with pytest.raises(FileNotFoundError, match="no WAV file"):
         speech.read_wav(tmp_path / "missing.wav")
     with pytest.raises(speech.AudioFormatError, match="2 channels"):
         speech.read_wav(_raw_wav(tmp_path / "stereo.wav", channels=2))
-    with pytest.raises(speech.AudioFormatError, match="24-bit"):
+    with pytest.raises(speech.AudioFormatError, match="24- or 32-bit samples"):
         speech.read_wav(_raw_wav(tmp_path / "deep.wav", width=3))
     (tmp_path / "text.wav").write_text("not audio")
     with pytest.raises(speech.AudioFormatError, match="not a PCM WAV"):
@@ -67,6 +82,8 @@ def test_normalisation_uses_the_training_recordings_only():
     np.testing.assert_allclose((mean, std), (np.mean([1, 2, 3, 5]), np.std([1, 2, 3, 5])))
     with pytest.raises(ValueError, match="at least one"):
         speech.normalisation([])
+    with pytest.raises(ValueError, match="the training recordings are silent .* standard deviation is 0"):
+        speech.normalisation([np.zeros(100), np.zeros(30)])  # not NaN frames and a NonFiniteError at step 1
 
 
 def test_framing_and_the_input_shift_are_exact_and_invertible():

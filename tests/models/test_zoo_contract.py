@@ -272,9 +272,7 @@ def test_an_old_option_name_in_a_config_or_on_the_command_line_is_refused():
     config.model = model
     with pytest.raises(ConfigError, match=r"config.model.z_dim is now config.model.latent_dim"):
         experiment.validate_config(config)
-    assert experiment.renamed_option_flags(["train.py", "--config.model.latent_dim=3"]) is None
-    assert experiment.renamed_option_flags(["train.py", "--config.model.rnn_type=lstm", "--config.model.z_dim=3"]) == (
-        "--config.model.rnn_type is now --config.model.cell_type; --config.model.z_dim is now --config.model.latent_dim")
+    # On the command line: tests/train/test_cli.py.
 
 
 # The optional capabilities the pipeline asks for (seqvi.core), by registered model.

@@ -111,6 +111,12 @@ def test_fit_errors(x64):
         lgssm_fit.em(fixed, ys, learn=("dynamics",))
     with pytest.raises(ValueError, match="mask must have shape"):
         lgssm_fit.em(fixed, ys[None], mask=jnp.ones((1, 4), bool))
+    # The fitters are Python loops: under jit or vmap, a TypeError that says so (not a bare
+    # TracerBoolConversionError) and names what does trace.
+    with pytest.raises(TypeError, match=r"lgssm_fit.em runs its iterations as a Python loop.*trace em_step"):
+        jax.jit(lambda y: lgssm_fit.em(fixed, y, num_iters=2)[1])(ys)
+    with pytest.raises(TypeError, match=r"lgssm_fit.fit_gradient .* cannot be traced by jax.jit, vmap or grad"):
+        jax.vmap(lambda y: lgssm_fit.fit_gradient(fixed, y, num_steps=2)[1])(ys[None])
 
 
 # Issue 18, Kind 1: fitting never returns NaN when the data carry no information

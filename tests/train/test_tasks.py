@@ -144,7 +144,7 @@ def test_a_speech_folder_is_read_with_its_config_and_refused_with_reasons(tmp_pa
     with pytest.raises(ConfigError, match="needs its folder of WAV files"):
         task.load_splits(c)
     c.data_path = str(tmp_path / "nowhere")
-    with pytest.raises(ConfigError, match="no .wav files"):
+    with pytest.raises(ConfigError, match=r"nowhere: no such folder"):
         task.load_splits(c)
     for split, rate in (("train", 16000), ("test", 16000)):
         (tmp_path / "timit" / split).mkdir(parents=True)

@@ -132,3 +132,33 @@ def test_one_and_eight_devices_give_the_same_loss():
     out = subprocess.run([sys.executable, "-c", MULTI_DEVICE], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith("OK")
+
+
+def test_the_rate_leaves_out_the_steps_that_compiled(tmp_path, monkeypatch):
+    """Each step of a new batch shape compiles: its time is kept out of steps/s
+    and the ETA (one compile of 60 s, later ones of 30 s, then 1 s per step)."""
+    from seqvi.train import logging as train_logging
+
+    clock = [0.0]
+    monkeypatch.setattr(train_logging.time, "perf_counter", lambda: clock[0])
+    progress = train_logging.Progress(100)
+    clock[0] += 60.0
+    progress.exclude(60.0)  # step 1
+    clock[0] += 9.0  # steps 2-10
+    clock[0] += 30.0
+    progress.exclude(30.0)  # step 11: a new batch shape
+    clock[0] += 9.0  # steps 12-20
+    assert progress.line(20, {"loss": 1.0}) == "step 20/100 | 1.00 steps/s | loss 1 | ETA 1m20s"
+
+    monkeypatch.undo()
+    excluded = []
+    monkeypatch.setattr(train_logging.Progress, "exclude", lambda self, seconds, steps=1: excluded.append(steps))
+
+    def two_shapes(step):
+        batch = batch_at(step)
+        return batch if step % 2 else {"xs": batch["xs"][:, :6], "lengths": np.minimum(batch["lengths"], 6)}
+
+    trainer = make_trainer(tmp_path / "run")
+    trainer.fit(trainer.init_state(MODEL.init(jax.random.key(0))), two_shapes, 5, log_every=5)
+    trainer.close()
+    assert excluded == [1, 1]  # the first step of each of the two shapes

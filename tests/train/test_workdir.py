@@ -1,13 +1,19 @@
 """A workdir never loses a run: nothing is written before the config is
 validated and the checkpoint restored, a config of another model is refused
-with the differing fields, and an unreadable latest checkpoint falls back (with
-a warning) to the newest intact one."""
+with the differing fields, an unreadable latest checkpoint falls back (with
+a warning) to the newest intact one, one run at a time holds it, and a run is
+resumed and evaluated only on the data it recorded."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
 from seqvi.train import experiment
+from seqvi.train import workdir as workdirs
 from seqvi.core import ConfigError
 from seqvi.train.trainer import CheckpointError
 
@@ -39,6 +45,13 @@ def finished(tmp_path_factory):
     ("eval.split", "nosuch", r"config.eval.split must be one of \['add', .*'valid', 'zero_shot'\], got 'nosuch'"),
     ("eval.num_particles", 0, "config.eval.num_particles must be a positive int, got 0"),
     ("eval.batch_size", -3, "config.eval.batch_size must be a positive int, got -3"),
+    ("lr_decay", "linear", r"config.lr_decay must be one of \['constant', 'cosine'\], got 'linear'"),
+    ("kl_anneal_start", 1.5, r"config.kl_anneal_start must lie in \[0, 1\], got 1.5"),
+    ("warmup_steps", -1, "config.warmup_steps must be >= 0"),
+    ("tbptt_length", -4, "config.tbptt_length must be >= 0"),
+    ("max_train_length", -2, "config.max_train_length must be >= 0"),
+    ("clip_norm", -1.0, "config.clip_norm must be >= 0"),
+    ("batch_size", 0, "config.batch_size must be a positive int, got 0"),
 ])
 def test_bad_fields_are_refused_before_anything_is_written(tmp_path, field, value, match):
     """Evaluation's fields too: a run does not train and then die at its first evaluation."""
@@ -65,6 +78,10 @@ def test_an_unreadable_latest_checkpoint_falls_back_to_the_previous(tmp_path, ca
     for f in (workdir / "checkpoints" / "4").rglob("*"):
         if f.is_file():
             f.write_bytes(b"\0" * 7)  # bytes overwritten and truncated
+    listing = sorted(p.name for p in (workdir / "checkpoints").iterdir())
+    _, _, which = experiment.load_trained(workdir, "latest")  # evaluation falls back too, moving nothing
+    assert which == "checkpoint at step 2" and "the checkpoint at step 4 cannot be read" in capsys.readouterr().out
+    assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == listing
     run = experiment.prepare(_config(), workdir)
     try:
         state = run.trainer.restore_or_init(run.params)
@@ -80,6 +97,9 @@ def test_an_unreadable_latest_checkpoint_falls_back_to_the_previous(tmp_path, ca
     with pytest.raises(CheckpointError, match="none of the checkpoints"):
         run.trainer.restore_or_init(run.params)
     run.trainer.close()
+    with pytest.raises(CheckpointError, match=r"holds no readable checkpoint \(set aside as unreadable: 2.unreadable, "
+                                              r"4.unreadable\)"):
+        experiment.load_trained(workdir)
 
 
 def test_loading_a_trained_run_writes_nothing(finished):
@@ -101,3 +121,88 @@ def test_walks_no_longer_than_gtmsm_memory_are_refused_before_anything_is_writte
     with pytest.raises(ConfigError, match="memorises the first 16 steps"):
         experiment.train_and_evaluate(c, tmp_path / "run")
     assert not (tmp_path / "run" / "config.json").exists()
+
+
+def test_a_held_workdir_refuses_a_second_run_naming_the_holder(tmp_path):
+    """Two runs in one workdir would mix their metrics and checkpoints: the second
+    is refused (before it writes anything) naming the first."""
+    workdir = tmp_path / "run"
+    with workdirs.lock(workdir):
+        with pytest.raises(ConfigError, match=rf"{workdir} is in use by the run of process {os.getpid()} on "):
+            with workdirs.lock(workdir):
+                pass
+        with pytest.raises(ConfigError, match="is in use by the run of process"):
+            experiment.train_and_evaluate(_config(), workdir)
+    assert [p.name for p in workdir.rglob("*") if p.is_file()] == [workdirs.LOCK_FILE]  # no config, data or metrics
+    with workdirs.lock(workdir):  # released at the end of the block
+        pass
+
+
+def test_the_lock_of_a_killed_run_is_stale():
+    """The kernel drops the lock with its process, however it ends (SIGKILL here)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        code = ("import sys, time; from seqvi.train import workdir; held = workdir.lock(sys.argv[1]); "
+                "held.__enter__(); print('held', flush=True); time.sleep(600)")
+        holder = subprocess.Popen([sys.executable, "-c", code, folder], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            with pytest.raises(ConfigError, match=f"in use by the run of process {holder.pid} "):
+                with workdirs.lock(folder):
+                    pass
+        finally:
+            holder.kill()
+            holder.wait()
+        with workdirs.lock(folder):
+            pass
+
+
+def _tiny_rolls(path, num_train: int) -> dict:
+    """A polyphonic JSON file of ``num_train`` training pieces (two each for valid and test)."""
+    pieces = {"train": [[[60, 64], [62]]] * num_train, "valid": [[[60], [67]]] * 2, "test": [[[65]]] * 2}
+    path.write_text(json.dumps(pieces))
+    return pieces
+
+
+def test_the_data_record_ignores_where_the_data_lie_and_names_both_places(tmp_path):
+    from seqvi import datasets
+
+    def record(path):
+        config = experiment.dataset_config("nottingham", dict(name="vrnn"))
+        config.data_path = str(path)
+        data = datasets.get("nottingham")
+        return data.record(config, data.load_splits(config))
+
+    first, moved, other = tmp_path / "a.json", tmp_path / "moved" / "a.json", tmp_path / "b.json"
+    _tiny_rolls(first, 3)
+    moved.parent.mkdir()
+    shutil.copy(first, moved)
+    _tiny_rolls(other, 4)
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    assert workdirs.data_mismatch(workdir, record(other)) is None  # no record: nothing to compare
+    (workdir / workdirs.DATA_RECORD).write_text(json.dumps(record(first)))
+    assert workdirs.data_mismatch(workdir, record(first)) is None
+    assert workdirs.data_mismatch(workdir, record(moved)) is None  # the same bytes elsewhere
+    message = workdirs.data_mismatch(workdir, record(other))
+    assert "file.sha256" in message and "sequences.train 3 -> 4" in message
+    assert f"recorded {first.resolve()}, now {other.resolve()}" in message
+
+
+def test_resume_and_evaluation_refuse_other_data_than_the_run_recorded(finished, tmp_path):
+    """Resuming on other data is refused (the record kept); evaluating on them is
+    refused unless asked for, and the description of the parameters then says so."""
+    workdir = tmp_path / "run"
+    shutil.copytree(finished, workdir, ignore=shutil.ignore_patterns(workdirs.LOCK_FILE))
+    record = (workdir / "data.json").read_text()
+    with pytest.raises(ConfigError, match=r"differ from those the run .* generator.seed 0 -> 5.*use a new --workdir"):
+        experiment.train_and_evaluate(_config(**{"synthetic.seed": 5}), workdir)
+    assert (workdir / "data.json").read_text() == record
+    config = json.loads((workdir / "config.json").read_text())
+    config["synthetic"]["seed"] = 5  # what evaluate.py would read now
+    (workdir / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match=r"generator.seed 0 -> 5.*\(--other_data reads them anyway\)"):
+        experiment.load_trained(workdir)
+    _, _, which = experiment.load_trained(workdir, other_data=True)
+    assert which.endswith(", on other data than the run recorded")
