@@ -36,7 +36,7 @@ WORKDIR ?= runs/vrnn_jsb
 # The subset the oldest environment runs: imports and extras, the README's example, the registry's
 # completeness, the golden values. (The docs' snippets and the contract tests run on the primary.)
 ZOO := tests/models/test_zoo_contract.py
-OLDEST_TESTS := tests/test_imports.py tests/test_extras.py tests/test_readme.py \
+OLDEST_TESTS := tests/test_imports.py tests/test_extras.py tests/test_readme.py tests/test_no_hang.py \
   $(ZOO)::test_registry_is_complete $(ZOO)::test_every_registered_model_is_exported tests/test_golden.py
 
 .PHONY: install install-oldest demo test test-fast test-all test-primary test-oldest docs wheel results bench bench-check system-packages FORCE

@@ -22,15 +22,17 @@ import subprocess
 import sys
 
 import numpy as np
-from absl import app, flags
+from absl import flags
+
+from seqvi.train import cli
 
 _CONFIG = flags.DEFINE_string("config", None, "Config file[:argument], as for train.py.", required=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of the search.", required=True)
-_NUM_SAMPLES = flags.DEFINE_integer("num_samples", 8, "Configurations drawn.")
-_SEARCH_STEPS = flags.DEFINE_integer("search_steps", 500, "Training steps of each sample.")
-_FINAL_STEPS = flags.DEFINE_integer("final_steps", 3000, "Training steps of the chosen configuration.")
+_NUM_SAMPLES = flags.DEFINE_integer("num_samples", 8, "Configurations drawn.", lower_bound=1)
+_SEARCH_STEPS = flags.DEFINE_integer("search_steps", 500, "Training steps of each sample.", lower_bound=1)
+_FINAL_STEPS = flags.DEFINE_integer("final_steps", 3000, "Training steps of the chosen configuration.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the draws.")
-_NUM_PARTICLES = flags.DEFINE_integer("num_particles", 16, "K of the test evaluation.")
+_NUM_PARTICLES = flags.DEFINE_integer("num_particles", 16, "K of the test evaluation.", lower_bound=1)
 _SET = flags.DEFINE_multi_string("set", [], "Extra config overrides FIELD=VALUE for every run.")
 _DATA_PATH = flags.DEFINE_string("data_path", "", "The data file (config.data_path), if not embedded.")
 
@@ -82,4 +84,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

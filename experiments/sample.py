@@ -1,7 +1,12 @@
-"""Sample piano rolls from a trained model: free samples and continuations of
-test sequences, as a PNG figure and MIDI files.
+"""Sample from a trained model: free samples and continuations of test sequences.
+
+Piano-roll runs (polyphonic music) give a PNG figure and MIDI files; speech runs
+give WAV files (frames turned back into audio with the training set's
+normalisation) and their spectrograms. Runs of other data answer in one line
+naming the binary that shows their output.
 
   python experiments/sample.py --workdir=runs/vrnn_jsb --num_samples=3 --num_steps=64
+  python experiments/sample.py --workdir=runs/speech/srnn_smooth_resq --num_steps=400
 """
 
 import pathlib
@@ -10,44 +15,77 @@ import jax
 import numpy as np
 from absl import flags, logging
 
-from seqvi import plot, smc
-from seqvi.core import StepModel
+from seqvi import datasets, plot, smc
+from seqvi.core import ConfigError, StepModel
+from seqvi.data import speech
+from seqvi.datasets.polyphonic import Polyphonic
+from seqvi.datasets.speech import Speech
 from seqvi.train import cli, experiment
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
 _NUM = flags.DEFINE_integer("num_samples", 2, "Free samples (and continuations).", lower_bound=1)
-_STEPS = flags.DEFINE_integer("num_steps", 64, "Length of each sample.", lower_bound=1)
+_STEPS = flags.DEFINE_integer("num_steps", 64, "Length of each sample in time steps (speech: frames).",
+                              lower_bound=1)
 _PREFIX = flags.DEFINE_integer("prefix_steps", 16, "Steps of a test sequence to continue.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed.")
+
+# Where the output of runs on other data is shown, by the data set's task.
+_ELSEWHERE = {
+    "dialogue": "its responses are printed by experiments/evaluate.py --workdir=DIR --show=N",
+}
+
+
+def _samples(model, params, tests: list[np.ndarray], key) -> tuple[list[np.ndarray], list[int | None]]:
+    """``--num_samples`` free samples [num_steps, D], then as many continuations of
+    test sequences (their first ``--prefix_steps`` steps given, [prefix + num_steps, D])
+    for step models; each with the number of given steps (None for a free sample)."""
+    keys = jax.random.split(key, 2 * _NUM.value)
+    generate = jax.jit(lambda p, k: model.generate(p, k, _STEPS.value)[0])
+    out = [(np.asarray(generate(params, keys[i])), None) for i in range(_NUM.value)]
+    if isinstance(model, StepModel):  # VRAE: no sequential state to continue
+        for i in range(_NUM.value):
+            prefix = tests[i % len(tests)][: _PREFIX.value].astype(np.float32)
+            cont = smc.continue_sequence(model, params, keys[_NUM.value + i], prefix, prefix.shape[0], _STEPS.value)
+            out.append((np.vstack([prefix, np.asarray(cont)]), prefix.shape[0]))
+    return [s for s, _ in out], [g for _, g in out]
+
+
+def _titles(given: list[int | None]) -> list[tuple[str, str]]:
+    """(figure title, file stem) of each sample."""
+    free = [i for i, g in enumerate(given) if g is None]
+    return [(f"sample {i}", f"sample_{i}") if g is None else
+            (f"test sequence {i - len(free)}: {g} given steps, then sampled", f"continuation_{i - len(free)}")
+            for i, g in enumerate(given)]
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    dataset = datasets.of_config(experiment.load_config(_WORKDIR.value))
+    if not isinstance(dataset, (Polyphonic, Speech)):
+        where = _ELSEWHERE.get(dataset.task, "see the study's report binary in experiments/")
+        raise ConfigError(f"{_WORKDIR.value} is a run on {dataset.name!r} ({dataset.task}); sample.py writes piano "
+                          f"rolls (polyphonic music) and audio (speech): {where}")
     run, params, which = experiment.load_trained(_WORKDIR.value, "best")
-    config, splits, model = run.config, run.splits, run.model
     out = pathlib.Path(_WORKDIR.value) / "samples"
-    keys = jax.random.split(jax.random.key(_SEED.value), 2 * _NUM.value)
-    generate = jax.jit(lambda p, k: model.generate(p, k, _STEPS.value)[0])
-    rolls, titles, markers = [], [], []
-    for i in range(_NUM.value):
-        roll = np.asarray(generate(params, keys[i]))
-        rolls.append(roll)
-        titles.append(f"sample {i}")
-        markers.append(None)
-        plot.roll_to_midi(roll, out / f"sample_{i}.mid")
-    tests = splits["test"]
-    num_continuations = _NUM.value if isinstance(model, StepModel) else 0  # VRAE: no sequential state
-    for i in range(num_continuations):
-        prefix = tests[i % len(tests)][: _PREFIX.value].astype(np.float32)
-        cont = smc.continue_sequence(model, params, keys[_NUM.value + i], prefix, prefix.shape[0], _STEPS.value)
-        roll = np.vstack([prefix, np.asarray(cont)])
-        rolls.append(roll)
-        titles.append(f"test sequence {i}: {prefix.shape[0]} given steps, then sampled")
-        markers.append(prefix.shape[0])
-        plot.roll_to_midi(roll, out / f"continuation_{i}.mid")
-    png = plot.save_rolls(rolls, titles, out / "samples.png", markers)
-    print(f"parameters: {which}; wrote {png} and {_NUM.value + num_continuations} MIDI files in {out}")
+    out.mkdir(parents=True, exist_ok=True)
+    samples, given = _samples(run.model, params, run.splits["test"], jax.random.key(_SEED.value))
+    titles = _titles(given)
+    if isinstance(dataset, Speech):
+        data = dataset.load(run.config)
+        signals = {}
+        for sample, (title, stem) in zip(samples, titles):
+            audio = np.clip(data.to_audio(sample), -1.0, 1.0)
+            speech.write_wav(out / f"{stem}.wav", audio, data.sample_rate)
+            signals[title] = audio
+        figure = out / "spectrograms.png"
+        plot.spectrograms(signals, figure, data.sample_rate)
+        print(f"parameters: {which}; wrote {figure} and {len(samples)} WAV files ({data.sample_rate} Hz) in {out}")
+        return
+    for sample, (_, stem) in zip(samples, titles):
+        plot.roll_to_midi(sample, out / f"{stem}.mid")
+    png = plot.save_rolls(samples, [t for t, _ in titles], out / "samples.png", given)
+    print(f"parameters: {which}; wrote {png} and {len(samples)} MIDI files in {out}")
 
 
 if __name__ == "__main__":

@@ -31,12 +31,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import numpy as np
 from absl import app, flags
 
+from seqvi.train import cli
+
 _RUNS = flags.DEFINE_string("runs_dir", "runs/vhrnn_curves", "Where each run's workdir goes.")
 _ONLY = flags.DEFINE_list("only", ["*"], "Run names (globs) to train, e.g. 'jsb-*-lstm-*'.")
-_JOBS = flags.DEFINE_integer("jobs", 1, "Runs trained at once (one CPU thread each when > 1).")
-_STEPS = flags.DEFINE_integer("steps", 5000, "Training steps per run.")
-_EVAL_EVERY = flags.DEFINE_integer("eval_every", 1000, "Validation FIVO(16) every this many steps (best kept).")
-_PARTICLES = flags.DEFINE_integer("num_particles", 128, "K of the test FIVO(K).")
+_JOBS = flags.DEFINE_integer("jobs", 1, "Runs trained at once (one CPU thread each when > 1).", lower_bound=1)
+_STEPS = flags.DEFINE_integer("steps", 5000, "Training steps per run.", lower_bound=1)
+_EVAL_EVERY = flags.DEFINE_integer("eval_every", 1000, "Validation FIVO(16) every this many steps (best kept).", lower_bound=1)
+_PARTICLES = flags.DEFINE_integer("num_particles", 128, "K of the test FIVO(K).", lower_bound=1)
 _TRAIN_TIMEOUT = flags.DEFINE_integer(
     "train_timeout", 0, "Seconds after which a run's training is stopped (its best checkpoint is then "
     "evaluated and the steps it reached recorded); 0: none.")
@@ -212,8 +214,6 @@ def main(argv):
     if _REPORT.value:
         report(runs_dir, pathlib.Path(_FIGURES.value))
         return
-    if _EVAL_EVERY.value < 1 or _STEPS.value < 1:
-        raise app.UsageError("--steps and --eval_every must be positive")
     names = [n for n in run_names() if any(fnmatch.fnmatch(n, pattern) for pattern in _ONLY.value)]
     if not names:
         raise app.UsageError(f"--only={','.join(_ONLY.value)} matches none of {run_names()}")
@@ -224,4 +224,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

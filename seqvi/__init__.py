@@ -13,9 +13,13 @@ whose optional packages are missing raises ``MissingExtraError`` naming the
 extra to install.
 """
 
-from seqvi import bounds, core, smc
-from seqvi._extras import MissingExtraError
-from seqvi._version import __version__
-from seqvi.core import Objective, ObjectiveOptions, SequenceModel, StepModel, StepOutput
+from seqvi._jaxlib import avoid_cpu_deadlock
+
+avoid_cpu_deadlock()  # before XLA starts: jaxlib 0.10's CPU deadlock (seqvi/_jaxlib.py)
+
+from seqvi import bounds, core, smc  # noqa: E402
+from seqvi._extras import MissingExtraError  # noqa: E402
+from seqvi._version import __version__  # noqa: E402
+from seqvi.core import Objective, ObjectiveOptions, SequenceModel, StepModel, StepOutput  # noqa: E402
 
 __all__ = ["__version__", "MissingExtraError", "bounds", "core", "smc", "Objective", "ObjectiveOptions", "SequenceModel", "StepModel", "StepOutput"]

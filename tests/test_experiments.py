@@ -299,6 +299,12 @@ def test_speech_rows_train_evaluate_and_report(tmp_path):
     assert (tmp_path / "fig" / "speech_spectrograms.png").stat().st_size > 1000
     samples, rate = speech.read_wav(tmp_path / "audio" / "srnn_smooth_resq_sample.wav")
     assert rate == 8000 and samples.shape == (800,)
+    out = _run("experiments/sample.py", f"--workdir={runs / 'srnn_smooth_resq'}", "--num_samples=1", "--num_steps=5",
+               "--prefix_steps=3")
+    written = runs / "srnn_smooth_resq" / "samples"
+    assert "2 WAV files (8000 Hz)" in out and (written / "spectrograms.png").stat().st_size > 1000
+    assert speech.read_wav(written / "sample_0.wav")[0].shape == (5 * 100,)  # 100 samples a frame at 8 kHz
+    assert speech.read_wav(written / "continuation_0.wav")[0].shape == ((3 + 5) * 100,)
 
 
 @pytest.mark.slow

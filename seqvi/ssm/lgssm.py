@@ -359,15 +359,9 @@ def check_precision(params: Params, ys: Float[Array, "T m"], f: "FilterResult | 
     """
     if jnp.finfo(f.filtered_covs.dtype).bits > 32 or isinstance(f.filtered_covs, jax.core.Tracer):
         return
-    eps = float(jnp.finfo(f.filtered_covs.dtype).eps)
-    c, r = params.emission_matrix, params.emission_cov
-    predicted = f.predicted_covs if isinstance(f, FilterResult) else _predicted_covs(params, f.filtered_covs)
-    c_t = c if c.ndim == 3 else jnp.broadcast_to(c, (predicted.shape[0],) + c.shape)
-    innovation_var = jnp.einsum("tij,tjk,tik->ti", c_t, predicted, c_t) + jnp.diagonal(r, axis1=-2, axis2=-1)
     observed = jnp.isfinite(ys) if mask is None else mask & jnp.isfinite(ys)
-    innovation = jnp.where(observed, eps * jnp.abs(ys) / jnp.sqrt(jnp.maximum(innovation_var, 1e-30)), 0.0).max(1)
-    prior, posterior = jnp.diagonal(predicted, axis1=1, axis2=2), jnp.diagonal(f.filtered_covs, axis1=1, axis2=2)
-    update = (eps * prior / jnp.maximum(posterior, 1e-30)).max(1)
+    predicted = f.predicted_covs if isinstance(f, FilterResult) else None
+    innovation, update = _rounding_errors(params, ys, observed, f.filtered_covs, predicted)
     bad = np.asarray((innovation > PRECISION_LIMIT) | (update > PRECISION_LIMIT))
     if bad.any():
         t = int(np.argmax(bad))
@@ -377,6 +371,23 @@ def check_precision(params: Params, ys: Float[Array, "T m"], f: "FilterResult | 
             f"(above {PRECISION_LIMIT:g}), so the log-likelihood may be off by whole nats; run it in float64 "
             "(jax.config.update('jax_enable_x64', True) and float64 arrays), or centre and scale the data",
             PrecisionWarning, stacklevel=3)
+
+
+@jax.jit
+def _rounding_errors(params: Params, ys: Float[Array, "T m"], observed: Bool[Array, "T m"],
+                     filtered_covs: Float[Array, "T n n"], predicted_covs: Float[Array, "T n n"] | None
+                     ) -> tuple[Float[Array, " T"], Float[Array, " T"]]:
+    """``check_precision``'s relative rounding errors per step, of the innovation
+    (eps |y_ti| / sqrt(S_tii), largest over i) and of the covariance update
+    (eps P^-_tii / P_tii, largest over i); P^-_t recomputed when not given."""
+    eps = jnp.finfo(filtered_covs.dtype).eps
+    predicted = _predicted_covs(params, filtered_covs) if predicted_covs is None else predicted_covs
+    c, r = params.emission_matrix, params.emission_cov
+    c_t = c if c.ndim == 3 else jnp.broadcast_to(c, (predicted.shape[0],) + c.shape)
+    innovation_var = jnp.einsum("tij,tjk,tik->ti", c_t, predicted, c_t) + jnp.diagonal(r, axis1=-2, axis2=-1)
+    innovation = jnp.where(observed, eps * jnp.abs(ys) / jnp.sqrt(jnp.maximum(innovation_var, 1e-30)), 0.0).max(1)
+    prior, posterior = jnp.diagonal(predicted, axis1=1, axis2=2), jnp.diagonal(filtered_covs, axis1=1, axis2=2)
+    return innovation, (eps * prior / jnp.maximum(posterior, 1e-30)).max(1)
 
 
 def _predicted_covs(params: Params, filtered_covs: Float[Array, "T n n"]) -> Float[Array, "T n n"]:

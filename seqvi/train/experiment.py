@@ -30,7 +30,7 @@ from seqvi.train.evaluation import evaluate
 from seqvi.train.schedules import DECAYS, make_optimizer
 from seqvi.train.tasks import get_task
 from seqvi.train.trainer import Trainer, describe_error
-from seqvi.train.workdir import DATA_RECORD, data_mismatch
+from seqvi.train.workdir import DATA_RECORD, data_mismatch, differences
 from seqvi.train.workdir import lock as workdir_lock
 
 ml_collections = require("ml_collections", "experiments")
@@ -262,17 +262,6 @@ def load_config(workdir) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.loads(path.read_text()))
 
 
-def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
-    out = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
-    return out
-
-
 _MODEL_FIELDS = ("task", "model")  # a checkpoint cannot be restored into another model
 
 
@@ -289,8 +278,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir, *, stop_at: i
     if previous.is_file():
         old = json.loads(previous.read_text())
         new = json.loads(config.to_json_best_effort())
-        changed = [d for d in _differences({k: old.get(k) for k in _MODEL_FIELDS},
-                                           {k: new.get(k) for k in _MODEL_FIELDS})]
+        changed = differences({k: old.get(k) for k in _MODEL_FIELDS}, {k: new.get(k) for k in _MODEL_FIELDS})
         if changed:
             raise ConfigError(f"{workdir} holds a run of another model ({'; '.join(changed)}): use a new --workdir")
     run = prepare(config, workdir)

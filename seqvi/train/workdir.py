@@ -76,13 +76,15 @@ def _places(record) -> list[str]:
     return []
 
 
-def _differences(old, new, prefix: str = "") -> list[str]:
+def differences(old, new, prefix: str = "") -> list[str]:
+    """Where two records (nested dicts of JSON values) differ, one ``"key.path: old -> new"``
+    per differing leaf, in key order; values longer than 24 characters are shortened."""
     if isinstance(old, dict) and isinstance(new, dict):
-        return [d for k in sorted(set(old) | set(new)) for d in _differences(old.get(k), new.get(k), f"{prefix}{k}.")]
+        return [d for k in sorted(set(old) | set(new)) for d in differences(old.get(k), new.get(k), f"{prefix}{k}.")]
     if old == new:
         return []
     short = lambda v: (s if len(s := repr(v)) <= 24 else s[:21] + "...")  # noqa: E731
-    return [f"{prefix.rstrip('.')} {short(old)} -> {short(new)}"]
+    return [f"{prefix.rstrip('.')}: {short(old)} -> {short(new)}"]
 
 
 def data_mismatch(workdir, record: dict) -> str | None:
@@ -94,10 +96,10 @@ def data_mismatch(workdir, record: dict) -> str | None:
     if not path.is_file():
         return None
     recorded = json.loads(path.read_text())
-    differences = _differences(_content(recorded), _content(record))
-    if not differences:
+    changes = differences(_content(recorded), _content(record))
+    if not changes:
         return None
     recorded_at = ", ".join(_places(recorded)) or recorded.get("dataset", "?")
     now_at = ", ".join(_places(record)) or record.get("dataset", "?")
-    return (f"the data differ from those the run in {workdir} trained on ({path.name}): {'; '.join(differences[:3])}"
+    return (f"the data differ from those the run in {workdir} trained on ({path.name}): {'; '.join(changes[:3])}"
             f"; recorded {recorded_at}, now {now_at}")

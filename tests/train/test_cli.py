@@ -63,11 +63,16 @@ def _binary(*args) -> subprocess.CompletedProcess:
 def test_the_binaries_answer_bad_input_in_one_line(tmp_path):
     """Each binary with a bad input of each kind: exit status 2 and one line that
     says what the path is."""
-    held = tmp_path / "held"
+    held, dialogue = tmp_path / "held", tmp_path / "dialogue"
+    dialogue.mkdir()
+    (dialogue / "config.json").write_text('{"dataset": "chatterbot"}')  # sample.py reads no more of it
     wav = SHARED_DATA / "speech" / "fsdd" / "recordings" / "0_jackson_0.wav"
     cases = [
         (["experiments/evaluate.py", f"--workdir={tmp_path / 'none'}"], f"{tmp_path / 'none'}: no such folder"),
         (["experiments/sample.py", f"--workdir={tmp_path}"], f"{tmp_path}: a folder without a training run"),
+        (["experiments/sample.py", f"--workdir={dialogue}"],
+         "a run on 'chatterbot' (dialogue); sample.py writes piano rolls (polyphonic music) and audio (speech): "
+         "its responses are printed by experiments/evaluate.py"),
         (["experiments/impute.py", f"--workdir={wav}"], f"{wav}: a file; give the --workdir of a training run"),
         (["experiments/evaluate.py", f"--workdir={tmp_path}", "--num_particles=0"],
          "flag --num_particles=0: 0 is not a positive integer"),

@@ -186,7 +186,7 @@ def test_the_data_record_ignores_where_the_data_lie_and_names_both_places(tmp_pa
     assert workdirs.data_mismatch(workdir, record(first)) is None
     assert workdirs.data_mismatch(workdir, record(moved)) is None  # the same bytes elsewhere
     message = workdirs.data_mismatch(workdir, record(other))
-    assert "file.sha256" in message and "sequences.train 3 -> 4" in message
+    assert "file.sha256" in message and "sequences.train: 3 -> 4" in message
     assert f"recorded {first.resolve()}, now {other.resolve()}" in message
 
 
@@ -196,13 +196,13 @@ def test_resume_and_evaluation_refuse_other_data_than_the_run_recorded(finished,
     workdir = tmp_path / "run"
     shutil.copytree(finished, workdir, ignore=shutil.ignore_patterns(workdirs.LOCK_FILE))
     record = (workdir / "data.json").read_text()
-    with pytest.raises(ConfigError, match=r"differ from those the run .* generator.seed 0 -> 5.*use a new --workdir"):
+    with pytest.raises(ConfigError, match=r"differ from those the run .* generator.seed: 0 -> 5.*use a new --workdir"):
         experiment.train_and_evaluate(_config(**{"synthetic.seed": 5}), workdir)
     assert (workdir / "data.json").read_text() == record
     config = json.loads((workdir / "config.json").read_text())
     config["synthetic"]["seed"] = 5  # what evaluate.py would read now
     (workdir / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ConfigError, match=r"generator.seed 0 -> 5.*\(--other_data reads them anyway\)"):
+    with pytest.raises(ConfigError, match=r"generator.seed: 0 -> 5.*\(--other_data reads them anyway\)"):
         experiment.load_trained(workdir)
     _, _, which = experiment.load_trained(workdir, other_data=True)
     assert which.endswith(", on other data than the run recorded")
