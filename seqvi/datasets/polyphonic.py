@@ -10,6 +10,21 @@ from seqvi.datasets.base import Dataset, file_record, register
 
 SUFFIXES = (".mat", ".pickle", ".json")
 
+# The standard splits' sizes (train, valid, test sequences) of Boulanger-Lewandowski et
+# al. (2012): a file with these holds that data set, whichever config read it.
+STANDARD_SPLITS = {
+    (229, 76, 77): "jsb",
+    (694, 173, 170): "nottingham",
+    (87, 12, 25): "piano_midi",
+    (524, 135, 124): "muse_data",
+}
+
+
+def identify(splits: dict[str, list]) -> str | None:
+    """The standard data set a polyphonic file holds, by its splits' sizes
+    (``STANDARD_SPLITS``); None for any other file."""
+    return STANDARD_SPLITS.get(tuple(len(splits.get(k, ())) for k in ("train", "valid", "test")))
+
 
 class Polyphonic(Dataset):
     """A polyphonic set: JSB (embedded) trains on whole chorales; the others
@@ -43,7 +58,14 @@ class Polyphonic(Dataset):
         return splits
 
     def record(self, config, splits) -> dict:
-        return dict(super().record(config, splits), file=file_record(self.data_file(config)))
+        """The record names the data set the file holds (``identify``), not the one
+        the config was written for: MuseData read through ``vrnn.py:nottingham`` is
+        'muse_data', with ``read_as`` 'nottingham'."""
+        out = dict(super().record(config, splits), file=file_record(self.data_file(config)))
+        held = identify(splits)
+        if held is not None and held != self.name:
+            out.update(dataset=held, read_as=self.name)
+        return out
 
 
 JSB = register(Polyphonic("jsb", embedded=True))

@@ -134,3 +134,21 @@ def test_a_malformed_file_is_a_one_line_error_naming_it(name, tmp_path):
     with pytest.raises(ConfigError) as e:
         data.load_splits(_config(name, path))
     _one_line(e.value, path)
+
+
+def test_the_record_names_the_data_set_the_file_holds():
+    """Nottingham read through a Piano-midi config is recorded as 'nottingham'
+    (read_as 'piano_midi'): the record follows the file's standard split sizes."""
+    from conftest import SHARED_DATA
+
+    path = str(SHARED_DATA / "polyphonic" / "Nottingham.mat")
+    config = experiment.dataset_config("piano_midi", {"name": "vrnn"})
+    config.data_path = path
+    data = datasets.get("piano_midi")
+    record = get_task(config.task).data_record(config, data.load_splits(config))
+    assert (record["dataset"], record["read_as"]) == ("nottingham", "piano_midi")
+    assert record["sequences"] == {"train": 694, "valid": 173, "test": 170}
+    own = experiment.dataset_config("nottingham", {"name": "vrnn"})
+    own.data_path = path
+    assert get_task(own.task).data_record(own, data.load_splits(own)).get("read_as") is None
+    assert datasets.polyphonic.identify({"train": [0] * 3, "valid": [], "test": [0]}) is None
