@@ -11,7 +11,9 @@ from seqvi.datasets.base import Dataset, file_record, register
 SUFFIXES = (".mat", ".pickle", ".json")
 
 # The standard splits' sizes (train, valid, test sequences) of Boulanger-Lewandowski et
-# al. (2012): a file with these holds that data set, whichever config read it.
+# al. (2012): a file with these holds that data set, whichever config read it. The first
+# three were read from ../shared/data/polyphonic; no MuseData file is there, and its test
+# count, 124, is that of the SRNN authors' MuseData file (whole test songs).
 STANDARD_SPLITS = {
     (229, 76, 77): "jsb",
     (694, 173, 170): "nottingham",
