@@ -4,10 +4,14 @@ exit status 2, never a traceback.
 User errors are a bad flag value (absl's flag parsing and validators), a model
 option under its old name (``--config.model.OLD=``), and the errors a binary
 raises for its input: ``ConfigError``, ``MissingExtraError``, a
-``CheckpointError`` (no readable checkpoint) and absl's ``app.UsageError``. ``--traceback`` shows the Python
-traceback instead.
+``CheckpointError`` (no readable checkpoint, or no space to write one) and absl's
+``app.UsageError``; and a full disk anywhere (an OSError ENOSPC: the file and the
+space left). ``--traceback`` shows the Python traceback instead.
 """
 
+import errno
+import pathlib
+import shutil
 import sys
 
 from absl import app, flags
@@ -20,6 +24,14 @@ from seqvi.train.trainer import CheckpointError
 USER_ERRORS = (ConfigError, MissingExtraError, CheckpointError, app.UsageError)
 
 _TRACEBACK = flags.DEFINE_bool("traceback", False, "Show the traceback of a user error.")
+
+
+def no_space_message(error: OSError) -> str:
+    """One line for a write that found the disk full: the file and the space left there."""
+    path = pathlib.Path(error.filename or ".")
+    folder = next((p for p in [path, *path.parents] if p.is_dir()), pathlib.Path("."))
+    return (f"no space left on device writing {error.filename or 'a file'}: "
+            f"{shutil.disk_usage(folder).free / 1e6:.1f} MB free in {folder}")
 
 
 def fail(message: str) -> None:
@@ -46,5 +58,9 @@ def run(main, argv: list[str] | None = None) -> None:
             if _TRACEBACK.value:
                 raise
             fail(str(e))
+        except OSError as e:
+            if e.errno != errno.ENOSPC or _TRACEBACK.value:
+                raise
+            fail(no_space_message(e))
 
     app.run(guarded, argv=argv, flags_parser=lambda _: remaining)

@@ -13,8 +13,11 @@ and are read (with the NaN/Inf guard) only at log, evaluation and checkpoint
 steps, where a non-finite step is still named exactly.
 """
 
+import contextlib
+import errno
 import json
 import pathlib
+import shutil
 import time
 from typing import Any, Callable, NamedTuple
 
@@ -37,7 +40,28 @@ def describe_error(error: Exception) -> str:
 
 
 class CheckpointError(RuntimeError):
-    """No checkpoint of the workdir can be read."""
+    """No checkpoint of the workdir can be read, or one cannot be written for want of disk space."""
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from, says the disk is full: an
+    OSError with errno ENOSPC, or tensorstore's 'No space left on device' /
+    RESOURCE_EXHAUSTED (how orbax reports a full disk)."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            return True
+        if "No space left on device" in str(error) or "RESOURCE_EXHAUSTED" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+# What a checkpoint writes besides its arrays (orbax's metadata files), at most.
+_CHECKPOINT_OVERHEAD = 64 * 1024
+
+
+def _megabytes(num_bytes: float) -> str:
+    return f"{num_bytes / 1e6:.1f} MB"
 
 
 class NonFiniteError(FloatingPointError):
@@ -164,8 +188,32 @@ class Trainer:
             return
         if not bool(all_finite(state.params)):
             raise NonFiniteError(f"refusing to checkpoint non-finite parameters at step {int(state.step)}")
-        self._manager.save(int(state.step), args=ocp.args.StandardSave(state._asdict()))
-        self._manager.wait_until_finished()
+        with self._room_for("checkpoint", int(state.step), state._asdict()):
+            self._manager.save(int(state.step), args=ocp.args.StandardSave(state._asdict()))
+            self._manager.wait_until_finished()
+
+    @contextlib.contextmanager
+    def _room_for(self, what: str, step: int, tree):
+        """Write ``tree`` (the ``what`` of ``step``) inside this context only if the
+        workdir's disk has room for its arrays and ``_CHECKPOINT_OVERHEAD``; a full
+        disk, found before or while writing, is one CheckpointError naming the
+        workdir, the space free and the space needed. orbax writes a checkpoint beside
+        the old ones, so the last complete one survives either way."""
+        need = _CHECKPOINT_OVERHEAD + sum(leaf.nbytes for leaf in jax.tree.leaves(tree) if hasattr(leaf, "nbytes"))
+        if shutil.disk_usage(self.workdir).free < need:
+            raise self._no_space(what, step, need)
+        try:
+            yield
+        except Exception as e:
+            if not disk_full(e):
+                raise
+            raise self._no_space(what, step, need) from None
+
+    def _no_space(self, what: str, step: int, need: int) -> CheckpointError:
+        return CheckpointError(
+            f"no space left on the disk of {self.workdir} to write the {what} of step {step}: "
+            f"{_megabytes(shutil.disk_usage(self.workdir).free)} free, about {_megabytes(need)} needed; the last "
+            "complete checkpoint is kept: free some space and run the same command to resume")
 
     def save_if_best(self, step: int, params, value: float) -> bool:
         """Keep ``params`` under workdir/best when ``value`` (higher is better) is the
@@ -178,10 +226,11 @@ class Trainer:
         if value <= self._best_value:
             return False
         self._best_value = float(value)
-        self._best.save(step, args=ocp.args.StandardSave(params), force=True)
-        self._best.wait_until_finished()
-        if jax.process_index() == 0:
-            record.write_text(json.dumps({"step": int(step), "value": float(value)}))
+        with self._room_for("best parameters", step, params):
+            self._best.save(step, args=ocp.args.StandardSave(params), force=True)
+            self._best.wait_until_finished()
+            if jax.process_index() == 0:
+                record.write_text(json.dumps({"step": int(step), "value": float(value)}))
         return True
 
     def restore_best(self, params_template):

@@ -40,6 +40,26 @@ def test_bad_flags_are_one_line_and_status_2(argv, message, capsys, fresh_flags)
     assert code == 2 and len(err) == 1 and err[0].startswith(message), err
 
 
+def test_a_full_disk_is_one_line_naming_the_file_and_the_space_left(tmp_path, capsys, fresh_flags):
+    import errno
+
+    target = tmp_path / "run" / "metrics.jsonl"
+
+    def main(_):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    code, err = _exit(main, ["prog"], capsys)
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"error: no space left on device writing {target}: ") and err[0].endswith(
+        f"MB free in {tmp_path}"), err  # the nearest folder that exists
+
+    def other(_):
+        raise OSError(errno.EACCES, "Permission denied", str(target))
+
+    with pytest.raises(PermissionError):  # not a user error of this kind: the traceback stays
+        cli.run(other, ["prog"])
+
+
 def test_a_user_error_of_main_is_one_line_unless_traceback_is_asked(capsys, fresh_flags):
     def main(_):
         raise ConfigError("the data file is missing")

@@ -11,6 +11,7 @@ import pytest
 from seqvi import bounds
 from seqvi.models.vrnn import VRNN
 from seqvi.train import NonFiniteError, Trainer, make_optimizer
+from seqvi.train.trainer import CheckpointError
 from seqvi.train.logging import read_metrics
 
 MODEL = VRNN(data_dim=4, latent_dim=2, rnn_dim=4, hidden_dim=4)
@@ -67,6 +68,39 @@ def test_nan_guard_names_the_step_and_writes_no_bad_checkpoint(tmp_path):
     bad = good._replace(params=jax.tree.map(lambda x: x * jnp.nan, good.params))
     with pytest.raises(NonFiniteError, match="refusing to checkpoint"):
         trainer.save(bad)
+    trainer.close()
+
+
+def test_a_full_disk_is_one_error_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    """No room for the next checkpoint, found before writing (the disk's free space)
+    or while writing (orbax's RESOURCE_EXHAUSTED): a CheckpointError naming the
+    workdir and the space, and the last complete checkpoint still restores."""
+    import collections
+
+    from seqvi.train import trainer as trainer_module
+
+    trainer = make_trainer(tmp_path, checkpoint_every=1)
+    state = trainer.fit(trainer.init_state(MODEL.init(jax.random.key(0))), batch_at, 2)
+    Usage = collections.namedtuple("Usage", "total used free")
+    monkeypatch.setattr(trainer_module.shutil, "disk_usage", lambda _: Usage(10**6, 10**6 - 2000, 2000))
+    with pytest.raises(CheckpointError, match=rf"no space left on the disk of {tmp_path} to write the checkpoint "
+                       r"of step 3: 0.0 MB free, about 0.\d MB needed"):
+        trainer.save(state._replace(step=state.step + 1))
+    monkeypatch.undo()
+
+    def full(*args, **kwargs):
+        raise ValueError('RESOURCE_EXHAUSTED: Error writing "kernel/0.0": No space left on device [os_error_code=28]')
+
+    monkeypatch.setattr(trainer._manager, "save", full)
+    with pytest.raises(CheckpointError, match="no space left on the disk"):
+        trainer.save(state._replace(step=state.step + 1))
+    monkeypatch.setattr(trainer._manager, "save", lambda *a, **k: (_ for _ in ()).throw(ValueError("other")))
+    with pytest.raises(ValueError, match="other"):  # any other failure is not a full disk
+        trainer.save(state._replace(step=state.step + 1))
+    monkeypatch.undo()
+    assert trainer.latest_step() == 2
+    restored = trainer.restore(trainer.init_state(MODEL.init(jax.random.key(0))))
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(restored.params), jax.tree.leaves(state.params)))
     trainer.close()
 
 
