@@ -90,9 +90,14 @@ def dataset_config(dataset: str, model: dict, **options) -> ml_collections.Confi
     return c
 
 
+# The ranges of a training config's numeric fields (``validate_config``); every numeric field
+# of every shipped config outside ``model`` and the data sets' blocks is in one of these, or is
+# a seed (tests/train/test_workdir.py walks them).
 _POSITIVE = ("batch_size", "num_steps", "num_particles", "log_every", "checkpoint_every")
+_POSITIVE_IF_SET = ("vocab_size", "max_context", "max_response")  # dialogue's
 _NON_NEGATIVE = ("kl_anneal_steps", "warmup_steps", "eval_every", "free_bits", "weight_decay", "clip_norm",
-                 "tbptt_length")
+                 "tbptt_length", "frozen_steps", "pad_multiple", "prediction_start", "max_train_length",
+                 "discriminator_learning_rate", "length_bucket")
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
@@ -102,6 +107,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         raise ConfigError(renamed)
     for name in _POSITIVE:
         _check_positive_int(f"config.{name}", config.get(name))
+    for name in _POSITIVE_IF_SET:
+        if config.get(name) is not None:
+            _check_positive_int(f"config.{name}", config.get(name))
     for name in _NON_NEGATIVE:
         if config.get(name, 0) is not None and config.get(name, 0) < 0:
             raise ConfigError(f"config.{name} must be >= 0, got {config.get(name)!r}")
@@ -119,8 +127,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         raise ConfigError(f"config.resampling must be one of {sorted(RESAMPLERS)}, got {config.resampling!r}")
     for name in ("num_particles", "batch_size"):  # evaluation's, used only after training has run
         _check_positive_int(f"config.eval.{name}", config.get("eval", {}).get(name, 1))
-    if config.get("max_train_length", 0) < 0:
-        raise ConfigError(f"config.max_train_length must be >= 0 (0: whole sequences), got {config.max_train_length}")
+    if config.get("eval", {}).get("num_generated", 0) < 0:
+        raise ConfigError(f"config.eval.num_generated must be >= 0, got {config.eval.num_generated!r}")
 
 
 def _check_positive_int(field: str, value) -> None:

@@ -60,6 +60,43 @@ def test_bad_fields_are_refused_before_anything_is_written(tmp_path, field, valu
     assert not (tmp_path / "run" / "config.json").exists()
 
 
+# Blocks whose fields their own code checks: the model's constructor, the data sets' option blocks.
+_OWN_CHECKS = ("model.", "synthetic.", "physics.", "navigation.", "first_person.", "speech.")
+_ANY_INT = ("seed", "split_seed")  # seeds: every int is one
+
+
+def _numeric_fields(config, prefix=""):
+    for name, value in config.items():
+        if hasattr(value, "items"):
+            yield from _numeric_fields(value, f"{prefix}{name}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield f"{prefix}{name}", value
+
+
+def test_every_numeric_field_of_every_shipped_config_has_its_range_checked():
+    """Each shipped config (each config file at its default argument), each of its
+    numeric fields outside the model and the data sets' blocks, set to -1: a
+    ConfigError naming the field, from the validation that runs before anything is
+    written. A new field without a range fails here."""
+    from conftest import ROOT, load_config
+
+    checked = set()
+    for path in sorted((ROOT / "experiments" / "configs").glob("*.py")):
+        config = load_config(path.name)
+        experiment.validate_config(config)  # as shipped: valid
+        for field, _ in _numeric_fields(config):
+            if field.startswith(_OWN_CHECKS) or field in _ANY_INT:
+                continue
+            bad = load_config(path.name)
+            bad.update_from_flattened_dict({field: -1})
+            with pytest.raises(ConfigError, match=rf"config\.{field} must"):
+                experiment.validate_config(bad)
+            checked.add(field)
+    assert {"learning_rate", "eval.num_particles", "eval.num_generated", "frozen_steps", "vocab_size",
+            "discriminator_learning_rate", "prediction_start"} <= checked, sorted(checked)
+
+
+
 def test_a_config_of_another_model_is_refused_and_the_run_kept(finished):
     before = (finished / "config.json").read_text()
     changed = _config()
