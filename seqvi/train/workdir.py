@@ -24,6 +24,9 @@ from seqvi.core import ConfigError
 LOCK_FILE = ".lock"
 DATA_RECORD = "data.json"
 _PATH_KEYS = ("path", "folder")  # where the data lie, not what they are
+# What the data are called, not what they are: a run recorded before data.json named the data
+# set its file holds ('read_as') still resumes on the same file.
+_NAME_KEYS = ("dataset", "read_as")
 
 
 @contextlib.contextmanager
@@ -58,9 +61,10 @@ def _holder(path: pathlib.Path) -> str:
 
 
 def _content(record):
-    """``record`` without where the data lie (the keys ``_PATH_KEYS``)."""
+    """``record`` without where the data lie (the keys ``_PATH_KEYS``) and what they
+    are called (``_NAME_KEYS``): the sizes, hashes and generator settings decide."""
     if isinstance(record, dict):
-        return {k: _content(v) for k, v in record.items() if k not in _PATH_KEYS}
+        return {k: _content(v) for k, v in record.items() if k not in _PATH_KEYS + _NAME_KEYS}
     if isinstance(record, list):
         return [_content(v) for v in record]
     return record

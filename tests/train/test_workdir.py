@@ -222,6 +222,8 @@ def test_the_data_record_ignores_where_the_data_lie_and_names_both_places(tmp_pa
     (workdir / workdirs.DATA_RECORD).write_text(json.dumps(record(first)))
     assert workdirs.data_mismatch(workdir, record(first)) is None
     assert workdirs.data_mismatch(workdir, record(moved)) is None  # the same bytes elsewhere
+    renamed = dict(record(first), dataset="muse_data", read_as="nottingham")  # as a newer seqvi names it
+    assert workdirs.data_mismatch(workdir, renamed) is None  # names are not content
     message = workdirs.data_mismatch(workdir, record(other))
     assert "file.sha256" in message and "sequences.train: 3 -> 4" in message
     assert f"recorded {first.resolve()}, now {other.resolve()}" in message
