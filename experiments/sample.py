@@ -29,9 +29,13 @@ _STEPS = flags.DEFINE_integer("num_steps", 64, "Length of each sample in time st
 _PREFIX = flags.DEFINE_integer("prefix_steps", 16, "Steps of a test sequence to continue.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "PRNG seed.")
 
-# Where the output of runs on other data is shown, by the data set's task.
+# Where the output of runs on other data is shown, by the data set's class.
 _ELSEWHERE = {
-    "dialogue": "its responses are printed by experiments/evaluate.py --workdir=DIR --show=N",
+    "Dialogue": "its responses are printed by experiments/evaluate.py --workdir=DIR --show=N",
+    "Physics": "its generations and imputations are drawn by experiments/kvae_impute.py --workdir=DIR",
+    "Navigation": "its predictions are drawn by experiments/gtmsm_report.py DIR",
+    "FirstPerson": "its predictions are drawn by experiments/gtmsm_report.py DIR",
+    "Synthetic": "its per-step diagnostics are drawn by experiments/diagnose.py --workdirs=DIR",
 }
 
 
@@ -63,7 +67,8 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     dataset = datasets.of_config(experiment.load_config(_WORKDIR.value))
     if not isinstance(dataset, (Polyphonic, Speech)):
-        where = _ELSEWHERE.get(dataset.task, "see the study's report binary in experiments/")
+        where = next((v for k, v in _ELSEWHERE.items() if any(c.__name__ == k for c in type(dataset).__mro__)),
+                     "this data set has no sampler here")
         raise ConfigError(f"{_WORKDIR.value} is a run on {dataset.name!r} ({dataset.task}); sample.py writes piano "
                           f"rolls (polyphonic music) and audio (speech): {where}")
     run, params, which = experiment.load_trained(_WORKDIR.value, "best")

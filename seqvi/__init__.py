@@ -13,9 +13,9 @@ whose optional packages are missing raises ``MissingExtraError`` naming the
 extra to install.
 """
 
-from seqvi._jaxlib import avoid_cpu_deadlock
+from seqvi import _jaxlib
 
-avoid_cpu_deadlock()  # before XLA starts: jaxlib 0.10's CPU deadlock (seqvi/_jaxlib.py)
+_jaxlib.avoid_cpu_deadlock()  # before XLA starts: jaxlib 0.10's CPU deadlock (seqvi/_jaxlib.py)
 
 from seqvi import bounds, core, smc  # noqa: E402
 from seqvi._extras import MissingExtraError  # noqa: E402

@@ -68,7 +68,7 @@ def _finishes(command: list[str]) -> subprocess.CompletedProcess:
         out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=LIMIT_S,
                              env=dict(os.environ, JAX_PLATFORMS="cpu"))
     except subprocess.TimeoutExpired:
-        pytest.fail(f"{command[1:3]} did not finish in {LIMIT_S} s on {os.cpu_count()} cores "
+        pytest.fail(f"{[c[:80] for c in command[1:3]]} did not finish in {LIMIT_S} s on {os.cpu_count()} cores "
                     f"(jaxlib {importlib.metadata.version('jaxlib')}): it hangs")
     assert out.returncode == 0, out.stderr[-3000:]
     return out
@@ -91,12 +91,14 @@ def test_kalman_gradients_and_the_float32_parallel_smoother_finish():
 
 def test_seqvi_gives_jaxlib_010_one_xla_thread_unless_told_otherwise():
     """On jaxlib 0.10 ``import seqvi`` sets NPROC=1 (XLA's CPU pool size) before
-    XLA starts and leaves a user's own NPROC; on later jaxlib it sets nothing."""
+    XLA starts and leaves a user's own NPROC or PJRT_NPROC; on later jaxlib it sets nothing."""
     script = "import os, seqvi; print(os.environ.get('NPROC'))"
     env = {k: v for k, v in os.environ.items() if k != "NPROC"}
     unset = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, env=env)
     own = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                          env=dict(env, NPROC="3"))
+    pjrt = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(env, PJRT_NPROC="2"))  # XLA's other name for it, read first
     jaxlib_010 = importlib.metadata.version("jaxlib").startswith("0.10.")
     assert unset.stdout.split() == (["1"] if jaxlib_010 else ["None"]), unset.stderr[-2000:]
-    assert own.stdout.split() == ["3"]
+    assert own.stdout.split() == ["3"] and pjrt.stdout.split() == ["None"]

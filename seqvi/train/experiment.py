@@ -90,9 +90,10 @@ def dataset_config(dataset: str, model: dict, **options) -> ml_collections.Confi
     return c
 
 
-# The ranges of a training config's numeric fields (``validate_config``); every numeric field
-# of every shipped config outside ``model`` and the data sets' blocks is in one of these, or is
-# a seed (tests/train/test_workdir.py walks them).
+# The ranges of a training config's numeric fields (``validate_config``, which also checks
+# learning_rate, ess_threshold, kl_anneal_start and eval's fields): every numeric field of
+# every shipped config outside ``model`` and the data sets' blocks is checked there, seeds
+# aside (tests/train/test_workdir.py walks each config file's default).
 _POSITIVE = ("batch_size", "num_steps", "num_particles", "log_every", "checkpoint_every")
 _POSITIVE_IF_SET = ("vocab_size", "max_context", "max_response")  # dialogue's
 _NON_NEGATIVE = ("kl_anneal_steps", "warmup_steps", "eval_every", "free_bits", "weight_decay", "clip_norm",
@@ -127,7 +128,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         raise ConfigError(f"config.resampling must be one of {sorted(RESAMPLERS)}, got {config.resampling!r}")
     for name in ("num_particles", "batch_size"):  # evaluation's, used only after training has run
         _check_positive_int(f"config.eval.{name}", config.get("eval", {}).get(name, 1))
-    if config.get("eval", {}).get("num_generated", 0) < 0:
+    if (config.get("eval", {}).get("num_generated") or 0) < 0:  # None or 0: none generated
         raise ConfigError(f"config.eval.num_generated must be >= 0, got {config.eval.num_generated!r}")
 
 

@@ -46,11 +46,14 @@ class CheckpointError(RuntimeError):
 def disk_full(error: BaseException) -> bool:
     """Whether ``error``, or an error it was raised from, says the disk is full: an
     OSError with errno ENOSPC, or tensorstore's 'No space left on device' /
-    RESOURCE_EXHAUSTED (how orbax reports a full disk)."""
-    while error is not None:
+    os_error_code 28 (how orbax reports a full disk, inside a RESOURCE_EXHAUSTED
+    error that out-of-memory errors share)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
         if isinstance(error, OSError) and error.errno == errno.ENOSPC:
             return True
-        if "No space left on device" in str(error) or "RESOURCE_EXHAUSTED" in str(error):
+        if "No space left on device" in str(error) or f"os_error_code='{errno.ENOSPC}'" in str(error):
             return True
         error = error.__cause__ or error.__context__
     return False
@@ -188,32 +191,39 @@ class Trainer:
             return
         if not bool(all_finite(state.params)):
             raise NonFiniteError(f"refusing to checkpoint non-finite parameters at step {int(state.step)}")
-        with self._room_for("checkpoint", int(state.step), state._asdict()):
+        folder = pathlib.Path(str(self._manager.directory))
+        with self._room_for("checkpoint", int(state.step), state._asdict(), folder):
             self._manager.save(int(state.step), args=ocp.args.StandardSave(state._asdict()))
             self._manager.wait_until_finished()
 
     @contextlib.contextmanager
-    def _room_for(self, what: str, step: int, tree):
-        """Write ``tree`` (the ``what`` of ``step``) inside this context only if the
-        workdir's disk has room for its arrays and ``_CHECKPOINT_OVERHEAD``; a full
-        disk, found before or while writing, is one CheckpointError naming the
-        workdir, the space free and the space needed. orbax writes a checkpoint beside
-        the old ones, so the last complete one survives either way."""
+    def _room_for(self, what: str, step: int, tree, folder: pathlib.Path):
+        """Write ``tree`` (the ``what`` of ``step``) into ``folder`` inside this context
+        only if that disk has room for its arrays and ``_CHECKPOINT_OVERHEAD`` (checked
+        on one host: several hosts checking apart could leave one outside orbax's
+        barrier); a full disk, found before or while writing, is one CheckpointError
+        naming the folder, the space free and the space needed. orbax writes a
+        checkpoint beside the old ones, so the last complete one survives either way."""
         need = _CHECKPOINT_OVERHEAD + sum(leaf.nbytes for leaf in jax.tree.leaves(tree) if hasattr(leaf, "nbytes"))
-        if shutil.disk_usage(self.workdir).free < need:
-            raise self._no_space(what, step, need)
+        if jax.process_count() == 1 and shutil.disk_usage(folder).free < need:
+            raise self._no_space(what, step, need, folder)
         try:
             yield
         except Exception as e:
             if not disk_full(e):
                 raise
-            raise self._no_space(what, step, need) from None
+            raise self._no_space(what, step, need, folder) from e
 
-    def _no_space(self, what: str, step: int, need: int) -> CheckpointError:
+    @staticmethod
+    def _no_space(what: str, step: int, need: int, folder: pathlib.Path) -> CheckpointError:
+        try:
+            free = f"{_megabytes(shutil.disk_usage(folder).free)} free"
+        except OSError:
+            free = "free space unknown"
         return CheckpointError(
-            f"no space left on the disk of {self.workdir} to write the {what} of step {step}: "
-            f"{_megabytes(shutil.disk_usage(self.workdir).free)} free, about {_megabytes(need)} needed; the last "
-            "complete checkpoint is kept: free some space and run the same command to resume")
+            f"no space left on the disk of {folder} to write the {what} of step {step}: {free}, about "
+            f"{_megabytes(need)} needed; the last complete checkpoint is kept: free some space (a partial "
+            f"'*.orbax-checkpoint-tmp' folder there may be deleted) and run the same command to resume")
 
     def save_if_best(self, step: int, params, value: float) -> bool:
         """Keep ``params`` under workdir/best when ``value`` (higher is better) is the
@@ -225,12 +235,12 @@ class Trainer:
             self._best_value = json.loads(record.read_text())["value"]
         if value <= self._best_value:
             return False
-        self._best_value = float(value)
-        with self._room_for("best parameters", step, params):
+        with self._room_for("best parameters", step, params, pathlib.Path(str(self._best.directory))):
             self._best.save(step, args=ocp.args.StandardSave(params), force=True)
             self._best.wait_until_finished()
             if jax.process_index() == 0:
                 record.write_text(json.dumps({"step": int(step), "value": float(value)}))
+        self._best_value = float(value)
         return True
 
     def restore_best(self, params_template):

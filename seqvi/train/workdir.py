@@ -24,8 +24,9 @@ from seqvi.core import ConfigError
 LOCK_FILE = ".lock"
 DATA_RECORD = "data.json"
 _PATH_KEYS = ("path", "folder")  # where the data lie, not what they are
-# What the data are called, not what they are: a run recorded before data.json named the data
-# set its file holds ('read_as') still resumes on the same file.
+# What the data are called ('read_as': the config's name for a file of another data set).
+# Compared apart: the names match when the two records share one, so that a run recorded
+# before data.json named the data set its file holds still resumes on the same file.
 _NAME_KEYS = ("dataset", "read_as")
 
 
@@ -62,12 +63,17 @@ def _holder(path: pathlib.Path) -> str:
 
 def _content(record):
     """``record`` without where the data lie (the keys ``_PATH_KEYS``) and what they
-    are called (``_NAME_KEYS``): the sizes, hashes and generator settings decide."""
+    are called (``_NAME_KEYS``, compared by ``_names``)."""
     if isinstance(record, dict):
         return {k: _content(v) for k, v in record.items() if k not in _PATH_KEYS + _NAME_KEYS}
     if isinstance(record, list):
         return [_content(v) for v in record]
     return record
+
+
+def _names(record: dict) -> set[str]:
+    """The names a record gives its data (its data set and the config's name for it)."""
+    return {record[k] for k in _NAME_KEYS if record.get(k)} or {None}
 
 
 def _places(record) -> list[str]:
@@ -101,6 +107,8 @@ def data_mismatch(workdir, record: dict) -> str | None:
         return None
     recorded = json.loads(path.read_text())
     changes = differences(_content(recorded), _content(record))
+    if not _names(recorded) & _names(record):
+        changes.insert(0, f"dataset: {recorded.get('dataset')!r} -> {record.get('dataset')!r}")
     if not changes:
         return None
     recorded_at = ", ".join(_places(recorded)) or recorded.get("dataset", "?")

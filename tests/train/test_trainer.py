@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 import textwrap
@@ -83,10 +84,13 @@ def test_a_full_disk_is_one_error_and_keeps_the_last_checkpoint(tmp_path, monkey
     state = trainer.fit(trainer.init_state(MODEL.init(jax.random.key(0))), batch_at, 2)
     Usage = collections.namedtuple("Usage", "total used free")
     monkeypatch.setattr(trainer_module.shutil, "disk_usage", lambda _: Usage(10**6, 10**6 - 2000, 2000))
-    with pytest.raises(CheckpointError, match=rf"no space left on the disk of {tmp_path} to write the checkpoint "
+    with pytest.raises(CheckpointError, match=rf"no space left on the disk of {re.escape(str(tmp_path))}/checkpoints to write the checkpoint "
                        r"of step 3: 0.0 MB free, about 0.\d MB needed"):
         trainer.save(state._replace(step=state.step + 1))
+    with pytest.raises(CheckpointError, match="/best to write the best parameters of step 3"):
+        trainer.save_if_best(3, state.params, 1.0)
     monkeypatch.undo()
+    assert trainer.save_if_best(3, state.params, 1.0)  # the refused value was not taken as the best
 
     def full(*args, **kwargs):
         raise ValueError('RESOURCE_EXHAUSTED: Error writing "kernel/0.0": No space left on device [os_error_code=28]')

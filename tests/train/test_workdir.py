@@ -77,7 +77,7 @@ def test_every_numeric_field_of_every_shipped_config_has_its_range_checked():
     """Each shipped config (each config file at its default argument), each of its
     numeric fields outside the model and the data sets' blocks, set to -1: a
     ConfigError naming the field, from the validation that runs before anything is
-    written. A new field without a range fails here."""
+    written. A new field of a default config without a range fails here."""
     from conftest import ROOT, load_config
 
     checked = set()
@@ -223,7 +223,8 @@ def test_the_data_record_ignores_where_the_data_lie_and_names_both_places(tmp_pa
     assert workdirs.data_mismatch(workdir, record(first)) is None
     assert workdirs.data_mismatch(workdir, record(moved)) is None  # the same bytes elsewhere
     renamed = dict(record(first), dataset="muse_data", read_as="nottingham")  # as a newer seqvi names it
-    assert workdirs.data_mismatch(workdir, renamed) is None  # names are not content
+    assert workdirs.data_mismatch(workdir, renamed) is None  # one name in common: the same data set
+    assert "dataset: 'nottingham' -> 'jsb'" in workdirs.data_mismatch(workdir, dict(record(first), dataset="jsb"))
     message = workdirs.data_mismatch(workdir, record(other))
     assert "file.sha256" in message and "sequences.train: 3 -> 4" in message
     assert f"recorded {first.resolve()}, now {other.resolve()}" in message
