@@ -19,7 +19,7 @@ from absl import app, flags
 from seqvi._extras import MissingExtraError
 from seqvi.core import ConfigError
 from seqvi.models.parts import renamed_options_message
-from seqvi.train.trainer import CheckpointError
+from seqvi.train.trainer import CheckpointError, megabytes
 
 USER_ERRORS = (ConfigError, MissingExtraError, CheckpointError, app.UsageError)
 
@@ -31,7 +31,7 @@ def no_space_message(error: OSError) -> str:
     path = pathlib.Path(error.filename or ".")
     folder = next((p for p in [path, *path.parents] if p.is_dir()), pathlib.Path("."))
     return (f"no space left on device writing {error.filename or 'a file'}: "
-            f"{shutil.disk_usage(folder).free / 1e6:.1f} MB free in {folder}")
+            f"{megabytes(shutil.disk_usage(folder).free)} free in {folder}")
 
 
 def fail(message: str) -> None:

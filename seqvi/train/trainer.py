@@ -63,7 +63,8 @@ def disk_full(error: BaseException) -> bool:
 _CHECKPOINT_OVERHEAD = 64 * 1024
 
 
-def _megabytes(num_bytes: float) -> str:
+def megabytes(num_bytes: float) -> str:
+    """``num_bytes`` as ``"12.3 MB"``."""
     return f"{num_bytes / 1e6:.1f} MB"
 
 
@@ -217,12 +218,12 @@ class Trainer:
     @staticmethod
     def _no_space(what: str, step: int, need: int, folder: pathlib.Path) -> CheckpointError:
         try:
-            free = f"{_megabytes(shutil.disk_usage(folder).free)} free"
+            free = f"{megabytes(shutil.disk_usage(folder).free)} free"
         except OSError:
             free = "free space unknown"
         return CheckpointError(
             f"no space left on the disk of {folder} to write the {what} of step {step}: {free}, about "
-            f"{_megabytes(need)} needed; the last complete checkpoint is kept: free some space (a partial "
+            f"{megabytes(need)} needed; the last complete checkpoint is kept: free some space (a partial "
             f"'*.orbax-checkpoint-tmp' folder there may be deleted) and run the same command to resume")
 
     def save_if_best(self, step: int, params, value: float) -> bool:

@@ -61,13 +61,18 @@ def _holder(path: pathlib.Path) -> str:
         return "another run"
 
 
-def _content(record):
-    """``record`` without where the data lie (the keys ``_PATH_KEYS``) and what they
-    are called (``_NAME_KEYS``, compared by ``_names``)."""
+def _content(record: dict) -> dict:
+    """``record`` without what its data are called (its top-level ``_NAME_KEYS``,
+    compared by ``_names``) and where they lie (``_PATH_KEYS``, at any depth)."""
+    return _unplaced({k: v for k, v in record.items() if k not in _NAME_KEYS})
+
+
+def _unplaced(record):
+    """``record`` without the keys ``_PATH_KEYS``, at any depth."""
     if isinstance(record, dict):
-        return {k: _content(v) for k, v in record.items() if k not in _PATH_KEYS + _NAME_KEYS}
+        return {k: _unplaced(v) for k, v in record.items() if k not in _PATH_KEYS}
     if isinstance(record, list):
-        return [_content(v) for v in record]
+        return [_unplaced(v) for v in record]
     return record
 
 
