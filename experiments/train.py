@@ -19,11 +19,10 @@ builds the same seeded global batch; each device receives its slice.
 
 import jax
 from absl import flags, logging
-from ml_collections import config_flags
 
 from seqvi.train import cli, experiment
 
-_CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/vrnn.py", "Training config.")
+_CONFIG = cli.define_config_file("config", "experiments/configs/vrnn.py", "Training config.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and metrics.", required=True)
 _STOP_AT = flags.DEFINE_integer("stop_at", None, "Stop after this step (the run can be resumed later).")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (several hosts).")

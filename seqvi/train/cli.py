@@ -34,6 +34,21 @@ def no_space_message(error: OSError) -> str:
             f"{megabytes(shutil.disk_usage(folder).free)} free in {folder}")
 
 
+def define_config_file(name: str, default: str, help_string: str):
+    """``ml_collections.config_flags.DEFINE_config_file``, whose overrides
+    (``--<name>.FIELD=...``) are read from the command line when it is defined: one
+    that names a field the config lacks is one line and exit status 2 (it was an
+    AttributeError traceback), naming the field."""
+    from ml_collections import config_flags
+
+    try:
+        return config_flags.DEFINE_config_file(name, default, help_string)
+    except (AttributeError, KeyError) as e:
+        field = str(e).strip("\"'")
+        given = [a.split("=", 1)[0] for a in sys.argv if a.startswith(f"--{name}.") and field in a]
+        fail(f"{given[0] if given else field}: the config has no field {field!r}")
+
+
 def fail(message: str) -> None:
     """``error: <message>`` on stderr, then exit status 2."""
     print(f"error: {message}", file=sys.stderr)

@@ -100,6 +100,8 @@ def test_the_binaries_answer_bad_input_in_one_line(tmp_path):
           f"--config.data_path={tmp_path}"], f"--config.data_path={tmp_path}: a folder; 'nottingham' reads a file"),
         (["experiments/train.py", "--config=experiments/configs/speech.py:srnn_smooth_resq",
           f"--workdir={tmp_path / 'b'}", f"--config.data_path={wav}"], "0_jackson_0.wav: a file; 'fsdd' reads a folder"),
+        (["experiments/train.py", f"--workdir={tmp_path / 'd'}", "--config.nosuch=1"],
+         "--config.nosuch: the config has no field 'nosuch'"),
         (["experiments/train.py", f"--workdir={tmp_path / 'c'}", "--config.eval.split=nosuch"],
          "config.eval.split must be one of ['test', 'train', 'valid'], got 'nosuch'"),
         (["experiments/train.py", "--config=experiments/configs/vrnn.py:synthetic", f"--workdir={held}",
@@ -111,4 +113,4 @@ def test_the_binaries_answer_bad_input_in_one_line(tmp_path):
             out = _binary(*args)
             err = [line for line in out.stderr.splitlines() if line.strip()]
             assert out.returncode == 2 and len(err) == 1 and message in err[0], (args, out.returncode, err)
-    assert not any((tmp_path / name).exists() for name in ("a", "b", "c"))  # nothing written for a refused run
+    assert not any((tmp_path / name).exists() for name in ("a", "b", "c", "d"))  # nothing written for a refused run

@@ -1,3 +1,4 @@
+import logging
 import re
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def test_nan_guard_names_the_step_and_writes_no_bad_checkpoint(tmp_path):
     trainer.close()
 
 
-def test_a_full_disk_is_one_error_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+def test_a_full_disk_is_one_error_and_keeps_the_last_checkpoint(tmp_path, monkeypatch, caplog):
     """No room for the next checkpoint, found before writing (the disk's free space)
     or while writing (orbax's RESOURCE_EXHAUSTED): a CheckpointError naming the
     workdir and the space, and the last complete checkpoint still restores."""
@@ -93,11 +94,16 @@ def test_a_full_disk_is_one_error_and_keeps_the_last_checkpoint(tmp_path, monkey
     assert trainer.save_if_best(3, state.params, 1.0)  # the refused value was not taken as the best
 
     def full(*args, **kwargs):
-        raise ValueError('RESOURCE_EXHAUSTED: Error writing "kernel/0.0": No space left on device [os_error_code=28]')
+        error = ValueError('RESOURCE_EXHAUSTED: Error writing "kernel/0.0": No space left on device [os_error_code=28]')
+        logging.getLogger("absl").error("Save Finalize thread failed", exc_info=error)  # as orbax logs it
+        logging.getLogger("absl").error("another failure")
+        raise error
 
     monkeypatch.setattr(trainer._manager, "save", full)
-    with pytest.raises(CheckpointError, match="no space left on the disk"):
+    with caplog.at_level(logging.ERROR), pytest.raises(
+            CheckpointError, match=r"no space left on the disk.*the last complete one \(step 2\) is kept"):
         trainer.save(state._replace(step=state.step + 1))
+    assert "Save Finalize" not in caplog.text and "another failure" in caplog.text  # only the full disk's
     monkeypatch.setattr(trainer._manager, "save", lambda *a, **k: (_ for _ in ()).throw(ValueError("other")))
     with pytest.raises(ValueError, match="other"):  # any other failure is not a full disk
         trainer.save(state._replace(step=state.step + 1))
