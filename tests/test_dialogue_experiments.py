@@ -3,18 +3,12 @@ tiny sizes: train, resume, evaluate (sampling, beam, a GloVe file); VMED trained
 with FIVO and KL annealing; every dialogue config builds its model."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from binaries import binary_error, run_binary
 from conftest import ROOT, load_config
 
-
-def _run(*args):
-    out = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
-    return out.stdout
 
 
 @pytest.mark.slow
@@ -24,34 +18,35 @@ def test_train_resume_and_evaluate_dialogue(tmp_path):
             "--config.num_steps=4", "--config.eval_every=4", "--config.log_every=2", "--config.batch_size=4",
             "--config.model.embed_dim=8", "--config.model.hidden_dim=8", "--config.max_context=6",
             "--config.max_response=6", "--config.vocab_size=60"]
-    first = _run("experiments/train.py", *tiny, "--stop_at=2")
+    first = run_binary("experiments/train.py", *tiny, "--stop_at=2")
     assert "vocabulary 60" in first and "step 2/4" in first
-    second = _run("experiments/train.py", *tiny)
+    second = run_binary("experiments/train.py", *tiny)
     assert "resumed from checkpoint at step 2" in second and "eval at step 4" in second
-    out = _run("experiments/evaluate.py", f"--workdir={workdir}", "--method=sample", "--num_samples=2",
-               "--max_pairs=6", "--show=1")
+    out = run_binary("experiments/evaluate.py", f"--workdir={workdir}", "--method=sample", "--num_samples=2",
+                     "--max_pairs=6", "--show=1")
     result = json.loads((workdir / "eval_test.json").read_text())
     assert result["num_pairs"] == 6 and result["responses_per_context"] == 2
     assert 0.0 <= result["bleu1"] <= 1.0 and 0.0 <= result["distinct2"] <= 1.0 and result["perplexity"] > 1.0
     assert "test bleu4:" in out and "context:" in out
     samples = (workdir / "samples_test.txt").read_text()
     assert samples.count("response:") == 12
-    _run("experiments/evaluate.py", f"--workdir={workdir}", "--method=beam", "--beam_size=2",
-         "--max_pairs=3", f"--embeddings={ROOT.parent / 'shared' / 'data' / 'glove' / 'glove.6B.50d.subset.txt'}")
+    run_binary("experiments/evaluate.py", f"--workdir={workdir}", "--method=beam", "--beam_size=2",
+               "--max_pairs=3", f"--embeddings={ROOT.parent / 'shared' / 'data' / 'glove' / 'glove.6B.50d.subset.txt'}")
     assert json.loads((workdir / "eval_test.json").read_text())["method"] == "beam"
 
 
 @pytest.mark.slow
 def test_vmed_trains_with_fivo_and_annealing_and_evaluates(tmp_path):
     workdir = tmp_path / "vmed"
-    out = _run("experiments/train.py", "--config=experiments/configs/vmed.py", f"--workdir={workdir}",
-               "--config.bound=fivo", "--config.num_particles=2", "--config.num_steps=2", "--config.eval_every=2", "--config.log_every=1",
-               "--config.batch_size=2", "--config.model.embed_dim=8", "--config.model.hidden_dim=8",
-               "--config.model.num_slots=4", "--config.model.num_reads=3", "--config.model.latent_dim=2",
-               "--config.max_context=5", "--config.max_response=5", "--config.vocab_size=40")
+    out = run_binary("experiments/train.py", "--config=experiments/configs/vmed.py", f"--workdir={workdir}",
+                     "--config.bound=fivo", "--config.num_particles=2", "--config.num_steps=2",
+                     "--config.eval_every=2", "--config.log_every=1",
+                     "--config.batch_size=2", "--config.model.embed_dim=8", "--config.model.hidden_dim=8",
+                     "--config.model.num_slots=4", "--config.model.num_reads=3", "--config.model.latent_dim=2",
+                     "--config.max_context=5", "--config.max_response=5", "--config.vocab_size=40")
     assert "kl_weight" in out and "resample_rate" in out and "eval at step 2" in out
-    out = _run("experiments/evaluate.py", f"--workdir={workdir}", "--method=sample", "--num_samples=2",
-               "--max_pairs=3", "--show=1", "--num_particles=3", "--bleu_smoothing=7")
+    out = run_binary("experiments/evaluate.py", f"--workdir={workdir}", "--method=sample", "--num_samples=2",
+                     "--max_pairs=3", "--show=1", "--num_particles=3", "--bleu_smoothing=7")
     result = json.loads((workdir / "eval_test.json").read_text())
     assert result["bleu_smoothing"] == 7 and 0.0 <= result["bleu4"] <= 1.2  # NLTK's method 7 may exceed 1
     assert result["loss_kind"] == "negative ELBO" and "negative ELBO per token" in out and "FIVO(3)" in out
@@ -67,33 +62,31 @@ def test_adversarial_models_start_from_a_pretrained_seq2seq_and_evaluate(tmp_pat
     sizes = ["--config.model.embed_dim=8", "--config.model.hidden_dim=8", "--config.max_context=6",
              "--config.max_response=6", "--config.vocab_size=60", "--config.batch_size=4", "--config.log_every=1"]
     pre = tmp_path / "pre"
-    _run("experiments/train.py", "--config=experiments/configs/seq2seq.py", f"--workdir={pre}",
-         "--config.num_steps=2", *sizes)
+    run_binary("experiments/train.py", "--config=experiments/configs/seq2seq.py", f"--workdir={pre}",
+               "--config.num_steps=2", *sizes)
     backward = tmp_path / "backward"
-    _run("experiments/train.py", "--config=experiments/configs/seq2seq.py", f"--workdir={backward}",
-         "--config.num_steps=2", "--config.swap_pairs=True", *sizes)
+    run_binary("experiments/train.py", "--config=experiments/configs/seq2seq.py", f"--workdir={backward}",
+               "--config.num_steps=2", "--config.swap_pairs=True", *sizes)
     gan = tmp_path / "localgan"
-    out = _run("experiments/train.py", "--config=experiments/configs/localgan.py", f"--workdir={gan}",
-               f"--config.init_from={pre}", "--config.num_steps=2", "--config.eval_every=2",
-               "--config.eval.num_generated=5", "--config.model.word_dim=4", "--config.model.dbm_hidden=(5,5)",
-               "--config.model.mean_field_iterations=3", *sizes)
+    out = run_binary("experiments/train.py", "--config=experiments/configs/localgan.py", f"--workdir={gan}",
+                     f"--config.init_from={pre}", "--config.num_steps=2", "--config.eval_every=2",
+                     "--config.eval.num_generated=5", "--config.model.word_dim=4", "--config.model.dbm_hidden=(5,5)",
+                     "--config.model.mean_field_iterations=3", *sizes)
     assert "starting from" in out and "decoder" in out and "fitting LocalGAN's constants" in out
     assert "valid_ent4" in out and "hinge_active" in out
     assert not (gan / "best").exists() or not any((gan / "best").iterdir())  # the last parameters are kept
-    _run("experiments/evaluate.py", f"--workdir={gan}", "--max_pairs=3", "--show=0")  # its config read back
+    run_binary("experiments/evaluate.py", f"--workdir={gan}", "--max_pairs=3", "--show=0")  # its config read back
     assert json.loads((gan / "eval_test.json").read_text())["params"].startswith("checkpoint at step 2")
-    out = _run("experiments/evaluate.py", f"--workdir={pre}", "--method=mmi", "--beam_size=3",
-               f"--backward={backward}", "--tag=mmi", "--max_pairs=4", "--show=1")
+    out = run_binary("experiments/evaluate.py", f"--workdir={pre}", "--method=mmi", "--beam_size=3",
+                     f"--backward={backward}", "--tag=mmi", "--max_pairs=4", "--show=1")
     result = json.loads((pre / "eval_test_mmi.json").read_text())
     assert result["method"] == "mmi" and result["num_pairs"] == 4 and "rel" in result
     assert (pre / "samples_test_mmi.txt").exists() and not (pre / "eval_test.json").exists()
-    mismatch = subprocess.run(
-        [sys.executable, "experiments/train.py", "--config=experiments/configs/localgan.py",
-         f"--workdir={tmp_path / 'other'}", f"--config.init_from={pre}", "--config.num_steps=1",
-         *[a for a in sizes if "vocab_size" not in a], "--config.vocab_size=50", "--config.model.word_dim=4",
-         "--config.model.dbm_hidden=(5,5)"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert mismatch.returncode == 2 and "vocabulary differs" in mismatch.stderr
+    mismatch = binary_error(
+        "experiments/train.py", "--config=experiments/configs/localgan.py", f"--workdir={tmp_path / 'other'}",
+        f"--config.init_from={pre}", "--config.num_steps=1", *[a for a in sizes if "vocab_size" not in a],
+        "--config.vocab_size=50", "--config.model.word_dim=4", "--config.model.dbm_hidden=(5,5)")
+    assert "vocabulary differs" in mismatch
 
 
 def test_each_model_names_the_bounds_it_trains_with():

@@ -1,14 +1,13 @@
 """The binaries end to end on a tiny dataset: train (stop, resume), evaluate, sample."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from seqvi.data import embedded_jsb_path, load_polyphonic
 
+from binaries import run_binary
 from conftest import ROOT, load_config
 
 TINY = [
@@ -22,12 +21,6 @@ TINY = [
     "--config.eval_every=2",
     "--config.warmup_steps=0",
 ]
-
-
-def _run(*args):
-    out = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
-    return out.stdout
 
 
 @pytest.fixture(scope="module")
@@ -47,29 +40,29 @@ def test_train_resume_evaluate_sample(tmp_path, tiny_data):
     workdir = tmp_path / "run"
     common = ["experiments/train.py", f"--workdir={workdir}", f"--config.data_path={tiny_data}",
               "--config.num_steps=4", *TINY]
-    first = _run(*common, "--stop_at=2")
+    first = run_binary(*common, "--stop_at=2")
     assert "step 2/4" in first
-    second = _run(*common)
+    second = run_binary(*common)
     assert "resumed from checkpoint at step 2" in second and "step 4/4" in second
     assert "eval at step 4" in second
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert {r["step"] for r in rows} == {2, 4}
 
-    out = _run("experiments/evaluate.py", f"--workdir={workdir}", "--num_particles=3", "--split=valid")
+    out = run_binary("experiments/evaluate.py", f"--workdir={workdir}", "--num_particles=3", "--split=valid")
     for name in ("ELBO(1)", "IWAE(3)", "FIVO(3)"):
         assert f"valid {name} per timestep" in out
     results = json.loads((workdir / "eval_valid.json").read_text())["results"]
     assert [r["num_steps"] for r in results] == [72, 72, 72]
     assert all(r["per_step"] < 0 for r in results)
 
-    out = _run("experiments/sample.py", f"--workdir={workdir}", "--num_samples=1", "--num_steps=8",
-               "--prefix_steps=4")
+    out = run_binary("experiments/sample.py", f"--workdir={workdir}", "--num_samples=1", "--num_steps=8",
+                     "--prefix_steps=4")
     assert (workdir / "samples" / "samples.png").stat().st_size > 1000
     assert (workdir / "samples" / "sample_0.mid").exists()
     assert (workdir / "samples" / "continuation_0.mid").exists()
 
-    out = _run("experiments/impute.py", f"--workdir={workdir}", "--split=valid", "--num_sequences=2",
-               "--gap_start=3", "--gap_length=4", "--num_particles=4")
+    out = run_binary("experiments/impute.py", f"--workdir={workdir}", "--split=valid", "--num_sequences=2",
+                     "--gap_start=3", "--gap_length=4", "--num_particles=4")
     errors = json.loads((workdir / "imputation" / "errors.json").read_text())
     assert 0.0 <= errors["imputed"] <= 1.0 and errors["num_sequences"] == 2 and "denoised" not in errors
     assert (workdir / "imputation" / "imputation.png").stat().st_size > 1000
@@ -114,14 +107,14 @@ def test_vhrnn_on_the_synthetic_suite(tmp_path):
     tiny_suite = ["--config.synthetic.length=8", "--config.synthetic.num_train=8", "--config.synthetic.num_valid=4",
                   "--config.synthetic.num_test=4"]
     tiny_model = ["--config.model.hyper_dim=3", "--config.model.omega_hidden=4", "--config.eval.batch_size=4"]
-    _run("experiments/train.py", "--config=experiments/configs/vhrnn.py", f"--workdir={workdir}",
-         "--config.num_steps=2", *tiny_suite, *TINY, *tiny_model)
-    out = _run("experiments/evaluate.py", f"--workdir={workdir}", "--num_particles=3", "--split=switch",
-               "--bounds=fivo")
+    run_binary("experiments/train.py", "--config=experiments/configs/vhrnn.py", f"--workdir={workdir}",
+               "--config.num_steps=2", *tiny_suite, *TINY, *tiny_model)
+    out = run_binary("experiments/evaluate.py", f"--workdir={workdir}", "--num_particles=3", "--split=switch",
+                     "--bounds=fivo")
     result = json.loads((workdir / "eval_switch.json").read_text())["results"][0]
     assert "switch FIVO(3) per timestep" in out and result["num_steps"] == 4 * 24
-    out = _run("experiments/diagnose.py", f"--workdirs={workdir}", "--labels=VHRNN", f"--out_dir={tmp_path}",
-               "--settings=switch,add")
+    out = run_binary("experiments/diagnose.py", f"--workdirs={workdir}", "--labels=VHRNN", f"--out_dir={tmp_path}",
+                     "--settings=switch,add")
     assert "switch" in out and "VHRNN: KL" in out
     assert (tmp_path / "vhrnn_diagnostics_switch.png").stat().st_size > 1000
 
@@ -131,16 +124,16 @@ def test_vrae_trains_evaluates_and_samples(tmp_path, tiny_data):
     """The whole-sequence model through the same binaries: ELBO training, IWAE
     evaluation, FIVO skipped with a message, samples without continuations."""
     workdir = tmp_path / "vrae"
-    _run("experiments/train.py", "--config=experiments/configs/vrae.py", f"--workdir={workdir}",
-         f"--config.data_path={tiny_data}", "--config.num_steps=2", *TINY)
-    out = _run("experiments/evaluate.py", f"--workdir={workdir}", "--num_particles=3", "--split=valid")
+    run_binary("experiments/train.py", "--config=experiments/configs/vrae.py", f"--workdir={workdir}",
+               f"--config.data_path={tiny_data}", "--config.num_steps=2", *TINY)
+    out = run_binary("experiments/evaluate.py", f"--workdir={workdir}", "--num_particles=3", "--split=valid")
     assert "valid ELBO(1) per timestep" in out and "valid IWAE(3) per timestep" in out
     assert "FIVO does not apply" in out
-    out = _run("experiments/sample.py", f"--workdir={workdir}", "--num_samples=1", "--num_steps=8")
+    out = run_binary("experiments/sample.py", f"--workdir={workdir}", "--num_samples=1", "--num_steps=8")
     assert (workdir / "samples" / "sample_0.mid").exists()
     assert not (workdir / "samples" / "continuation_0.mid").exists()
-    _run("experiments/impute.py", f"--workdir={workdir}", "--split=valid", "--num_sequences=1",
-         "--gap_start=3", "--gap_length=4", "--iterations=2")
+    run_binary("experiments/impute.py", f"--workdir={workdir}", "--split=valid", "--num_sequences=1",
+               "--gap_start=3", "--gap_length=4", "--iterations=2")
     errors = json.loads((workdir / "imputation" / "errors.json").read_text())
     assert 0.0 <= errors["denoised"] <= 1.0 and 0.0 <= errors["noisy"] <= 1.0
 
@@ -180,19 +173,19 @@ def test_kvae_trains_and_imputes_against_a_baseline(tmp_path):
                  "--config.batch_size=3", "--config.eval.batch_size=3", "--config.num_steps=2",
                  "--config.log_every=1", "--config.eval_every=2", "--config.checkpoint_every=2"]
     kvae = tmp_path / "kvae"
-    out = _run("experiments/train.py", "--config=experiments/configs/kvae.py:pendulum", f"--workdir={kvae}",
-               "--config.model.hidden_dim=8", "--config.model.alpha_rnn_dim=4", "--config.frozen_steps=1",
-               *tiny_data)
+    out = run_binary("experiments/train.py", "--config=experiments/configs/kvae.py:pendulum", f"--workdir={kvae}",
+                     "--config.model.hidden_dim=8", "--config.model.alpha_rnn_dim=4", "--config.frozen_steps=1",
+                     *tiny_data)
     assert "valid_elbo_per_frame" in out
-    out = _run("experiments/evaluate.py", f"--workdir={kvae}", "--split=test", "--batch_size=3")
+    out = run_binary("experiments/evaluate.py", f"--workdir={kvae}", "--split=test", "--batch_size=3")
     result = json.loads((kvae / "eval_test.json").read_text())["results"][0]
     assert "test ELBO(1) per frame" in out and result["num_frames"] == 3 * 15 and result["elbo_per_frame"] < 0
     base = tmp_path / "vae_rnn"
-    _run("experiments/train.py", "--config=experiments/configs/vae_rnn.py:physics_pendulum", f"--workdir={base}",
-         "--config.model.latent_dim=2", "--config.model.rnn_dim=4", "--config.model.hidden_dim=4", *tiny_data)
-    out = _run("experiments/kvae_impute.py", f"--workdir={kvae}", f"--baselines={base}", "--num_sequences=3",
-               "--drop_probs=0.5", "--missing_lengths=4", "--num_particles=4", "--num_generations=2",
-               f"--out_dir={tmp_path / 'out'}")
+    run_binary("experiments/train.py", "--config=experiments/configs/vae_rnn.py:physics_pendulum", f"--workdir={base}",
+               "--config.model.latent_dim=2", "--config.model.rnn_dim=4", "--config.model.hidden_dim=4", *tiny_data)
+    out = run_binary("experiments/kvae_impute.py", f"--workdir={kvae}", f"--baselines={base}", "--num_sequences=3",
+                     "--drop_probs=0.5", "--missing_lengths=4", "--num_particles=4", "--num_generations=2",
+                     f"--out_dir={tmp_path / 'out'}")
     results = json.loads((tmp_path / "out" / "imputation.json").read_text())["results"]
     row = results["consecutive"]["4"]
     assert set(row) == {"all pixels off", "KVAE filtering", "KVAE smoothing", "VAE-RNN (SMC)"}
@@ -212,8 +205,8 @@ def test_zoo_projection_recovers_a_known_budget_curve(tmp_path):
         (wd / "config.json").write_text(json.dumps({"num_steps": steps}))
         (wd / "eval_test.json").write_text(json.dumps({"results": [{"bound": "elbo", "per_step": f(steps)}]}))
     figure = tmp_path / "projection.png"
-    out = _run("experiments/zoo_projection.py", "--fit_max_steps=3000", f"--figure={figure}",
-               *(str(p) for p in sorted(tmp_path.glob("[0-9]*"))))
+    out = run_binary("experiments/zoo_projection.py", "--fit_max_steps=3000", f"--figure={figure}",
+                     *(str(p) for p in sorted(tmp_path.glob("[0-9]*"))))
     row = next(line for line in out.splitlines() if line.startswith("| SRNN (smooth, Res_q) | JSB"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     gain = f(3000) - f(1500)
@@ -230,10 +223,10 @@ def test_zoo_projection_recovers_a_known_budget_curve(tmp_path):
 def test_random_search_picks_the_best_validation_sample(tmp_path, tiny_data):
     """Two samples, the better one by validation retrained and evaluated on test."""
     workdir = tmp_path / "search"
-    out = _run("experiments/random_search.py", "--config=experiments/configs/vosp.py:nottingham",
-               f"--workdir={workdir}", f"--data_path={tiny_data}", "--num_samples=2", "--search_steps=2",
-               "--final_steps=2", "--num_particles=2", "--set=model.prior_type=wiener", "--set=log_every=1",
-               "--set=checkpoint_every=2", "--set=warmup_steps=0")
+    out = run_binary("experiments/random_search.py", "--config=experiments/configs/vosp.py:nottingham",
+                     f"--workdir={workdir}", f"--data_path={tiny_data}", "--num_samples=2", "--search_steps=2",
+                     "--final_steps=2", "--num_particles=2", "--set=model.prior_type=wiener", "--set=log_every=1",
+                     "--set=checkpoint_every=2", "--set=warmup_steps=0")
     search = json.loads((workdir / "search.json").read_text())
     scores = [s["best_validation"] for s in search["samples"]]
     assert search["chosen"] == int(np.argmax(scores)) and len(scores) == 2
@@ -247,17 +240,17 @@ def test_random_search_picks_the_best_validation_sample(tmp_path, tiny_data):
 def test_vhrnn_curves_train_at_the_named_sizes_and_report(tmp_path, tiny_data):
     """Two points of the Figure 5 / Figure 9 sweep, trained at once, then the table and figures."""
     runs = tmp_path / "curves"
-    out = _run("experiments/vhrnn_curves.py", f"--runs_dir={runs}", "--only=jsb-vrnn-gru-16,jsb-vhrnn-lstm-4",
-               "--jobs=2", "--steps=2", "--eval_every=2", "--num_particles=2", f"--set=data_path={tiny_data}",
-               "--set=num_particles=2", "--set=eval.num_particles=2", "--set=warmup_steps=0")
+    out = run_binary("experiments/vhrnn_curves.py", f"--runs_dir={runs}", "--only=jsb-vrnn-gru-16,jsb-vhrnn-lstm-4",
+                     "--jobs=2", "--steps=2", "--eval_every=2", "--num_particles=2", f"--set=data_path={tiny_data}",
+                     "--set=num_particles=2", "--set=eval.num_particles=2", "--set=warmup_steps=0")
     assert "2 runs, 2 at a time" in out and out.count("test FIVO(2)") == 2, out
     gru = json.loads((runs / "jsb-vrnn-gru-16" / "config.json").read_text())["model"]
     assert (gru["cell_type"], gru["latent_dim"], gru["rnn_dim"], gru["hidden_dim"]) == ("gru", 16, 16, 16)
     assert json.loads((runs / "jsb-vhrnn-lstm-4" / "config.json").read_text())["model"]["hyper_dim"] == 4
-    report = _run("experiments/vhrnn_curves.py", f"--runs_dir={runs}", "--report", f"--figures={tmp_path}")
+    report = run_binary("experiments/vhrnn_curves.py", f"--runs_dir={runs}", "--report", f"--figures={tmp_path}")
     assert "| jsb | GRU | VRNN | 16 | 7976 | 2 (2) |" in report and "| jsb | LSTM | VHRNN | 4 | 14196 |" in report
     assert (tmp_path / "vhrnn_curves_jsb_gru.png").exists() and (tmp_path / "vhrnn_curves_jsb_lstm.png").exists()
-    again = _run("experiments/vhrnn_curves.py", f"--runs_dir={runs}", "--only=jsb-vrnn-gru-16", "--steps=2")
+    again = run_binary("experiments/vhrnn_curves.py", f"--runs_dir={runs}", "--only=jsb-vrnn-gru-16", "--steps=2")
     assert "jsb-vrnn-gru-16: done before" in again  # a finished run is not trained again
 
 
@@ -282,25 +275,26 @@ def test_speech_rows_train_evaluate_and_report(tmp_path):
             "--config.speech.valid_takes=1", "--config.tbptt_length=8", "--config.batch_size=2",
             "--config.eval.num_particles=2", "--config.eval.batch_size=4", "--config.log_every=1",
             "--config.eval_every=2", "--config.warmup_steps=0"]
-    out = _run("experiments/train.py", "--config=experiments/configs/speech.py:srnn_smooth_resq",
-               f"--config.data_path={folder}", f"--workdir={runs / 'srnn_smooth_resq'}", "--config.num_steps=2", *tiny)
+    out = run_binary("experiments/train.py", "--config=experiments/configs/speech.py:srnn_smooth_resq",
+                     f"--config.data_path={folder}", f"--workdir={runs / 'srnn_smooth_resq'}", "--config.num_steps=2",
+                     *tiny)
     assert "train 4, valid 2, test 10" in out and "kl_weight 0.2" in out
-    out = _run("experiments/evaluate.py", f"--workdir={runs / 'srnn_smooth_resq'}", "--split=test",
-               "--num_particles=2")
+    out = run_binary("experiments/evaluate.py", f"--workdir={runs / 'srnn_smooth_resq'}", "--split=test",
+                     "--num_particles=2")
     results = json.loads((runs / "srnn_smooth_resq" / "eval_test.json").read_text())["results"]
     frames = sum(speech.read_wav(folder / f"{d}_jackson_{t}.wav")[0].shape[0] // 100 for d in (0, 1) for t in range(5))
     assert [r["num_steps"] for r in results] == [frames] * 3  # whole recordings, 12.5 ms frames
-    out = _run("experiments/speech_report.py", f"--runs={runs}", f"--figures={tmp_path / 'fig'}",
-               f"--audio={tmp_path / 'audio'}", "--recordings=0_jackson_0.wav,1_jackson_2.wav",
-               "--sample_rows=srnn_smooth_resq", "--sample_seconds=0.1")
+    out = run_binary("experiments/speech_report.py", f"--runs={runs}", f"--figures={tmp_path / 'fig'}",
+                     f"--audio={tmp_path / 'audio'}", "--recordings=0_jackson_0.wav,1_jackson_2.wav",
+                     "--sample_rows=srnn_smooth_resq", "--sample_seconds=0.1")
     assert "| SRNN (smooth+Res_q) |" in out and "| RNN-Gauss | | not run |" in out and "train KL / frame" in out
     assert "VRNN-Gauss above VRNN-I-Gauss: not run" in out
     assert (tmp_path / "fig" / "speech_figure_5_3.png").stat().st_size > 1000
     assert (tmp_path / "fig" / "speech_spectrograms.png").stat().st_size > 1000
     samples, rate = speech.read_wav(tmp_path / "audio" / "srnn_smooth_resq_sample.wav")
     assert rate == 8000 and samples.shape == (800,)
-    out = _run("experiments/sample.py", f"--workdir={runs / 'srnn_smooth_resq'}", "--num_samples=1", "--num_steps=5",
-               "--prefix_steps=3")
+    out = run_binary("experiments/sample.py", f"--workdir={runs / 'srnn_smooth_resq'}", "--num_samples=1",
+                     "--num_steps=5", "--prefix_steps=3")
     written = runs / "srnn_smooth_resq" / "samples"
     assert "2 WAV files (8000 Hz)" in out and (written / "spectrograms.png").stat().st_size > 1000
     assert speech.read_wav(written / "sample_0.wav")[0].shape == (5 * 100,)  # 100 samples a frame at 8 kHz
@@ -319,10 +313,10 @@ def test_first_person_gtmsm_trains_and_reports(tmp_path):
             "--config.first_person.num_test=2", "--config.model.hidden=(8,)", "--config.model.latent_dim=3",
             "--config.model.prior_hidden=4", "--config.num_steps=2", "--config.eval_every=2",
             "--config.batch_size=2", "--config.eval.batch_size=2"]
-    out = _run("experiments/train.py", *tiny)
+    out = run_binary("experiments/train.py", *tiny)
     assert "sequences train 4, test 2, valid 2" in out and "eval at step 2" in out
     assert (data / "first_person_navigation").is_dir()
-    out = _run("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
+    out = run_binary("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
     summary = json.loads((workdir / "gtmsm_test.json").read_text())
     assert "heading's affine R^2" in out and summary["r2_position_mean"] is None  # the agent turns in place
     assert 0.0 < summary["fraction_revisited"] < 1.0 and np.isfinite(summary["error_unvisited_h1"])
@@ -335,16 +329,17 @@ def test_walking_agent_regresses_its_displacements(tmp_path):
     displacements, training logs their regression error beside the ELBO, and the
     report fits the memorised positions."""
     workdir, data = tmp_path / "walking", tmp_path / "tfds"
-    out = _run("experiments/train.py", "--config=experiments/configs/gtmsm_first_person.py:walking",
-               f"--workdir={workdir}", f"--config.first_person.data_dir={data}", "--config.first_person.size=8",
-               "--config.first_person.num_steps=12", "--config.first_person.test_steps=20",
-               "--config.first_person.num_train=4", "--config.first_person.num_valid=2",
-               "--config.first_person.num_test=2", "--config.model.memory_length=8", "--config.model.num_neighbours=8",
-               "--config.prediction_start=8", "--config.model.hidden=(8,)", "--config.model.latent_dim=3",
-               "--config.model.prior_hidden=4", "--config.num_steps=2", "--config.eval_every=2",
-               "--config.batch_size=2", "--config.eval.batch_size=2")
+    out = run_binary("experiments/train.py", "--config=experiments/configs/gtmsm_first_person.py:walking",
+                     f"--workdir={workdir}", f"--config.first_person.data_dir={data}", "--config.first_person.size=8",
+                     "--config.first_person.num_steps=12", "--config.first_person.test_steps=20",
+                     "--config.first_person.num_train=4", "--config.first_person.num_valid=2",
+                     "--config.first_person.num_test=2", "--config.model.memory_length=8",
+                     "--config.model.num_neighbours=8",
+                     "--config.prediction_start=8", "--config.model.hidden=(8,)", "--config.model.latent_dim=3",
+                     "--config.model.prior_hidden=4", "--config.num_steps=2", "--config.eval_every=2",
+                     "--config.batch_size=2", "--config.eval.batch_size=2")
     assert "displacement_mse" in out and "eval at step 2" in out
-    out = _run("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
+    out = run_binary("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
     summary = json.loads((workdir / "gtmsm_test.json").read_text())
     assert summary["r2_position_mean"] is not None and np.isfinite(summary["r2_position_mean"])
     assert "memorised positions' affine R^2 mean" in out
@@ -356,16 +351,19 @@ def test_kvae_baseline_smooths_navigation_walks(tmp_path):
     navigation walks; the report smooths with the views after tau missing and fits
     the positions from the smoothed states."""
     workdir = tmp_path / "kvae"
-    out = _run("experiments/train.py", "--config=experiments/configs/gtmsm.py:kvae", f"--workdir={workdir}",
-               "--config.navigation.num_train=8", "--config.navigation.num_valid=2", "--config.navigation.num_test=3",
-               "--config.navigation.num_steps=12", "--config.navigation.test_steps=20", "--config.prediction_start=10",
-               "--config.num_steps=2", "--config.eval_every=2", "--config.batch_size=4", "--config.frozen_steps=1",
-               "--config.model.hidden_dim=6", "--config.model.alpha_rnn_dim=3", "--config.model.latent_dim=3",
-               "--config.model.a_dim=2")
+    out = run_binary("experiments/train.py", "--config=experiments/configs/gtmsm.py:kvae", f"--workdir={workdir}",
+                     "--config.navigation.num_train=8", "--config.navigation.num_valid=2",
+                     "--config.navigation.num_test=3",
+                     "--config.navigation.num_steps=12", "--config.navigation.test_steps=20",
+                     "--config.prediction_start=10",
+                     "--config.num_steps=2", "--config.eval_every=2", "--config.batch_size=4",
+                     "--config.frozen_steps=1",
+                     "--config.model.hidden_dim=6", "--config.model.alpha_rnn_dim=3", "--config.model.latent_dim=3",
+                     "--config.model.a_dim=2")
     assert "model kvae" in out and "eval at step 2" in out
     generator = json.loads((workdir / "data.json").read_text())["generator"]
     assert generator["num_steps"] == 12 and generator["avoid_walls"] is False
-    out = _run("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
+    out = run_binary("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
     summary = json.loads((workdir / "gtmsm_test.json").read_text())
     assert "action-conditioned KVAE (no memory)" in out and "affine R^2 mean" in out
     assert "the same map on the predicted steps' states" in out and "its own, all frames" in out
@@ -381,13 +379,15 @@ def test_action_conditioned_baseline_predicts_navigation_walks(tmp_path, name):
     navigation walks and the report filters its first tau views and predicts the
     rest from the actions alone."""
     workdir = tmp_path / name
-    out = _run("experiments/train.py", f"--config=experiments/configs/gtmsm.py:{name}", f"--workdir={workdir}",
-               "--config.navigation.num_train=8", "--config.navigation.num_valid=2", "--config.navigation.num_test=3",
-               "--config.navigation.num_steps=12", "--config.navigation.test_steps=20", "--config.prediction_start=10",
-               "--config.num_steps=2", "--config.eval_every=2", "--config.batch_size=4",
-               "--config.model.rnn_dim=6", "--config.model.hidden_dim=6", "--config.model.latent_dim=2")
+    out = run_binary("experiments/train.py", f"--config=experiments/configs/gtmsm.py:{name}", f"--workdir={workdir}",
+                     "--config.navigation.num_train=8", "--config.navigation.num_valid=2",
+                     "--config.navigation.num_test=3",
+                     "--config.navigation.num_steps=12", "--config.navigation.test_steps=20",
+                     "--config.prediction_start=10",
+                     "--config.num_steps=2", "--config.eval_every=2", "--config.batch_size=4",
+                     "--config.model.rnn_dim=6", "--config.model.hidden_dim=6", "--config.model.latent_dim=2")
     assert f"model {name}" in out and "eval at step 2" in out
-    out = _run("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
+    out = run_binary("experiments/gtmsm_report.py", str(workdir), f"--out={tmp_path / 'fig'}")
     summary = json.loads((workdir / "gtmsm_test.json").read_text())
     assert f"action-conditioned {name.upper()} (no memory)" in out and "no states to localise" in out
     assert summary["r2_mean"] is None

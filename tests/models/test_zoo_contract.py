@@ -141,11 +141,12 @@ def _assert_trains_every_network(name, grads):
     """Finite gradients, non-zero in every network; constants are never trained."""
     for group, tree in grads.items():
         leaves = jax.tree.leaves(tree)
-        assert all(bool(jnp.isfinite(g).all()) for g in leaves), (name, group)
+        leaves = [np.asarray(g) for g in leaves]  # checked in NumPy: no compile per leaf shape
+        assert all(np.isfinite(g).all() for g in leaves), (name, group)
         if group == "constants":
-            assert all(bool((g == 0).all()) for g in leaves), (name, group)
+            assert all((g == 0).all() for g in leaves), (name, group)
         else:
-            assert any(bool((g != 0).any()) for g in leaves), (name, group)
+            assert any((g != 0).any() for g in leaves), (name, group)
 
 
 def test_each_bound_trains_every_network_and_ignores_padding(setup):
@@ -158,7 +159,8 @@ def test_each_bound_trains_every_network_and_ignores_padding(setup):
     batch = {"xs": jnp.stack([xs, xs[::-1]]), "lengths": jnp.array([LENGTH, T])}
     paddings = {"ones": batch["xs"].at[0, LENGTH:].set(1.0), "nan": batch["xs"].at[0, LENGTH:].set(jnp.nan)}
     names = ["elbo", "iwae"] + (["fivo"] if isinstance(model, StepModel) else [])
-    optimizer = optax.adam(1e-2)
+    adam_step = jax.jit(lambda grads: optax.apply_updates(params, optax.adam(1e-2).update(
+        grads, optax.adam(1e-2).init(params), params)[0]))  # one compile, not one per operation and leaf
     for name in names:
         objective = model.objective(ObjectiveOptions(bound=name, num_particles=2))
         loss_and_grad = jax.jit(jax.value_and_grad(objective.loss, has_aux=True))
@@ -179,8 +181,7 @@ def test_each_bound_trains_every_network_and_ignores_padding(setup):
             params, dict(batch, lengths=jnp.zeros(2, jnp.int32)), jax.random.key(5), jnp.asarray(0))
         assert float(empty_loss) == 0.0 and all(np.isfinite(float(v)) for v in empty_metrics.values()), name
         assert all(not np.any(np.asarray(g)) for g in jax.tree.leaves(empty_grads)), name
-        updates, _ = optimizer.update(grads, optimizer.init(params), params)
-        moved = optax.apply_updates(params, updates)
+        moved = adam_step(grads)
         changed = [not np.allclose(a, b) for a, b in zip(jax.tree.leaves(moved), jax.tree.leaves(params))]
         assert any(changed), name
 
