@@ -76,8 +76,11 @@ def device() -> str:
     return f"{d.platform}:{d.device_kind} x{jax.device_count()} ({os.cpu_count()} host cores, {platform.machine()})"
 
 
-def row(name: str, seqvi_seconds: float, peer: str, peer_seconds: float, **sizes) -> dict:
-    return {
+def row(name: str, seqvi_seconds: float, peer: str, peer_seconds: float, compile_seconds: tuple | None = None,
+        **sizes) -> dict:
+    """One result; ``compile_seconds`` (seqvi's, the peer's), where measured, is kept apart
+    from the run times, which exclude it."""
+    r = {
         "name": name,
         "seqvi_seconds": seqvi_seconds,
         "peer": peer,
@@ -86,6 +89,23 @@ def row(name: str, seqvi_seconds: float, peer: str, peer_seconds: float, **sizes
         "sizes": sizes,
         "device": device(),
     }
+    if compile_seconds is not None:
+        r["compile_seconds"] = {"seqvi": compile_seconds[0], "peer": compile_seconds[1]}
+    return r
+
+
+def missing_row(name: str, peer: str, why: str, **sizes) -> dict:
+    """A row that did not run, and why (shown in the table in place of its times)."""
+    return {"name": name, "peer": peer, "missing": why, "sizes": sizes, "device": device()}
+
+
+def compile_time(jitted, args) -> float:
+    """Seconds to lower and compile a jitted function for ``args`` (no run; JAX's in-memory
+    caches are cleared first, so an earlier call does not make it 0)."""
+    jax.clear_caches()
+    start = time.perf_counter()
+    jitted.lower(*args).compile()
+    return time.perf_counter() - start
 
 
 def write(name: str, rows: list[dict], out_dir: str | os.PathLike | None = None) -> pathlib.Path:
@@ -98,8 +118,13 @@ def write(name: str, rows: list[dict], out_dir: str | os.PathLike | None = None)
 
 def print_row(r: dict) -> None:
     sizes = " ".join(f"{k}={v}" for k, v in r["sizes"].items())
+    if "missing" in r:
+        print(f"{r['name']:<28} {sizes:<28} not run against {r['peer']}: {r['missing']}", flush=True)
+        return
+    compiled = (f" | compile {r['compile_seconds']['seqvi']:.2f} s vs {r['compile_seconds']['peer']:.2f} s"
+                if "compile_seconds" in r else "")
     print(f"{r['name']:<28} {sizes:<28} seqvi {r['seqvi_seconds'] * 1e3:10.3f} ms | "
-          f"{r['peer']:<22} {r['peer_seconds'] * 1e3:10.3f} ms | ratio {r['ratio']:6.2f}", flush=True)
+          f"{r['peer']:<22} {r['peer_seconds'] * 1e3:10.3f} ms | ratio {r['ratio']:6.2f}{compiled}", flush=True)
 
 
 def time_call(fn, args=(), repeats: int = 9, min_seconds: float = 0.2) -> float:

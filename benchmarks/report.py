@@ -31,7 +31,8 @@ one device, a compile-time target), each section says what it is.
 
 # Targets from the issues: benchmark row name -> (minimum ratio, what it means).
 TARGETS = {
-    "kalman_filter_sequential": (1 / 1.1, "sequential Kalman filter within 1.1x of dynamax's time"),
+    "kalman_filter_sequential": (1 / 1.1, "sequential Kalman filter within 1.1x of dynamax's time", "dynamax"),
+    "kalman_filter_parallel": (1.0, "parallel Kalman filter at least as fast as cuthbert's", "cuthbert"),
     "particle_filter_bootstrap": (2.0, "particle filter at least 2x faster than TFP's"),
     "vrnn_fivo_train_step_jsb": (2.0, "VRNN-FIVO train step at least 2x faster than PyTorch (JSB sizes)"),
     "vrnn_fivo_train_step_large": (2.0, "VRNN-FIVO train step at least 2x faster than PyTorch (large sizes)"),
@@ -47,8 +48,8 @@ def sizes_text(sizes: dict) -> str:
 
 def targets(rows: list[dict]) -> list[str]:
     lines = []
-    for name, (minimum, what) in TARGETS.items():
-        hits = [r for r in rows if r["name"] == name]
+    for name, (minimum, what, *peer) in TARGETS.items():
+        hits = [r for r in rows if r["name"] == name and "seqvi_seconds" in r and r["peer"].startswith(tuple(peer) or "")]
         if not hits:
             continue
         worst = min(hits, key=lambda r: r["ratio"])
@@ -69,10 +70,22 @@ def targets(rows: list[dict]) -> list[str]:
 
 
 def table(rows: list[dict]) -> list[str]:
-    lines = ["| benchmark | sizes | seqvi (ms) | peer | peer (ms) | ratio |", "|---|---|---:|---|---:|---:|"]
+    """One line per row; a compile column (seconds, seqvi / peer) where any row measured it;
+    a row that did not run says why in place of its times."""
+    compiled = any("compile_seconds" in r for r in rows)
+    lines = ["| benchmark | sizes | seqvi (ms) | peer | peer (ms) | ratio |" + (" compile (s) |" if compiled else ""),
+             "|---|---|---:|---|---:|---:|" + ("---:|" if compiled else "")]
     for r in rows:
-        lines.append(f"| {r['name']} | {sizes_text(r['sizes'])} | {r['seqvi_seconds'] * 1e3:.4g} | {r['peer']} | "
-                     f"{r['peer_seconds'] * 1e3:.4g} | {r['ratio']:.2f} |")
+        if "missing" in r:
+            cells = f"| {r['name']} | {sizes_text(r['sizes'])} | not run | {r['peer']} | not run | {r['missing']} |"
+            lines.append(cells + (" |" if compiled else ""))
+            continue
+        cells = (f"| {r['name']} | {sizes_text(r['sizes'])} | {r['seqvi_seconds'] * 1e3:.4g} | {r['peer']} | "
+                 f"{r['peer_seconds'] * 1e3:.4g} | {r['ratio']:.2f} |")
+        if compiled:
+            c = r.get("compile_seconds")
+            cells += f" {c['seqvi']:.2f} / {c['peer']:.2f} |" if c else " |"
+        lines.append(cells)
     return lines
 
 
@@ -90,6 +103,8 @@ def kalman_crossover(rows: list[dict]) -> list[str]:
         for dim in sorted({r["sizes"]["state_dim"] for r in rows if r["name"].startswith("kalman")}):
             times = collections.defaultdict(dict)
             for r in rows:
+                if "seqvi_seconds" not in r:
+                    continue
                 if r["name"] in (f"kalman_{kind}_sequential", f"kalman_{kind}_parallel") and r["sizes"]["state_dim"] == dim:
                     times[r["sizes"]["T"]][r["name"].rsplit("_", 1)[1]] = r["seqvi_seconds"]
             both = sorted((t, v) for t, v in times.items() if len(v) == 2)
@@ -103,23 +118,27 @@ def kalman_crossover(rows: list[dict]) -> list[str]:
 
 
 def kalman_figure(rows: list[dict], path: pathlib.Path) -> bool:
-    """Time vs T per state dimension: sequential and parallel, seqvi and dynamax."""
-    kalman = [r for r in rows if r["name"].startswith("kalman_filter")]
+    """Time vs T per state dimension: sequential and parallel, seqvi, dynamax and cuthbert."""
+    kalman = [r for r in rows if r["name"].startswith("kalman_filter") and "seqvi_seconds" in r]
     if not kalman:
         return False
     dims = sorted({r["sizes"]["state_dim"] for r in kalman})
     fig, axes = plt.subplots(1, len(dims), figsize=(5 * len(dims), 3.6), squeeze=False)
     for ax, dim in zip(axes[0], dims):
         for name, style in (("kalman_filter_sequential", "-"), ("kalman_filter_parallel", "--")):
-            pts = sorted((r["sizes"]["T"], r) for r in kalman if r["name"] == name and r["sizes"]["state_dim"] == dim)
+            pts = sorted(((r["sizes"]["T"], r) for r in kalman if r["name"] == name and r["sizes"]["state_dim"] == dim),
+                         key=lambda p: p[0])
             if not pts:
                 continue
-            ts = [t for t, _ in pts]
+            ours = dict(pts)  # seqvi's time at each T (timed once beside each peer: the last one)
             kind = name.rsplit("_", 1)[1]
-            ax.loglog(ts, [r["seqvi_seconds"] * 1e3 for _, r in pts], "o" + style, color="tab:blue",
+            ax.loglog(list(ours), [r["seqvi_seconds"] * 1e3 for r in ours.values()], "o" + style, color="tab:blue",
                       label=f"seqvi {kind}")
-            ax.loglog(ts, [r["peer_seconds"] * 1e3 for _, r in pts], "s" + style, color="tab:gray",
-                      label=f"dynamax {kind}")
+            for peer, color in (("dynamax", "tab:gray"), ("cuthbert", "tab:orange")):
+                theirs = [(t, r) for t, r in pts if r["peer"].startswith(peer)]
+                if theirs:
+                    ax.loglog([t for t, _ in theirs], [r["peer_seconds"] * 1e3 for _, r in theirs], "s" + style,
+                              color=color, label=f"{peer} {kind}")
         ax.set_title(f"Kalman filter, state dim {dim}")
         ax.set_xlabel("T (time steps)")
         ax.set_ylabel("ms per call")

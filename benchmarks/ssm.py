@@ -1,13 +1,18 @@
 """seqvi.ssm against its peers, side by side in one run.
 
-  Kalman filter and RTS smoother, sequential and parallel: seqvi vs dynamax
-    (T = 100, 1000, 10000; state dims 4 and 16; observation dim n / 2).
+  Kalman filter and RTS smoother, sequential and parallel: seqvi vs dynamax and vs
+    cuthbert (square-root form) (T = 100, 1000, 10000; state dims 4 and 16; and
+    cuthbert's published case, state 20, T = 1000; observation dim n / 2).
   Bootstrap particle filter: seqvi vs tensorflow_probability.substrates.jax's
     experimental particle_filter (1000 and 10000 particles, systematic
-    resampling when ESS < N / 2, both tracing the weighted mean and covariance).
+    resampling when ESS < N / 2, both tracing the weighted mean and covariance),
+    and vs cuthbert's on Lorenz-63 (125 particles, T = 200, cuthbert's published case).
 
 Both sides are jitted and return the same quantities; each time is the median
-of 9 samples taken alternately with the peer's, after a warm-up call. Writes benchmarks/results/ssm.json and prints one line per row.
+of 9 samples taken alternately with the peer's, after a warm-up call; the compile
+time of each side is measured apart. A row whose peer is not installed, or whose
+process did not finish, is written with the reason. Writes
+benchmarks/results/ssm.json and prints one line per row.
 
   python benchmarks/ssm.py [--quick] [--out_dir=DIR]
 """
@@ -67,15 +72,80 @@ def kalman_rows(num_steps: int, state_dim: int, only: str | None = None) -> list
         "kalman_filter_parallel": (lgssm_parallel.filter, dyn_par.lgssm_filter),
         "kalman_smoother_parallel": (lgssm_parallel.smoother, dyn_par.lgssm_smoother),
     }
+    cuthbert = cuthbert_lgssm(params)
     rows = []
     for name, (ours, theirs) in pairs.items():
         if only is not None and name != only:
             continue
-        t_ours, t_theirs = common.compare(jax.jit(_same_outputs(ours)), (params, ys),
-                                          jax.jit(_same_outputs(theirs)), (dparams, ys))
-        rows.append(common.row(name, t_ours, "dynamax 1.0.3", t_theirs, T=num_steps, state_dim=state_dim))
-        common.print_row(rows[-1])
+        ours = jax.jit(_same_outputs(ours))
+        sizes = dict(T=num_steps, state_dim=state_dim)
+        peers = [("dynamax 1.0.3", jax.jit(_same_outputs(theirs)), (dparams, ys))]
+        if cuthbert is None:
+            rows.append(common.missing_row(name, "cuthbert", "cuthbert is not installed (make bench installs it)",
+                                           **sizes))
+        else:
+            peers.append((f"cuthbert {_version('cuthbert')}", jax.jit(cuthbert[name]), (ys,)))
+            _same_log_likelihood(name, ours(params, ys)[0], peers[-1][1](ys)[0])
+        for peer, jitted, args in peers:
+            compile_seconds = (common.compile_time(ours, (params, ys)), common.compile_time(jitted, args))
+            t_ours, t_theirs = common.compare(ours, (params, ys), jitted, args)
+            rows.append(common.row(name, t_ours, peer, t_theirs, compile_seconds, **sizes))
+            common.print_row(rows[-1])
     return rows
+
+
+def _same_log_likelihood(name: str, ours, theirs) -> None:
+    """The two libraries solve the same problem: their log p(y_{1:T}) agree to float32 rounding."""
+    ours, theirs = float(ours), float(theirs)
+    print(f"{name}: log-likelihood seqvi {ours:.3f} | peer {theirs:.3f}", flush=True)
+    if abs(ours - theirs) > 1e-4 * max(1.0, abs(ours)):
+        raise AssertionError(f"{name}: log-likelihoods differ: seqvi {ours}, peer {theirs}")
+
+
+def _version(package: str) -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version(package)
+
+
+def cuthbert_lgssm(p: lgssm.Params) -> dict | None:
+    """cuthbert's square-root Kalman filter and smoother for the LGSSM ``p``, as functions of
+    ys [T, m] keyed like ``kalman_rows``'s pairs (None without cuthbert). cuthbert filters
+    from a state x_0 that emits nothing; its first transition here is p(x_1) itself (F = 0,
+    c = the initial mean, chol Q = chol of the initial covariance), so both libraries score
+    the same p(y_{1:T}). Each returns the log-likelihood and the filtered (or smoothed) mean
+    and Cholesky factor at every step: the quantities seqvi's return, in factor form."""
+    try:
+        import cuthbert
+        from cuthbert.gaussian import kalman
+    except ImportError:
+        return None
+    n = p.initial_mean.shape[0]
+    chol_p0, chol_q, chol_r = (jnp.linalg.cholesky(c) for c in (p.initial_cov, p.transition_cov, p.emission_cov))
+
+    def dynamics(inputs):
+        first = inputs["t"] == 0
+        return (jnp.where(first, 0.0, p.transition_matrix), jnp.where(first, p.initial_mean, 0.0),
+                jnp.where(first, chol_p0, chol_q))
+
+    def observation(inputs):
+        return p.emission_matrix, jnp.zeros(p.emission_matrix.shape[0]), chol_r, inputs["y"]
+
+    kalman_filter = kalman.build_filter(jnp.zeros(n), jnp.eye(n), dynamics, observation)
+    kalman_smoother = kalman.build_smoother(dynamics)
+
+    def run(parallel: bool, smooth: bool):
+        def fn(ys):
+            inputs = {"t": jnp.arange(ys.shape[0]), "y": ys}
+            states = cuthbert.filter(kalman_filter, inputs, kalman_filter.init_prepare(), parallel=parallel)
+            log_likelihood = states.log_normalizing_constant[-1]
+            if smooth:
+                states = cuthbert.smoother(kalman_smoother, states, inputs, parallel=parallel)
+            return log_likelihood, states.mean[1:], states.chol_cov[1:]
+        return fn
+
+    return {"kalman_filter_sequential": run(False, False), "kalman_smoother_sequential": run(False, True),
+            "kalman_filter_parallel": run(True, False), "kalman_smoother_parallel": run(True, True)}
 
 
 def tfp_particle_filter(params: lgssm.Params, ys, num_particles: int):
@@ -128,12 +198,103 @@ def particle_rows(num_particles: int, num_steps: int = 100, state_dim: int = 4) 
     return [r]
 
 
+LORENZ_DT, LORENZ_PROCESS_SD, LORENZ_OBSERVATION_SD = 0.02, 1.0, 1.0
+
+
+def lorenz63_drift(x):
+    """Lorenz-63 (sigma 10, rho 28, beta 8/3): dx/dt for x [3]."""
+    return jnp.stack([10.0 * (x[1] - x[0]), x[0] * (28.0 - x[2]) - x[1], x[0] * x[1] - 8.0 / 3.0 * x[2]])
+
+
+def lorenz63_model() -> particle.Model:
+    """Euler-Maruyama Lorenz-63 with step ``LORENZ_DT``: x_t ~ N(x + dt f(x), dt s_x^2 I), x_1 ~
+    N((1, 1, 1), I), y_t ~ N(x_t, s_y^2 I), all three coordinates observed."""
+    import distrax
+
+    step_sd = LORENZ_PROCESS_SD * LORENZ_DT**0.5
+    return particle.Model(
+        initial=lambda: distrax.MultivariateNormalDiag(jnp.ones(3), jnp.ones(3)),
+        transition=lambda x, u: distrax.MultivariateNormalDiag(x + LORENZ_DT * lorenz63_drift(x),
+                                                               jnp.full(3, step_sd)),
+        emission=lambda x: distrax.MultivariateNormalDiag(x, jnp.full(3, LORENZ_OBSERVATION_SD)))
+
+
+def lorenz63_data(key, num_steps: int):
+    model = lorenz63_model()
+    k0, k1 = jax.random.split(key)
+
+    def step(x, k):
+        kx, ky = jax.random.split(k)
+        x = model.transition(x, None).sample(seed=kx)
+        return x, (x, model.emission(x).sample(seed=ky))
+
+    x1 = model.initial().sample(seed=k0)
+    _, (xs, ys) = jax.lax.scan(step, x1, jax.random.split(k1, num_steps - 1))
+    return jnp.concatenate([model.emission(x1).sample(seed=k0)[None], ys])
+
+
+def cuthbert_lorenz63(num_particles: int):
+    """cuthbert's bootstrap particle filter (systematic resampling when ESS < N / 2) on the
+    same Lorenz-63 model; like ``cuthbert_lgssm``, its first transition draws x_1 from
+    p(x_1). Returns log Z-hat and the weighted mean at every step. None without cuthbert."""
+    try:
+        import cuthbert
+        from cuthbert.smc import particle_filter
+        from cuthbertlib.resampling import adaptive, systematic
+    except ImportError:
+        return None
+    model = lorenz63_model()
+
+    def propagate(key, x, inputs):
+        return jnp.where(inputs["t"] == 0, model.initial().sample(seed=key), model.transition(x, None).sample(seed=key))
+
+    def log_potential(x_prev, x, inputs):
+        return model.emission(x).log_prob(inputs["y"])
+
+    pf = particle_filter.build_filter(
+        init_sample=lambda key: jnp.zeros(3), propagate_sample=propagate, log_potential=log_potential,
+        n_filter_particles=num_particles,
+        resampling_fn=adaptive.ess_decorator(systematic.resampling, 0.5))
+
+    def run(key, ys):
+        inputs = {"t": jnp.arange(ys.shape[0]), "y": ys}
+        states = cuthbert.filter(pf, inputs, pf.init_prepare(key=key), key=key)
+        weights = jax.nn.softmax(states.log_weights[1:], axis=-1)
+        return states.log_normalizing_constant[-1], jnp.einsum("tn,tnd->td", weights, states.particles[1:])
+
+    return run
+
+
+def lorenz_rows(num_particles: int, num_steps: int = 200) -> list[dict]:
+    sizes = dict(T=num_steps, state_dim=3, num_particles=num_particles, model="lorenz63")
+    theirs = cuthbert_lorenz63(num_particles)
+    if theirs is None:
+        return [common.missing_row("particle_filter_lorenz63", "cuthbert",
+                                   "cuthbert is not installed (make bench installs it)", **sizes)]
+    ys = lorenz63_data(jax.random.PRNGKey(1), num_steps)
+    model = lorenz63_model()
+    ours = jax.jit(lambda k, ys: (lambda r: (r.log_likelihood, r.filtered_means))(particle.bootstrap_filter(
+        k, model, ys, num_particles=num_particles, resampling="systematic", ess_threshold=0.5)))
+    theirs = jax.jit(theirs)
+    key = jax.random.PRNGKey(2)
+    # Same model, same estimator: the two log Z-hats agree within Monte Carlo error.
+    print(f"log Z-hat: seqvi {float(ours(key, ys)[0]):.2f} | cuthbert {float(theirs(key, ys)[0]):.2f}", flush=True)
+    compile_seconds = (common.compile_time(ours, (key, ys)), common.compile_time(theirs, (key, ys)))
+    t_ours, t_theirs = common.compare(ours, (key, ys), theirs, (key, ys))
+    r = common.row("particle_filter_lorenz63", t_ours, f"cuthbert {_version('cuthbert')}", t_theirs,
+                   compile_seconds, **sizes)
+    common.print_row(r)
+    return [r]
+
+
 def run_case(case: str) -> list[dict]:
     kind, *sizes = case.split(":")
     if kind == "kalman":
         return kalman_rows(int(sizes[0]), int(sizes[1]), sizes[2] if len(sizes) > 2 else None)
     if kind == "particle":
         return particle_rows(int(sizes[0]))
+    if kind == "lorenz":
+        return lorenz_rows(int(sizes[0]), int(sizes[1]))
     raise ValueError(f"unknown case {case!r}")
 
 
@@ -152,7 +313,10 @@ def run_isolated(case: str, timeout_s: int = 180, attempts: int = 1) -> list[dic
             except subprocess.TimeoutExpired:
                 print(f"case {case} did not finish in {timeout_s} s (attempt {attempt} of {attempts})", flush=True)
     print(f"case {case}: no result", flush=True)
-    return []
+    kind, *sizes = case.split(":")
+    name = sizes[2] if kind == "kalman" and len(sizes) > 2 else kind
+    return [common.missing_row(name, "all", f"its process did not finish in {timeout_s} s x {attempts}",
+                               case=case)]
 
 
 def main(argv):
@@ -164,7 +328,9 @@ def main(argv):
     print(f"device: {common.device()}", flush=True)
     pairs = ["kalman_filter_sequential", "kalman_smoother_sequential", "kalman_filter_parallel",
              "kalman_smoother_parallel"]
-    cases = [f"kalman:{t}:{d}:{p}" for d in dims for t in lengths for p in pairs] + [f"particle:{n}" for n in particles]
+    published = ["kalman:100:20", "lorenz:25:20"] if FLAGS.quick else ["kalman:1000:20", "lorenz:125:200"]
+    cases = ([f"kalman:{t}:{d}:{p}" for d in dims for t in lengths for p in pairs]
+             + [f"{published[0]}:{p}" for p in pairs] + [f"particle:{n}" for n in particles] + published[1:])
     rows = [r for case in cases for r in run_isolated(case)]
     path = common.write("ssm", rows, FLAGS.out_dir)
     print(f"wrote {path}")

@@ -84,6 +84,7 @@ def test_kvae_navigation_probe_finishes_on_all_cores(tmp_path):
     assert "step 2/2" in out.stdout and "eval at step 2" in out.stdout, out.stdout[-2000:]
 
 
+@pytest.mark.slow  # a probe in a subprocess, up to LIMIT_S
 def test_kalman_gradients_and_the_float32_parallel_smoother_finish():
     out = _finishes([sys.executable, "-c", FIELD_CASES])
     assert "gradients agree" in out.stdout and "smoother done" in out.stdout

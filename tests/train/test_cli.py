@@ -80,6 +80,7 @@ def _binary(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # every binary, in a subprocess
 def test_the_binaries_answer_bad_input_in_one_line(tmp_path):
     """Each binary with a bad input of each kind: exit status 2 and one line that
     says what the path is."""
