@@ -55,13 +55,17 @@ def test_systematic_has_lower_variance_than_multinomial(x64, problem):
 
 @pytest.mark.parametrize("scheme", sorted(resampling.RESAMPLERS))
 def test_every_scheme_filters_like_the_kalman_filter(x64, problem, scheme):
+    """The filtered moments, averaged over 4 runs of 4000 particles (one run's covariance strays
+    past 0.2 sd^2 at some step for about one key in eight, with every scheme), match the
+    Kalman filter's."""
     params, inputs, ys, kalman = problem
-    r = particle.bootstrap_filter(jax.random.PRNGKey(3), particle.from_lgssm(params), ys,
-                                  num_particles=4000, resampling=scheme, inputs=inputs)
+    r = jax.vmap(lambda key: particle.bootstrap_filter(key, particle.from_lgssm(params), ys, num_particles=4000,
+                                                       resampling=scheme, inputs=inputs))(
+        jax.random.split(jax.random.PRNGKey(3), 4))
     sd = jnp.sqrt(jnp.diagonal(kalman.filtered_covs, axis1=1, axis2=2))
-    assert jnp.max(jnp.abs(r.filtered_means - kalman.filtered_means) / sd) < 0.2
-    np.testing.assert_allclose(r.filtered_covs, kalman.filtered_covs, atol=0.2 * float(jnp.max(sd) ** 2))
-    assert r.resampled.any() and r.particles.shape == (4000, 2)
+    assert jnp.max(jnp.abs(r.filtered_means.mean(0) - kalman.filtered_means) / sd) < 0.2
+    np.testing.assert_allclose(r.filtered_covs.mean(0), kalman.filtered_covs, atol=0.2 * float(jnp.max(sd) ** 2))
+    assert r.resampled.any(axis=1).all() and r.particles.shape == (4, 4000, 2)
 
 
 def test_guided_filter_with_the_optimal_proposal_beats_bootstrap(x64, problem):
