@@ -49,7 +49,8 @@ def sizes_text(sizes: dict) -> str:
 def targets(rows: list[dict]) -> list[str]:
     lines = []
     for name, (minimum, what, *peer) in TARGETS.items():
-        hits = [r for r in rows if r["name"] == name and "seqvi_seconds" in r and r["peer"].startswith(tuple(peer) or "")]
+        hits = [r for r in rows
+                if r["name"] == name and "seqvi_seconds" in r and r["peer"].startswith(tuple(peer) or "")]
         if not hits:
             continue
         worst = min(hits, key=lambda r: r["ratio"])
@@ -100,7 +101,8 @@ def kalman_crossover(rows: list[dict]) -> list[str]:
     """Where seqvi's parallel (associative-scan) Kalman pass overtakes its sequential one."""
     lines = []
     for kind in ("filter", "smoother"):
-        for dim in sorted({r["sizes"]["state_dim"] for r in rows if r["name"].startswith("kalman")}):
+        timed = [r for r in rows if r["name"].startswith("kalman") and "seqvi_seconds" in r]
+        for dim in sorted({r["sizes"]["state_dim"] for r in timed}):
             times = collections.defaultdict(dict)
             for r in rows:
                 if "seqvi_seconds" not in r:

@@ -36,7 +36,8 @@ common.single_threaded_eigen()  # before any computation: the parallel filters w
 from seqvi.ssm import lgssm, lgssm_parallel, particle  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("case", None, "internal: run one case (kalman:T:dim or particle:N) in this process")
+flags.DEFINE_string("case", None, "internal: run one case in this process (kalman:T:dim[:row name], "
+                    "particle:N or lorenz:N:T)")
 flags.DEFINE_string("case_out", None, "internal: where the one case writes its rows")
 
 
@@ -77,7 +78,7 @@ def kalman_rows(num_steps: int, state_dim: int, only: str | None = None) -> list
     for name, (ours, theirs) in pairs.items():
         if only is not None and name != only:
             continue
-        ours = jax.jit(_same_outputs(ours))
+        ours, ours_seconds = common.compiled(jax.jit(_same_outputs(ours)), (params, ys))
         sizes = dict(T=num_steps, state_dim=state_dim)
         peers = [("dynamax 1.0.3", jax.jit(_same_outputs(theirs)), (dparams, ys))]
         if cuthbert is None:
@@ -85,20 +86,23 @@ def kalman_rows(num_steps: int, state_dim: int, only: str | None = None) -> list
                                            **sizes))
         else:
             peers.append((f"cuthbert {_version('cuthbert')}", jax.jit(cuthbert[name]), (ys,)))
-            _same_log_likelihood(name, ours(params, ys)[0], peers[-1][1](ys)[0])
         for peer, jitted, args in peers:
-            compile_seconds = (common.compile_time(ours, (params, ys)), common.compile_time(jitted, args))
-            t_ours, t_theirs = common.compare(ours, (params, ys), jitted, args)
-            rows.append(common.row(name, t_ours, peer, t_theirs, compile_seconds, **sizes))
+            theirs, theirs_seconds = common.compiled(jitted, args)
+            if peer.startswith("cuthbert"):
+                _same_log_likelihood(name, ours(params, ys)[0], theirs(*args)[0], num_steps)
+            t_ours, t_theirs = common.compare(ours, (params, ys), theirs, args)
+            rows.append(common.row(name, t_ours, peer, t_theirs, (ours_seconds, theirs_seconds), **sizes))
             common.print_row(rows[-1])
     return rows
 
 
-def _same_log_likelihood(name: str, ours, theirs) -> None:
-    """The two libraries solve the same problem: their log p(y_{1:T}) agree to float32 rounding."""
+def _same_log_likelihood(name: str, ours, theirs, num_steps: int) -> None:
+    """The two libraries solve the same problem: their log p(y_{1:T}) agree to float32 rounding,
+    1e-3 nats a step (1.4e-4 measured at state 20; one observation more or less moves it by
+    about one step's log-likelihood, 23 nats there)."""
     ours, theirs = float(ours), float(theirs)
     print(f"{name}: log-likelihood seqvi {ours:.3f} | peer {theirs:.3f}", flush=True)
-    if abs(ours - theirs) > 1e-4 * max(1.0, abs(ours)):
+    if abs(ours - theirs) > 1e-3 * num_steps:
         raise AssertionError(f"{name}: log-likelihoods differ: seqvi {ours}, peer {theirs}")
 
 
@@ -228,9 +232,10 @@ def lorenz63_data(key, num_steps: int):
         x = model.transition(x, None).sample(seed=kx)
         return x, (x, model.emission(x).sample(seed=ky))
 
-    x1 = model.initial().sample(seed=k0)
+    kx, ky = jax.random.split(k0)
+    x1 = model.initial().sample(seed=kx)
     _, (xs, ys) = jax.lax.scan(step, x1, jax.random.split(k1, num_steps - 1))
-    return jnp.concatenate([model.emission(x1).sample(seed=k0)[None], ys])
+    return jnp.concatenate([model.emission(x1).sample(seed=ky)[None], ys])
 
 
 def cuthbert_lorenz63(num_particles: int):
@@ -245,8 +250,9 @@ def cuthbert_lorenz63(num_particles: int):
         return None
     model = lorenz63_model()
 
-    def propagate(key, x, inputs):
-        return jnp.where(inputs["t"] == 0, model.initial().sample(seed=key), model.transition(x, None).sample(seed=key))
+    def propagate(key, x, inputs):  # a real branch, as seqvi's first step: inputs are not batched
+        return jax.lax.cond(inputs["t"] == 0, lambda: model.initial().sample(seed=key),
+                            lambda: model.transition(x, None).sample(seed=key))
 
     def log_potential(x_prev, x, inputs):
         return model.emission(x).log_prob(inputs["y"])
@@ -258,7 +264,8 @@ def cuthbert_lorenz63(num_particles: int):
 
     def run(key, ys):
         inputs = {"t": jnp.arange(ys.shape[0]), "y": ys}
-        states = cuthbert.filter(pf, inputs, pf.init_prepare(key=key), key=key)
+        init_key, filter_key = jax.random.split(key)
+        states = cuthbert.filter(pf, inputs, pf.init_prepare(key=init_key), key=filter_key)
         weights = jax.nn.softmax(states.log_weights[1:], axis=-1)
         return states.log_normalizing_constant[-1], jnp.einsum("tn,tnd->td", weights, states.particles[1:])
 
@@ -277,12 +284,14 @@ def lorenz_rows(num_particles: int, num_steps: int = 200) -> list[dict]:
         k, model, ys, num_particles=num_particles, resampling="systematic", ess_threshold=0.5)))
     theirs = jax.jit(theirs)
     key = jax.random.PRNGKey(2)
-    # Same model, same estimator: the two log Z-hats agree within Monte Carlo error.
+    ours, ours_seconds = common.compiled(ours, (key, ys))
+    theirs, theirs_seconds = common.compiled(theirs, (key, ys))
+    # Same model, same estimator: the two log Z-hats differ by Monte Carlo error only (printed;
+    # equal in mean over keys at 1000 and 10000 particles, measured).
     print(f"log Z-hat: seqvi {float(ours(key, ys)[0]):.2f} | cuthbert {float(theirs(key, ys)[0]):.2f}", flush=True)
-    compile_seconds = (common.compile_time(ours, (key, ys)), common.compile_time(theirs, (key, ys)))
     t_ours, t_theirs = common.compare(ours, (key, ys), theirs, (key, ys))
     r = common.row("particle_filter_lorenz63", t_ours, f"cuthbert {_version('cuthbert')}", t_theirs,
-                   compile_seconds, **sizes)
+                   (ours_seconds, theirs_seconds), **sizes)
     common.print_row(r)
     return [r]
 
@@ -298,25 +307,40 @@ def run_case(case: str) -> list[dict]:
     raise ValueError(f"unknown case {case!r}")
 
 
-def run_isolated(case: str, timeout_s: int = 180, attempts: int = 1) -> list[dict]:
+def run_isolated(case: str, timeout_s: int = 600, attempts: int = 1) -> list[dict]:
     """One case in a fresh process: no compiled-program or allocator state carries
     over between cases, and a wedged XLA runtime (seen on this CPU, every thread parked
     on a futex, while timing dynamax's T = 10000 parallel filter) costs that one row, which is
     reported as missing, not the run."""
+    why = f"its process did not finish in {timeout_s} s ({attempts} attempts)"
     for attempt in range(1, attempts + 1):
         with tempfile.TemporaryDirectory() as tmp:
             out = pathlib.Path(tmp) / "rows.json"
             cmd = [sys.executable, __file__, f"--case={case}", f"--case_out={out}"]
             try:
-                subprocess.run(cmd, check=True, timeout=timeout_s)
+                subprocess.run(cmd, check=True, timeout=timeout_s, stderr=subprocess.PIPE, text=True)
                 return json.loads(out.read_text())
             except subprocess.TimeoutExpired:
                 print(f"case {case} did not finish in {timeout_s} s (attempt {attempt} of {attempts})", flush=True)
-    print(f"case {case}: no result", flush=True)
+            except subprocess.CalledProcessError as e:
+                lines = e.stderr.strip().splitlines() or [""]
+                why = f"its process failed (exit status {e.returncode}): {lines[-1][:200]}"
+                print(f"case {case}: {why}", flush=True)
+                break
+    return [common.missing_row(name, "all", why, **sizes) for name, sizes in _case_rows(case)]
+
+
+def _case_rows(case: str) -> list[tuple[str, dict]]:
+    """The names and sizes of the rows ``case`` writes (for the rows that say it did not run)."""
     kind, *sizes = case.split(":")
-    name = sizes[2] if kind == "kalman" and len(sizes) > 2 else kind
-    return [common.missing_row(name, "all", f"its process did not finish in {timeout_s} s x {attempts}",
-                               case=case)]
+    if kind == "kalman":
+        names = sizes[2:] or ["kalman_filter_sequential", "kalman_smoother_sequential", "kalman_filter_parallel",
+                              "kalman_smoother_parallel"]
+        return [(n, dict(T=int(sizes[0]), state_dim=int(sizes[1]))) for n in names]
+    if kind == "particle":
+        return [("particle_filter_bootstrap", dict(T=100, state_dim=4, num_particles=int(sizes[0])))]
+    return [("particle_filter_lorenz63", dict(T=int(sizes[1]), state_dim=3, num_particles=int(sizes[0]),
+                                              model="lorenz63"))]
 
 
 def main(argv):

@@ -15,10 +15,12 @@ and the multi-device tests.
 """
 
 import contextlib
+import faulthandler
 import os
 import runpy
 import sys
 import tempfile
+from unittest import mock
 
 from absl import flags, logging
 
@@ -55,11 +57,14 @@ def _run(binary: str, args: tuple[str, ...]) -> tuple[int | str | None, str, str
     the file descriptors, so that of the subprocesses a binary starts is included."""
     known = set(flags.FLAGS)
     argv, path, cwd, verbosity = sys.argv, sys.path, os.getcwd(), logging.get_verbosity()
-    sys.argv, sys.path = [binary, *args], [str((ROOT / binary).parent), *sys.path]  # as python puts it
-    os.chdir(ROOT)
     status, stdout, stderr = 0, [], []
-    with _captured(1, "stdout", stdout), _captured(2, "stderr", stderr):
+    # absl's app.run enables faulthandler on sys.stderr, here the capture file: pytest's own
+    # (on the real stderr) stays.
+    with _captured(1, "stdout", stdout), _captured(2, "stderr", stderr), \
+            mock.patch.object(faulthandler, "enable"):
         try:
+            sys.argv, sys.path = [binary, *args], [str((ROOT / binary).parent), *sys.path]  # as python puts it
+            os.chdir(ROOT)
             runpy.run_path(str(ROOT / binary), run_name="__main__")
         except SystemExit as e:
             status = e.code
@@ -68,12 +73,12 @@ def _run(binary: str, args: tuple[str, ...]) -> tuple[int | str | None, str, str
         finally:
             sys.argv, sys.path = argv, path
             os.chdir(cwd)
-            logging.set_verbosity(verbosity)
             by_module = flags.FLAGS.flags_by_module_dict()
             modules = [str(ROOT / binary), *_CONFIG_FLAG_MODULES]
             for name in {f.name for module in modules for f in by_module.get(module, [])} - known:
                 delattr(flags.FLAGS, name)
             flags.FLAGS.unparse_flags()
+            logging.set_verbosity(verbosity)  # after unparse_flags, which resets it
     out, err = "".join(stdout), "".join(stderr)
     if isinstance(status, Exception):
         raise AssertionError(f"{binary} raised {type(status).__name__}:\n{out[-2000:]}\n{err[-4000:]}") from status
@@ -87,7 +92,7 @@ def _captured(fd: int, name: str, text: list[str]):
     stream = getattr(sys, name)
     stream.flush()
     saved = os.dup(fd)
-    with tempfile.TemporaryFile("w+") as file:
+    with tempfile.TemporaryFile("w+", errors="replace") as file:
         os.dup2(file.fileno(), fd)
         try:
             with (contextlib.redirect_stdout if fd == 1 else contextlib.redirect_stderr)(file):

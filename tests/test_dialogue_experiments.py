@@ -10,7 +10,6 @@ from binaries import binary_error, run_binary
 from conftest import ROOT, load_config
 
 
-
 @pytest.mark.slow
 def test_train_resume_and_evaluate_dialogue(tmp_path):
     workdir = tmp_path / "seq2seq"
